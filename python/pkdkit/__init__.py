@@ -1,0 +1,29 @@
+"""pkdkit: compressed-video action recognition with Progressive Knowledge Distillation and WISE.
+
+The video side (:func:`open`, :class:`CompressedVideo`, :func:`load_batch`) is a Rust core; the
+learning side lives in the sub-packages :mod:`pkdkit.models`, :mod:`pkdkit.train`,
+:mod:`pkdkit.flatness`, :mod:`pkdkit.wise` and :mod:`pkdkit.data`, imported on demand so that
+reading video never imports torch.
+"""
+
+from __future__ import annotations
+
+from ._core import __version__
+from .errors import (
+    CorruptStreamError,
+    LimitExceededError,
+    NotAVideoError,
+    UnsupportedCodecError,
+    VideoError,
+    VideoIndexError,
+)
+
+__all__ = [
+    "__version__",
+    "VideoError",
+    "NotAVideoError",
+    "UnsupportedCodecError",
+    "CorruptStreamError",
+    "LimitExceededError",
+    "VideoIndexError",
+]

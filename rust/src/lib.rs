@@ -1,0 +1,11 @@
+//! pkdkit's Rust core: demuxing and decoding MPEG-4 Part 2 video and computing CoViAR's
+//! compressed-domain representations. Everything here is plain Rust; `python.rs` (behind the
+//! `python` feature) is the only place that knows about PyO3.
+
+pub mod bits;
+pub mod error;
+
+#[cfg(feature = "python")]
+mod python;
+
+pub use error::{Error, Result};
