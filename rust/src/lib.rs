@@ -4,6 +4,7 @@
 
 pub mod bits;
 pub mod error;
+pub mod frame;
 
 #[cfg(feature = "python")]
 mod python;
