@@ -22,6 +22,7 @@ from . import __version__
 COMMANDS: dict[str, str] = {
     "probe": "pkdkit.commands.probe:probe",
     "synth": "pkdkit.commands.synth:synth",
+    "wise": "pkdkit.commands.wise:wise",
 }
 
 

@@ -1,0 +1,350 @@
+"""WISE: Weighted Inference with Scaled Ensemble, an early-exit cascade over 12 exits.
+
+The three multi-exit networks give 12 exits, taken in the cascade order of the authors' code:
+``R1..R4, MV1..MV4, I1..I4`` (:data:`CASCADE`). At stage ``k`` (1-based) the ensemble combines the
+logits of the ``k`` exits computed so far with its own learned weight vector ``w^(k)``::
+
+    p_k = softmax( sum_{j<=k} w^(k)_j z_j / d_k )      d_k = k (WISE) or 1 ("no_division")
+
+and a sample leaves at the first stage whose max probability exceeds the threshold ``tau``; a sample
+that never exits takes the last stage's prediction. ``tau = 1.0`` therefore uses every exit, and
+``tau = 0`` always stops at the first.
+
+The weights are learned on training-set logits exactly as the authors do: for each stage, minimise
+``CE(sum_j w_j z_j, y) + alpha_k * ||w||_1`` with full-batch SGD (lr 0.1, 500 iterations, weights
+starting at 1, ``alpha_k = 0`` for the first five stages and 0.1 afterwards). Stages do not share
+parameters, so all twelve are fitted at once as one batched problem (one masked ``(K, K)`` weight
+matrix) on the GPU when there is one.
+
+Variants (``variant=``): ``"wise"`` (learned, divided by k), ``"no_division"`` (learned, no /k:
+the curve the authors plot as "WISE"), ``"no_scaling"`` (all weights 1, divided by k) and
+``"no_lateral"`` (stage k uses only exit k). :func:`coviar_fusion` is CoViAR's 2:1:1 late fusion
+of the three final exits, the usual baseline.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Sequence
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+__all__ = [
+    "CASCADE",
+    "VARIANTS",
+    "WiseModel",
+    "fit",
+    "coviar_fusion",
+    "cascade_order",
+    "comparison_models",
+]
+
+#: The cascade order of the authors' WISE code: the residual net first, then MV, then I-frame.
+CASCADE: tuple[str, ...] = tuple(f"{m}{i}" for m in ("R", "MV", "I") for i in range(1, 5))
+
+VARIANTS = ("wise", "no_division", "no_scaling", "no_lateral")
+
+
+def cascade_order(names: Sequence[str], order: Sequence[str] = CASCADE) -> list[int]:
+    """Indices that put exits named ``names`` into cascade ``order``.
+
+    Raises:
+        ValueError: if an exit of ``order`` is missing from ``names``.
+    """
+    missing = [n for n in order if n not in names]
+    if missing:
+        raise ValueError(f"logits lack exits {missing}; have {list(names)}")
+    return [list(names).index(n) for n in order]
+
+
+def _as_tensor(logits: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor, device):
+    z = torch.as_tensor(np.asarray(logits) if not torch.is_tensor(logits) else logits)
+    y = torch.as_tensor(np.asarray(labels) if not torch.is_tensor(labels) else labels)
+    if z.ndim != 3:
+        raise ValueError(f"logits must be (exits, samples, classes), got shape {tuple(z.shape)}")
+    if y.ndim != 1 or y.shape[0] != z.shape[1]:
+        raise ValueError(f"labels must be ({z.shape[1]},), got shape {tuple(y.shape)}")
+    return z.to(device=device, dtype=torch.float32), y.to(device=device, dtype=torch.long)
+
+
+def _stage_mask(k: int, variant: str) -> torch.Tensor:
+    """(K, K) 0/1 mask: which exits stage k may combine."""
+    if variant == "no_lateral":
+        return torch.eye(k)
+    return torch.tril(torch.ones(k, k))
+
+
+@dataclass
+class WiseModel:
+    """Per-stage ensemble weights and the cost of every exit, ready to run the cascade.
+
+    Attributes:
+        weights: (K, K) float32; row k holds the weights of stage k+1 over exits 0..k (zeros
+            above the diagonal, and off the diagonal for ``no_lateral``).
+        costs: (K,) incremental cost (e.g. MACs) of computing each exit after the previous ones.
+        names: exit names in cascade order.
+        variant: one of :data:`VARIANTS`.
+        temperatures: (K,) per-stage softmax temperatures (ones unless calibrated).
+        history: final training loss per stage.
+    """
+
+    weights: np.ndarray
+    costs: np.ndarray
+    names: list[str]
+    variant: str = "wise"
+    temperatures: np.ndarray = field(default_factory=lambda: np.ones(0, np.float32))
+
+    history: list[float] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        k = len(self.names)
+        self.weights = np.asarray(self.weights, np.float32)
+        self.costs = np.asarray(self.costs, np.float64)
+        if self.weights.shape != (k, k) or self.costs.shape != (k,):
+            raise ValueError(
+                f"weights must be ({k},{k}) and costs ({k},), got {self.weights.shape}, {self.costs.shape}"
+            )
+        if self.variant not in VARIANTS:
+            raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.temperatures.size == 0:
+            self.temperatures = np.ones(k, np.float32)
+
+    @property
+    def num_stages(self) -> int:
+        return len(self.names)
+
+    def divisors(self) -> np.ndarray:
+        """d_k of each stage: k for divided variants, 1 for ``no_division`` and ``no_lateral``."""
+        k = np.arange(1, self.num_stages + 1, dtype=np.float32)
+        return k if self.variant in ("wise", "no_scaling") else np.ones_like(k)
+
+    def stage_logits(self, logits: np.ndarray | torch.Tensor) -> torch.Tensor:
+        """(K, N, C) combined logits of every stage (already divided and temperature-scaled)."""
+        z = torch.as_tensor(np.asarray(logits), dtype=torch.float32)
+        w = torch.from_numpy(self.weights)
+        scale = torch.from_numpy(self.divisors() * self.temperatures).view(-1, 1, 1)
+        return torch.einsum("ke,enc->knc", w, z) / scale
+
+    def evaluate(
+        self, logits: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Tensor, threshold: float
+    ) -> dict:
+        """Run the cascade on (K, N, C) logits at one threshold.
+
+        Returns:
+            dict with ``accuracy`` (fraction), ``cost`` (mean cost spent per sample: the sum of
+            the incremental costs of the exits actually computed), ``exit_histogram`` (samples
+            leaving at each stage), ``exit_stage`` (N,) 0-based stage of each sample and
+            ``predictions`` (N,).
+        """
+        z, y = _as_tensor(logits, labels, "cpu")
+        if z.shape[0] != self.num_stages:
+            raise ValueError(f"logits have {z.shape[0]} exits, the model {self.num_stages}")
+        probs = torch.softmax(self.stage_logits(z), dim=-1)  # (K, N, C)
+        conf, pred = probs.max(dim=-1)  # (K, N)
+        confident = conf > threshold
+        confident[-1] = True  # nobody goes past the last stage
+        stage = confident.int().argmax(dim=0)  # first confident stage per sample
+        final_pred = pred.gather(0, stage.view(1, -1)).squeeze(0)
+        cumulative = np.cumsum(self.costs)
+        spent = cumulative[stage.numpy()]
+        return {
+            "threshold": float(threshold),
+            "accuracy": float((final_pred == y).float().mean()),
+            "cost": float(spent.mean()),
+            "exit_histogram": np.bincount(stage.numpy(), minlength=self.num_stages).tolist(),
+            "exit_stage": stage.numpy(),
+            "predictions": final_pred.numpy(),
+        }
+
+    def tradeoff(self, logits, labels, thresholds: Sequence[float]) -> list[dict]:
+        """:meth:`evaluate` at every threshold, without the per-sample arrays."""
+        rows = []
+        for t in thresholds:
+            r = self.evaluate(logits, labels, t)
+            rows.append({k: v for k, v in r.items() if k not in ("exit_stage", "predictions")})
+        return rows
+
+    def predict_stage(self, stage_logits_so_far: Sequence[np.ndarray | torch.Tensor], threshold: float):
+        """Decide after computing exits ``0..k-1`` for ONE sample (anytime inference).
+
+        Args:
+            stage_logits_so_far: the k exits' logits, each (C,).
+            threshold: exit when the max probability exceeds it.
+
+        Returns:
+            ``(stop, class_index, confidence)``; ``stop`` is also True at the last stage.
+        """
+        k = len(stage_logits_so_far)
+        z = torch.stack([torch.as_tensor(np.asarray(v), dtype=torch.float32) for v in stage_logits_so_far])
+        w = torch.from_numpy(self.weights[k - 1, :k])
+        scale = float(self.divisors()[k - 1] * self.temperatures[k - 1])
+        p = torch.softmax((w @ z) / scale, dim=-1)
+        conf, cls = p.max(dim=-1)
+        return bool(conf > threshold or k == self.num_stages), int(cls), float(conf)
+
+    def save(self, path: str | Path) -> None:
+        """Write the model as JSON (atomically)."""
+        path = Path(path)
+        tmp = path.with_name(path.name + ".tmp")
+        tmp.write_text(
+            json.dumps(
+                {
+                    "names": self.names,
+                    "variant": self.variant,
+                    "weights": self.weights.tolist(),
+                    "costs": self.costs.tolist(),
+                    "temperatures": self.temperatures.tolist(),
+                    "history": self.history,
+                },
+                indent=1,
+            )
+        )
+        tmp.replace(path)
+
+    @classmethod
+    def load(cls, path: str | Path) -> WiseModel:
+        """Read a model written by :meth:`save`."""
+        d = json.loads(Path(path).read_text())
+        return cls(
+            weights=np.array(d["weights"], np.float32),
+            costs=np.array(d["costs"], np.float64),
+            names=list(d["names"]),
+            variant=d["variant"],
+            temperatures=np.array(d.get("temperatures", []), np.float32),
+            history=list(d.get("history", [])),
+        )
+
+
+def _default_alphas(k: int, l1: float, free_stages: int) -> torch.Tensor:
+    """The authors' L1 schedule: no penalty on the first ``free_stages`` stages, ``l1`` after."""
+    return torch.tensor([0.0 if s < free_stages else l1 for s in range(k)])
+
+
+def fit(
+    logits: np.ndarray | torch.Tensor,
+    labels: np.ndarray | torch.Tensor,
+    costs: Sequence[float] | None = None,
+    *,
+    names: Sequence[str] = CASCADE,
+    variant: str = "wise",
+    iterations: int = 500,
+    lr: float = 0.1,
+    l1: float = 0.1,
+    l1_free_stages: int = 5,
+    calibrate: bool = False,
+    device: str | torch.device | None = None,
+) -> WiseModel:
+    """Learn the per-stage ensemble weights from training-set logits.
+
+    Args:
+        logits: (K, N, C) logits of the K exits in cascade order (see :func:`cascade_order`).
+        labels: (N,) integer class labels.
+        costs: (K,) incremental cost of each exit (MACs); zeros if not given.
+        names: exit names in cascade order.
+        variant: one of :data:`VARIANTS`; the ``no_scaling`` and ``no_lateral`` variants learn
+            nothing (all weights 1).
+        iterations, lr: full-batch SGD steps and learning rate (authors: 500, 0.1).
+        l1, l1_free_stages: L1 penalty ``alpha`` and how many leading stages go unpenalised.
+        calibrate: also fit one softmax temperature per stage (NLL on the same logits, LBFGS).
+        device: where to fit; default CUDA when available, else CPU.
+
+    Returns:
+        A :class:`WiseModel`.
+    """
+    if variant not in VARIANTS:
+        raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
+    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    z, y = _as_tensor(logits, labels, device)
+    k = z.shape[0]
+    if len(names) != k:
+        raise ValueError(f"{len(names)} names for {k} exits")
+    costs_arr = np.zeros(k) if costs is None else np.asarray(costs, np.float64)
+    mask = _stage_mask(k, variant).to(device)
+    weights = mask.clone()
+    history: list[float] = []
+
+    if variant in ("wise", "no_division"):
+        w = weights.clone().requires_grad_(True)
+        alphas = _default_alphas(k, l1, l1_free_stages).to(device)
+        opt = torch.optim.SGD([w], lr=lr)
+
+        def objective() -> torch.Tensor:
+            combined = torch.einsum("ke,enc->knc", w * mask, z)  # (K, N, C), no /k in training
+            ce = F.cross_entropy(combined.reshape(-1, combined.shape[-1]), y.repeat(k), reduction="none")
+            return ce.view(k, -1).mean(dim=1) + alphas * (w * mask).abs().sum(dim=1)
+
+        for _ in range(iterations):
+            opt.zero_grad(set_to_none=True)
+            # Stages are independent, so the sum's gradient is each stage's own gradient.
+            objective().sum().backward()
+            opt.step()
+        with torch.no_grad():
+            weights = (w * mask).detach()
+            history = objective().cpu().tolist()
+
+    model = WiseModel(
+        weights=weights.cpu().numpy(), costs=costs_arr, names=list(names), variant=variant
+    )
+    if calibrate:
+        model.temperatures = _calibrate(model, z.cpu(), y.cpu())
+    model.history = history
+    return model
+
+
+def _calibrate(model: WiseModel, z: torch.Tensor, y: torch.Tensor) -> np.ndarray:
+    """One temperature per stage minimising the NLL of that stage's combined logits."""
+    model.temperatures = np.ones(model.num_stages, np.float32)
+    base = model.stage_logits(z)  # (K, N, C) at T = 1
+    log_t = torch.zeros(model.num_stages, requires_grad=True)
+    opt = torch.optim.LBFGS([log_t], lr=0.1, max_iter=100)
+
+    def closure():
+        opt.zero_grad()
+        scaled = base / log_t.exp().view(-1, 1, 1)
+        loss = F.cross_entropy(scaled.reshape(-1, scaled.shape[-1]), y.repeat(model.num_stages))
+        loss.backward()
+        return loss
+
+    opt.step(closure)
+    return log_t.detach().exp().numpy().astype(np.float32)
+
+
+def coviar_fusion(
+    logits: np.ndarray | torch.Tensor,
+    labels: np.ndarray | torch.Tensor,
+    costs: Sequence[float] | None = None,
+    names: Sequence[str] = CASCADE,
+    weights: dict[str, float] | None = None,
+) -> dict:
+    """CoViAR's late fusion ``2*I + 1*MV + 1*R`` of the three final exits (I4, MV4, R4).
+
+    Returns:
+        dict with ``accuracy`` and ``cost`` (all three networks computed in full).
+    """
+    weights = weights or {"I4": 2.0, "MV4": 1.0, "R4": 1.0}
+    z, y = _as_tensor(logits, labels, "cpu")
+    idx = {n: i for i, n in enumerate(names)}
+    fused = sum(w * z[idx[n]] for n, w in weights.items())
+    # The three networks run in full: the cost is every exit's increment summed.
+    total = 0.0 if costs is None else float(np.sum(costs))
+    return {"accuracy": float((fused.argmax(-1) == y).float().mean()), "cost": float(total)}
+
+
+def comparison_models(model: WiseModel) -> dict[str, WiseModel]:
+    """``model`` plus the variants derivable from it without training, keyed by a plot label.
+
+    The learned weights serve both the divided and the undivided cascade; "no scaling" and
+    "no lateral connections" need no weights at all.
+    """
+    k, names, costs = model.num_stages, model.names, model.costs
+    out = {f"WISE ({model.variant})": model}
+    if model.variant in ("wise", "no_division"):
+        other = "no_division" if model.variant == "wise" else "wise"
+        out[f"WISE ({other})"] = WiseModel(model.weights, costs, names, variant=other)
+    out["no scaling"] = WiseModel(np.tril(np.ones((k, k))), costs, names, variant="no_scaling")
+    out["no lateral"] = WiseModel(np.eye(k), costs, names, variant="no_lateral")
+    return out
