@@ -109,7 +109,9 @@ def make_clip(path: str | Path, spec: ClipSpec) -> Path:
         # (with cut_every content); a huge one switches it off (CoViAR's fixed GOP).
         options = {"sc_threshold": "-10000" if spec.scene_cut else "1000000000"}
         if spec.qscale is not None:
-            cc.qscale = spec.qscale
+            # A fixed quantiser like ffmpeg's -q:v. PyAV's `codec_context.qscale` alone does not do
+            # it (the CLI also stamps each frame's quality), so pin the rate control's range.
+            options["qmin"] = options["qmax"] = str(spec.qscale)
         else:
             cc.bit_rate = 400_000
         if spec.flags:
