@@ -8,7 +8,9 @@ reading video never imports torch.
 
 from __future__ import annotations
 
+from ._colour import yuv_to_rgb
 from ._core import __version__
+from ._frames import MOTION_VECTOR_DTYPE, Frame, FrameStream
 from .errors import (
     CorruptStreamError,
     LimitExceededError,
@@ -17,6 +19,8 @@ from .errors import (
     VideoError,
     VideoIndexError,
 )
+from .representations import load_batch
+from .video import CompressedVideo, open  # noqa: A004 - pkdkit.open is the entry point
 
 __all__ = [
     "__version__",
@@ -26,4 +30,11 @@ __all__ = [
     "CorruptStreamError",
     "LimitExceededError",
     "VideoIndexError",
+    "yuv_to_rgb",
+    "open",
+    "CompressedVideo",
+    "Frame",
+    "FrameStream",
+    "MOTION_VECTOR_DTYPE",
+    "load_batch",
 ]

@@ -22,7 +22,12 @@ from . import __version__
 COMMANDS: dict[str, str] = {
     "probe": "pkdkit.commands.probe:probe",
     "synth": "pkdkit.commands.synth:synth",
+    "prepare": "pkdkit.commands.prepare:prepare",
     "wise": "pkdkit.commands.wise:wise",
+    "train": "pkdkit.commands.train:train",
+    "flatness": "pkdkit.commands.flatness:flatness",
+    "extract": "pkdkit.commands.extract:extract",
+    "show": "pkdkit.commands.show:show",
 }
 
 

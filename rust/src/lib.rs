@@ -3,8 +3,13 @@
 //! `python` feature) is the only place that knows about PyO3.
 
 pub mod bits;
+pub mod container;
 pub mod error;
 pub mod frame;
+pub mod frames;
+pub mod mpeg4;
+pub mod repr;
+pub mod video;
 
 #[cfg(feature = "python")]
 mod python;

@@ -1,0 +1,204 @@
+"""Training-loader throughput: fused samples/s, pkdkit vs a PyAV + numpy loader, same run.
+
+Both peers run the same :class:`pkdkit.data.FusedDataset` (TSN sampling, GOP mapping, multi-scale
+crops, flips, normalisation, batched ``__getitems__``) under a torch ``DataLoader`` with the same
+seed, so they load the same (video, GOP, position) samples; only the decoding differs:
+
+* ``pkdkit``: :func:`pkdkit.open` for GOP boundaries, :func:`pkdkit.load_batch` (Rust) for the
+  I-frame, accumulated MV and accumulated residual.
+* ``pyav``: CoViAR's rules on FFmpeg's decode through PyAV, in numpy: GOP boundaries from the
+  demuxer's key-frame flags; a GOP is decoded once (``flags2=+export_mvs``, RGB by FFmpeg's
+  swscale) and cached, so the fused sample's three modalities share one decode; the motion
+  vectors are accumulated block by block with numpy fancy indexing (CoViAR's back-pointer map).
+
+A fused sample = ``num_segments`` x (I-frame + MV + residual). Input: a synthetic set in the
+CoViAR format (340x256, GOP 12, q 1) written once to a temporary folder (or ``--root`` with a
+datalist). Prints a table, ``--json`` prints JSON.
+
+    python benches/loader.py                          # 2 workers, batch 8, 224 crops
+    python benches/loader.py --workers 2 --batches 20 --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import functools
+import json
+import os
+import platform
+import tempfile
+import time
+from pathlib import Path
+
+import av
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+
+from pkdkit.data.datasets import FusedDataset
+from pkdkit.data.synth import synth_dataset
+
+# ---------------------------------------------------------------- the PyAV + numpy peer
+
+
+class PyAVGops:
+    """GOP boundaries of a file from the demuxer's key-frame flags (no decoding)."""
+
+    def __init__(self, path: str) -> None:
+        with av.open(path) as container:
+            stream = container.streams.video[0]
+            keys = [bool(p.is_keyframe) for p in container.demux(stream) if p.size]
+        self.num_frames = len(keys)
+        self.gop_starts = [i for i, key in enumerate(keys) if key]
+
+
+@functools.lru_cache(maxsize=16)
+def _decoded_gop(path: str, gop: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """RGB frames and (N, 6) [w, h, src_x, src_y, dst_x, dst_y] vectors of one GOP."""
+    frames, vectors = [], []
+    with av.open(path) as container:
+        stream = container.streams.video[0]
+        stream.thread_type = "NONE"
+        stream.codec_context.options = {"flags2": "+export_mvs"}
+        seen = -1
+        for packet in container.demux(stream):
+            if packet.is_keyframe:
+                seen += 1
+            if seen < gop:
+                continue
+            if seen > gop:
+                break
+            for frame in packet.decode():
+                frames.append(frame.to_ndarray(format="rgb24"))
+                side = frame.side_data.get("MOTION_VECTORS")
+                if side is None:
+                    vectors.append(np.zeros((0, 6), np.int64))
+                else:
+                    mv = side.to_ndarray()
+                    past = mv[mv["source"] < 0]
+                    vectors.append(
+                        np.stack([past[k].astype(np.int64) for k in ("w", "h", "src_x", "src_y", "dst_x", "dst_y")], 1)
+                    )
+    return frames, vectors
+
+
+def _accumulate(shape: tuple[int, int], vectors: list[np.ndarray], pos: int) -> np.ndarray:
+    """CoViAR's back-pointer map after ``pos`` P-frames: (H, W, 2) source (x, y) in the I-frame."""
+    h, w = shape
+    ys, xs = np.mgrid[0:h, 0:w]
+    accu = np.stack([xs, ys], -1)
+    for t in range(1, pos + 1):
+        previous = accu.copy()
+        vec = vectors[t]
+        vec = vec[(vec[:, 2] != vec[:, 4]) | (vec[:, 3] != vec[:, 5])]
+        for bw, bh in {(int(a), int(b)) for a, b in vec[:, :2]}:
+            v = vec[(vec[:, 0] == bw) & (vec[:, 1] == bh)]
+            ox, oy = np.meshgrid(np.arange(-(bw // 2), bw - bw // 2), np.arange(-(bh // 2), bh - bh // 2))
+            dx, dy = v[:, 4, None, None] + ox, v[:, 5, None, None] + oy
+            sx, sy = v[:, 2, None, None] + ox, v[:, 3, None, None] + oy
+            ok = (dx >= 0) & (dx < w) & (dy >= 0) & (dy < h) & (sx >= 0) & (sx < w) & (sy >= 0) & (sy < h)
+            accu[dy[ok], dx[ok]] = previous[sy[ok], sx[ok]]
+    return accu
+
+
+def pyav_load_batch(paths: list, gops: list, positions: list, modality: str) -> np.ndarray:
+    """``load_batch``'s contract (accumulated) on PyAV + numpy."""
+    out = []
+    for path, gop, pos in zip(paths, gops, positions):
+        frames, vectors = _decoded_gop(str(path), int(gop))
+        if modality == "iframe":
+            out.append(frames[0])
+            continue
+        h, w = frames[0].shape[:2]
+        accu = _accumulate((h, w), vectors, int(pos))
+        if modality == "mv":
+            ys, xs = np.mgrid[0:h, 0:w]
+            out.append(np.stack([xs - accu[..., 0], ys - accu[..., 1]], -1).astype(np.int32))
+        else:
+            warped = frames[0][accu[..., 1], accu[..., 0]].astype(np.int16)
+            out.append(frames[int(pos)].astype(np.int16) - warped)
+    return np.stack(out)
+
+
+# ---------------------------------------------------------------- the bench
+
+
+def _pkdkit_peer() -> dict:
+    return {}  # FusedDataset's defaults: pkdkit.open + pkdkit.load_batch(threads=1)
+
+
+def _pyav_peer() -> dict:
+    return {"opener": PyAVGops, "loader": pyav_load_batch}
+
+
+PEERS = {"pkdkit": _pkdkit_peer, "pyav": _pyav_peer}
+
+
+def _forever(loader: DataLoader):
+    """Batches over as many epochs as needed (a small set, many timed batches)."""
+    while True:
+        yield from loader
+
+
+def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) -> dict:
+    data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, **PEERS[name]())
+    loader = DataLoader(
+        data, batch_size=args.batch, shuffle=False, num_workers=args.workers,
+        persistent_workers=args.workers > 0, multiprocessing_context="fork" if args.workers else None,
+    )
+    batches = _forever(loader)
+    for _ in range(args.warmup):  # worker start-up, first opens
+        next(batches)
+    samples, start = 0, time.perf_counter()
+    for _ in range(args.batches):
+        batch = next(batches)
+        samples += batch["label"].shape[0]
+    seconds = time.perf_counter() - start
+    return {"peer": name, "samples": samples, "seconds": seconds, "samples_per_s": samples / seconds}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--root", type=Path, help="dataset root (default: a fresh synthetic set)")
+    parser.add_argument("--datalist", type=Path, help="datalist under --root")
+    parser.add_argument("--workers", type=int, default=2, help="DataLoader workers (each decodes with 1 thread)")
+    parser.add_argument("--batch", type=int, default=8)
+    parser.add_argument("--segments", type=int, default=3)
+    parser.add_argument("--crop", type=int, default=224)
+    parser.add_argument("--batches", type=int, default=10, help="timed batches per peer")
+    parser.add_argument("--warmup", type=int, default=2)
+    parser.add_argument("--peers", default="pkdkit,pyav")
+    parser.add_argument("--videos", type=int, default=32, help="size of the synthetic set (340x256, 48 frames)")
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    torch.set_num_threads(1)
+    with tempfile.TemporaryDirectory() as tmp:
+        root, datalist = args.root, args.datalist
+        if root is None:
+            root = Path(tmp) / "synth"
+            synth_dataset(root, 4, args.videos // 4, frames=48, seed=0, workers=os.cpu_count(), progress=False)
+            datalist = Path(tmp) / "all.txt"  # train and test lists together: every video
+            lists = [root / "datalists" / f"synth_split1_{side}.txt" for side in ("train", "test")]
+            datalist.write_text("".join(p.read_text() for p in lists))
+        results = [run_peer(name, root, datalist, args) for name in args.peers.split(",")]
+    by_peer = {r["peer"]: r for r in results}
+    report = {
+        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "workers": args.workers, "batch": args.batch, "segments": args.segments, "crop": args.crop,
+        "results": results,
+    }
+    if "pkdkit" in by_peer and "pyav" in by_peer:
+        report["ratio"] = by_peer["pkdkit"]["samples_per_s"] / by_peer["pyav"]["samples_per_s"]
+    if args.json:
+        print(json.dumps(report, indent=2))
+        return
+    print(f"{report['machine']}; {args.workers} workers, batch {args.batch}, {args.segments} segments, "
+          f"crop {args.crop}")
+    for r in results:
+        print(f"  {r['peer']:8s} {r['samples_per_s']:8.2f} fused samples/s  ({r['samples']} in {r['seconds']:.2f} s)")
+    if "ratio" in report:
+        print(f"  ratio pkdkit / pyav: {report['ratio']:.1f}x")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,148 @@
+"""CoViAR's representations as methods of a video: one implementation of the public API,
+shared by pkdkit's own MPEG-4 Part 2 reader and the PyAV fallback for other codecs.
+
+A GOP is an I-frame and the frames after it up to the next I-frame (the real I-frames,
+scene-cut ones included; never a fixed 12). Position 0 is the I-frame. The arrays are handed
+over by the Rust core without a copy.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from .errors import VideoIndexError
+
+REPRESENTATIONS = ("iframe", "mv", "residual")
+
+
+def check_representation(representation: str) -> str:
+    """``representation`` if it is one of ``"iframe"``, ``"mv"``, ``"residual"``, else ValueError."""
+    if representation not in REPRESENTATIONS:
+        raise ValueError(
+            f"representation must be one of {', '.join(map(repr, REPRESENTATIONS))}, got {representation!r}"
+        )
+    return representation
+
+
+def out_of_range(path: Any, what: str, index: int, count: int) -> VideoIndexError:
+    """The error for ``index`` outside ``0..count``, worded like the Rust core's."""
+    if count == 0:
+        return VideoIndexError(f"{path}: {what} {index} out of range: there are none")
+    return VideoIndexError(f"{path}: {what} {index} out of range: valid values are 0..={count - 1}")
+
+
+class RepresentationMethods:
+    """``iframe``, ``motion_vectors``, ``residual`` and ``decode_gop`` for a video class.
+
+    The class provides ``path``, ``num_gops``, ``gop_lengths`` and two hooks that do the work:
+    ``_represent_position(gop, pos, representation, accumulate, bgr, wide)`` and
+    ``_represent_gop(gop, accumulate, bgr)``; arguments reach them already checked.
+    """
+
+    path: Any
+    num_gops: int
+    gop_lengths: list[int]
+
+    def _check(self, gop: int, pos: int | None = None) -> None:
+        gop, pos = int(gop), None if pos is None else int(pos)
+        if not 0 <= gop < self.num_gops:
+            raise out_of_range(self.path, "gop", gop, self.num_gops)
+        if pos is not None and not 0 <= pos < self.gop_lengths[gop]:
+            raise out_of_range(self.path, f"gop {gop}: position", pos, self.gop_lengths[gop])
+
+    def iframe(self, gop: int, bgr: bool = False) -> np.ndarray:
+        """The decoded I-frame that starts GOP ``gop``.
+
+        Args:
+            gop: GOP index, ``0 <= gop < num_gops``.
+            bgr: channel order BGR (CoViAR's) instead of RGB.
+
+        Returns:
+            ``(H, W, 3)`` uint8, BT.601 limited-range conversion (``pkdkit.yuv_to_rgb``).
+
+        Raises:
+            VideoIndexError: ``gop`` out of range (also an ``IndexError``).
+        """
+        self._check(gop)
+        return self._represent_position(int(gop), 0, "iframe", True, bool(bgr), False)
+
+    def motion_vectors(self, gop: int, pos: int, accumulate: bool = True) -> np.ndarray:
+        """CoViAR's motion vectors of position ``pos`` of GOP ``gop``.
+
+        Args:
+            gop: GOP index.
+            pos: position in the GOP, 0 (the I-frame: all zeros) to ``gop_lengths[gop] - 1``.
+            accumulate: displacement of each pixel back to the I-frame (CoViAR's default);
+                ``False``: the frame's own vectors (displacement to the frame it predicts from).
+
+        Returns:
+            ``(H, W, 2)`` int32, ``(dx, dy)`` in whole pixels, ``dx = x - x_source``.
+
+        Raises:
+            VideoIndexError: ``gop`` or ``pos`` out of range.
+        """
+        self._check(gop, pos)
+        return self._represent_position(int(gop), int(pos), "mv", bool(accumulate), False, False)
+
+    def residual(self, gop: int, pos: int, accumulate: bool = True, bgr: bool = False) -> np.ndarray:
+        """CoViAR's residual of position ``pos`` of GOP ``gop``: the decoded frame minus the
+        I-frame (``accumulate``) or the frame it predicts from, sampled through the motion vectors.
+
+        Args:
+            gop: GOP index.
+            pos: position in the GOP (0: all zeros).
+            accumulate: against the I-frame through the accumulated vectors (CoViAR's default).
+            bgr: channel order BGR (CoViAR's) instead of RGB.
+
+        Returns:
+            ``(H, W, 3)`` int16 in -255..255 (``pkdkit.coviar.load`` gives CoViAR's int32).
+
+        Raises:
+            VideoIndexError: ``gop`` or ``pos`` out of range.
+        """
+        self._check(gop, pos)
+        return self._represent_position(int(gop), int(pos), "residual", bool(accumulate), bool(bgr), False)
+
+    def decode_gop(self, gop: int, accumulate: bool = True, bgr: bool = False) -> dict[str, np.ndarray]:
+        """Every position of GOP ``gop`` at once, decoding it once.
+
+        Returns:
+            ``{"iframe": (H, W, 3) uint8, "motion_vectors": (L, H, W, 2) int32,
+            "residuals": (L, H, W, 3) int16}`` with ``L = gop_lengths[gop]``; position 0 of
+            ``motion_vectors`` and ``residuals`` is all zeros.
+
+        Raises:
+            VideoIndexError: ``gop`` out of range.
+        """
+        self._check(gop)
+        return self._represent_gop(int(gop), bool(accumulate), bool(bgr))
+
+    # Hooks a video class implements.
+    def _represent_position(
+        self, gop: int, pos: int, representation: str, accumulate: bool, bgr: bool, wide: bool
+    ) -> np.ndarray:
+        raise NotImplementedError
+
+    def _represent_gop(self, gop: int, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
+        raise NotImplementedError
+
+
+class NativeRepresentations(RepresentationMethods):
+    """The representation methods for a video pkdkit decodes itself (``self._video`` is the
+    ``pkdkit._core.Video``): each call decodes from the GOP's I-frame, GIL released."""
+
+    _video: Any
+
+    def _represent_position(
+        self, gop: int, pos: int, representation: str, accumulate: bool, bgr: bool, wide: bool
+    ) -> np.ndarray:
+        from . import _core
+
+        return _core.represent(self._video, gop, pos, representation, accumulate=accumulate, bgr=bgr, wide=wide)
+
+    def _represent_gop(self, gop: int, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
+        from . import _core
+
+        return _core.represent_gop(self._video, gop, accumulate=accumulate, bgr=bgr)

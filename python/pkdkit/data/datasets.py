@@ -1,0 +1,312 @@
+"""Torch datasets over CoViAR-format datalists: one modality, or all three from the same GOP.
+
+A datalist line is ``<path relative to root> <0-based label> <frames>`` (what ``pkdkit prepare``
+writes). Frames are chosen by :mod:`pkdkit.data.sampling` on each video's real GOP boundaries
+(read once per video with :func:`pkdkit.open`), decoded by :func:`pkdkit.load_batch`, and
+augmented and normalised by :mod:`pkdkit.data.transforms`.
+
+``DataLoader(dataset, batch_size=B)`` calls :meth:`__getitems__` with a whole batch, which decodes
+every frame of the batch in one ``load_batch`` call and transforms the batch at once. A video that
+cannot be read is logged, counted in :attr:`damaged`, and replaced by another random sample, so
+an epoch never stops on a bad file.
+
+Randomness: with ``seed`` set, sample ``i`` of epoch ``e`` (see :meth:`set_epoch`) draws from
+``numpy.random.default_rng([seed, e, i])`` whatever worker runs it; with ``seed=None`` every
+draw is fresh.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, Callable, Sequence
+
+import numpy as np
+import torch
+from torch.utils.data import Dataset
+
+from ..errors import VideoError
+from . import transforms as T
+from .sampling import coviar_positions, fused_positions
+
+__all__ = ["DatalistEntry", "read_datalist", "CoviarDataset", "FusedDataset", "GopIndex"]
+
+log = logging.getLogger(__name__)
+MODALITIES = ("iframe", "mv", "residual")
+# Errors that mean "this video is damaged": pkdkit's own, plus the OS and (for FFmpeg-decoded
+# codecs) PyAV's, which are OSError and ValueError subclasses.
+DAMAGE = (VideoError, OSError, ValueError)
+
+
+@dataclass(frozen=True)
+class DatalistEntry:
+    """One datalist line: video path (absolute), 0-based label, frame count from the list."""
+
+    path: str
+    label: int
+    num_frames: int
+
+
+def read_datalist(root: str | os.PathLike[str], datalist: str | os.PathLike[str]) -> list[DatalistEntry]:
+    """Parse ``<path> <label> <frames>`` lines; paths are taken relative to ``root``.
+
+    Raises:
+        FileNotFoundError: no such datalist.
+        ValueError: a malformed line (file and line number in the message) or an empty list.
+    """
+    entries = []
+    for i, line in enumerate(Path(datalist).read_text().splitlines(), 1):
+        parts = line.split()
+        if not parts:
+            continue
+        if len(parts) != 3 or not parts[1].isdigit() or not parts[2].isdigit():
+            raise ValueError(f"{datalist}:{i}: expected '<path> <label> <frames>', got {line!r}")
+        entries.append(DatalistEntry(os.path.join(root, parts[0]), int(parts[1]), int(parts[2])))
+    if not entries:
+        raise ValueError(f"{datalist}: no videos listed")
+    return entries
+
+
+@dataclass(frozen=True)
+class GopIndex:
+    """What sampling needs of a video: frame count and GOP boundaries."""
+
+    num_frames: int
+    gop_starts: tuple[int, ...]
+    gop_lengths: tuple[int, ...]
+
+    @classmethod
+    def of(cls, video: Any) -> GopIndex:
+        """From anything with ``num_frames`` and ``gop_starts`` (a :class:`pkdkit.CompressedVideo`)."""
+        starts = tuple(int(s) for s in video.gop_starts)
+        lengths = getattr(video, "gop_lengths", None)
+        if lengths is None:
+            lengths = np.diff([*starts, int(video.num_frames)])
+        return cls(int(video.num_frames), starts, tuple(int(n) for n in lengths))
+
+
+def _default_open(path: str) -> Any:
+    import pkdkit
+
+    return pkdkit.open(path)
+
+
+def _default_load_batch(paths: list[str], gops: list[int], positions: list[int], modality: str) -> np.ndarray:
+    import pkdkit
+
+    # In DataLoader workers, one thread each (the workers are the parallelism); in the main
+    # process (num_workers=0), every core.
+    threads = 1 if torch.utils.data.get_worker_info() is not None else None
+    return pkdkit.load_batch(paths, gops, positions, modality, accumulate=True, threads=threads)
+
+
+Loader = Callable[[list, list, list, str], np.ndarray]
+
+
+class _CompressedDataset(Dataset):
+    """Shared machinery: datalist, GOP index cache, seeding, damaged-video replacement."""
+
+    max_retries = 50
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        datalist: str | os.PathLike[str] | Sequence[DatalistEntry],
+        num_segments: int,
+        is_train: bool,
+        crop_size: int,
+        seed: int | None,
+        opener: Callable[[str], Any] | None,
+        loader: Loader | None,
+    ) -> None:
+        if num_segments < 1:
+            raise ValueError(f"num_segments {num_segments}: must be at least 1")
+        self.entries = list(datalist) if not isinstance(datalist, (str, os.PathLike)) else read_datalist(root, datalist)
+        self.num_segments = num_segments
+        self.is_train = is_train
+        self.crop_size = crop_size
+        self.ten_crop = False
+        self.seed = seed
+        self.epoch = 0
+        self.damaged: dict[str, str] = {}  # path -> error, in this process
+        self._opener = opener or _default_open
+        self._loader = loader or _default_load_batch
+        self._index: dict[str, GopIndex] = {}
+
+    def __len__(self) -> int:
+        return len(self.entries)
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw different (still seeded) samples in each epoch."""
+        self.epoch = int(epoch)
+
+    def _rng(self, index: int, attempt: int = 0) -> np.random.Generator:
+        if self.seed is None:
+            return np.random.default_rng()
+        return np.random.default_rng([self.seed, self.epoch, index, attempt])
+
+    def gop_index(self, path: str) -> GopIndex:
+        """The video's frame count and GOP boundaries (read once per process)."""
+        if path not in self._index:
+            self._index[path] = GopIndex.of(self._opener(path))
+        return self._index[path]
+
+    def _mark_damaged(self, path: str, err: Exception) -> None:
+        if path not in self.damaged:
+            self.damaged[path] = f"{type(err).__name__}: {err}"
+            log.warning("skipping damaged video %s: %s", path, err)
+
+    def __getitem__(self, index: int) -> Any:
+        return self.__getitems__([index])[0]
+
+    def __getitems__(self, indices: Sequence[int]) -> list:
+        """A whole batch: every frame decoded in one call per modality, transformed at once."""
+        chosen = [self._plan(int(i)) for i in indices]
+        try:
+            return self._build(chosen)
+        except DAMAGE:
+            pass  # some video failed late (while decoding): find it one sample at a time
+        out = []
+        for i in indices:
+            # Plan afresh: the same draws as the batch path gave, for the samples that load.
+            attempt, plan = 0, self._plan(int(i))
+            while True:
+                try:
+                    out.extend(self._build([plan]))
+                    break
+                except DAMAGE as err:
+                    self._mark_damaged(plan[0].path, err)
+                    attempt += 1
+                    plan = self._plan(int(i), attempt)
+        return out
+
+    def _plan(self, index: int, attempt: int = 0) -> tuple[DatalistEntry, np.random.Generator, Any]:
+        """The sample to load for ``index``: itself, or a replacement if its video is damaged."""
+        for tries in range(attempt, attempt + self.max_retries):
+            rng = self._rng(index, tries)
+            entry = self.entries[index] if tries == 0 else self.entries[int(rng.integers(len(self.entries)))]
+            if entry.path in self.damaged:
+                continue
+            try:
+                return entry, rng, self._positions(self.gop_index(entry.path), rng)
+            except DAMAGE as err:
+                self._mark_damaged(entry.path, err)
+        raise RuntimeError(
+            f"{self.max_retries} damaged videos in a row while replacing sample {index}; last ones: "
+            + "; ".join(f"{p}: {e}" for p, e in list(self.damaged.items())[-3:])
+        )
+
+    def _transform(self, raw: np.ndarray, modality: str, rngs: list[np.random.Generator]) -> torch.Tensor:
+        """(B*T, H, W, C) raw -> (B, T, C, S, S) network input."""
+        x = torch.from_numpy(np.ascontiguousarray(raw)).reshape(len(rngs), self.num_segments, *raw.shape[1:])
+        if self.is_train:
+            return T.train_transform(x, modality, rngs, self.crop_size)
+        if self.ten_crop:
+            return T.ten_crop_transform(x, modality, self.crop_size)
+        return T.eval_transform(x, modality, self.crop_size)
+
+    def _positions(self, gops: GopIndex, rng: np.random.Generator) -> Any:
+        raise NotImplementedError
+
+    def _build(self, chosen: list) -> list:
+        raise NotImplementedError
+
+
+class CoviarDataset(_CompressedDataset):
+    """One modality of CoViAR's training data: ``num_segments`` frames per clip.
+
+    Args:
+        root: folder the datalist paths are relative to.
+        datalist: a datalist file (``<path> <label> <frames>``) or parsed entries.
+        modality: ``"iframe"``, ``"mv"`` or ``"residual"``.
+        num_segments: TSN segments per clip (CoViAR trains with 3).
+        is_train: random frame per segment + multi-scale crop + flip; else segment centres and a
+            centre crop.
+        crop_size: output side (224 in the paper; smaller for the demo).
+        ten_crop: at test, the ten views of CoViAR's test (five crops and their mirrors) instead of
+            the centre crop; items then have an extra leading axis of 10.
+        seed: see the module docstring; ``None`` = fresh randomness.
+        opener: ``path -> video`` with ``num_frames`` and ``gop_starts`` (default :func:`pkdkit.open`).
+        loader: ``(paths, gops, positions, modality) -> (N, H, W, C) array`` (default
+            :func:`pkdkit.load_batch` with accumulation: one thread in a DataLoader worker, all
+            cores in the main process).
+
+    Items are ``(tensor, label)``: a (num_segments, C, crop_size, crop_size) float32 tensor (C = 3,
+    2, 3 for iframe, mv, residual) and an int label.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        datalist: str | os.PathLike[str] | Sequence[DatalistEntry],
+        modality: str,
+        num_segments: int = 3,
+        is_train: bool = True,
+        *,
+        crop_size: int = 224,
+        ten_crop: bool = False,
+        seed: int | None = None,
+        opener: Callable[[str], Any] | None = None,
+        loader: Loader | None = None,
+    ) -> None:
+        if modality not in MODALITIES:
+            raise ValueError(f"modality {modality!r}: expected one of {MODALITIES}")
+        super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader)
+        self.modality = modality
+        self.ten_crop = ten_crop
+
+    def _positions(self, gops: GopIndex, rng: np.random.Generator) -> list[tuple[int, int]]:
+        return coviar_positions(
+            gops.num_frames, gops.gop_starts, gops.gop_lengths, self.num_segments, self.modality, self.is_train, rng
+        )
+
+    def _build(self, chosen: list) -> list[tuple[torch.Tensor, int]]:
+        paths = [entry.path for entry, _, pos in chosen for _ in pos]
+        gops = [g for _, _, pos in chosen for g, _ in pos]
+        positions = [p for _, _, pos in chosen for _, p in pos]
+        raw = self._loader(paths, gops, positions, self.modality)
+        x = self._transform(raw, self.modality, [rng for _, rng, _ in chosen])
+        return [(x[i], entry.label) for i, (entry, _, _) in enumerate(chosen)]
+
+
+class FusedDataset(_CompressedDataset):
+    """All three modalities from the same GOPs: the PKD paper's data for training the ICs.
+
+    Per segment: the GOP of the segment's frame; its I-frame, and MV and residual at one P
+    position of that GOP (random in training, the middle one at test). Arguments as
+    :class:`CoviarDataset`. Items are dicts ``iframe`` (T, 3, S, S), ``mv`` (T, 2, S, S),
+    ``residual`` (T, 3, S, S) float32 and ``label`` int; each modality gets its own crop and flip.
+    """
+
+    def __init__(
+        self,
+        root: str | os.PathLike[str],
+        datalist: str | os.PathLike[str] | Sequence[DatalistEntry],
+        num_segments: int = 3,
+        is_train: bool = True,
+        *,
+        crop_size: int = 224,
+        seed: int | None = None,
+        opener: Callable[[str], Any] | None = None,
+        loader: Loader | None = None,
+    ) -> None:
+        super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader)
+
+    def _positions(self, gops: GopIndex, rng: np.random.Generator) -> list[tuple[int, int]]:
+        g = gops
+        return fused_positions(g.num_frames, g.gop_starts, g.gop_lengths, self.num_segments, self.is_train, rng)
+
+    def _build(self, chosen: list) -> list[dict[str, Any]]:
+        paths = [entry.path for entry, _, pos in chosen for _ in pos]
+        gops = [g for _, _, pos in chosen for g, _ in pos]
+        positions = [p for _, _, pos in chosen for _, p in pos]
+        out: dict[str, torch.Tensor] = {}
+        for modality in MODALITIES:
+            raw = self._loader(paths, gops, [0] * len(gops) if modality == "iframe" else positions, modality)
+            out[modality] = self._transform(raw, modality, [rng for _, rng, _ in chosen])
+        return [
+            {"iframe": out["iframe"][i], "mv": out["mv"][i], "residual": out["residual"][i], "label": entry.label}
+            for i, (entry, _, _) in enumerate(chosen)
+        ]

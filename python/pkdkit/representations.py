@@ -1,0 +1,205 @@
+"""Batch loading, extraction and pictures of CoViAR's representations.
+
+:func:`load_batch` is what data loaders call: many (file, GOP, position) samples decoded in
+parallel by the Rust core with the GIL released, stacked into one array. :func:`extract` and
+:func:`show` back the ``pkdkit extract`` and ``pkdkit show`` commands.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Sequence, Union
+
+import numpy as np
+
+from ._representations import check_representation
+from .errors import UnsupportedCodecError
+
+__all__ = ["load_batch", "extract", "flow_to_rgb", "show"]
+
+PathLike = Union[str, "os.PathLike[str]"]
+_COVIAR_CODES = {0: "iframe", 1: "mv", 2: "residual"}
+
+
+def _representation_name(representation: str | int) -> str:
+    if isinstance(representation, (int, np.integer)) and not isinstance(representation, bool):
+        if int(representation) in _COVIAR_CODES:
+            return _COVIAR_CODES[int(representation)]
+    return check_representation(representation)  # type: ignore[arg-type]
+
+
+def load_batch(
+    paths: Sequence[PathLike],
+    gops: Sequence[int],
+    positions: Sequence[int],
+    representation: str | int,
+    accumulate: bool = True,
+    threads: int | None = None,
+    *,
+    bgr: bool = False,
+) -> np.ndarray:
+    """Decode many samples in parallel and stack them.
+
+    Sample ``i`` is position ``positions[i]`` of GOP ``gops[i]`` of ``paths[i]`` (the position is
+    ignored for I-frames). MPEG-4 Part 2 files are decoded by the Rust core on a pool of
+    ``threads`` threads, all with the GIL released; each distinct file is read and indexed once
+    per call. Other codecs go through FFmpeg (PyAV), one sample at a time.
+
+    In forked ``DataLoader`` workers pass ``threads=1`` (or a small number): each call makes its
+    own thread pool, so forking is safe, but ``workers x threads`` should not exceed the cores.
+
+    Args:
+        paths: video files.
+        gops: GOP index per sample.
+        positions: position in the GOP per sample (0 = the I-frame).
+        representation: ``"iframe"``, ``"mv"`` or ``"residual"`` (or CoViAR's 0, 1, 2).
+        accumulate: trace back to the I-frame (CoViAR's default).
+        threads: worker threads; ``None`` = all available cores, ``1`` = the calling thread.
+        bgr: BGR channel order for I-frames and residuals (CoViAR's) instead of RGB.
+
+    Returns:
+        ``(N, H, W, 3)`` uint8 I-frames, ``(N, H, W, 2)`` int32 motion vectors or
+        ``(N, H, W, 3)`` int16 residuals.
+
+    Raises:
+        ValueError: sequences of different lengths, an empty batch, a bad representation or
+            thread count, or samples of different frame sizes.
+        VideoIndexError: a GOP or position out of range (the message names the file).
+    """
+    name = _representation_name(representation)
+    n = len(paths)
+    if len(gops) != n or len(positions) != n:
+        raise ValueError(f"paths, gops and positions must have the same length, got {n}, {len(gops)}, {len(positions)}")
+    if n == 0:
+        raise ValueError("load_batch needs at least one sample")
+    if threads is not None and int(threads) < 1:
+        raise ValueError(f"threads must be None or >= 1, got {threads}")
+    from . import _core
+
+    files = [os.fspath(p) for p in paths]
+    try:
+        return _core.load_batch(
+            files,
+            [int(g) for g in gops],
+            [int(p) for p in positions],
+            name,
+            accumulate=bool(accumulate),
+            bgr=bool(bgr),
+            threads=0 if threads is None else int(threads),
+        )
+    except UnsupportedCodecError:
+        return _load_batch_one_by_one(files, gops, positions, name, bool(accumulate), bool(bgr))
+
+
+def _load_batch_one_by_one(
+    files: list[str], gops: Sequence[int], positions: Sequence[int], name: str, accumulate: bool, bgr: bool
+) -> np.ndarray:
+    """``load_batch`` through ``pkdkit.open`` per sample (the path for codecs FFmpeg decodes)."""
+    from . import open as open_video
+
+    videos: dict[str, Any] = {}
+    out = []
+    for path, gop, pos in zip(files, gops, positions):
+        video = videos.get(path) or videos.setdefault(path, open_video(path))
+        out.append(_sample(video, name, int(gop), int(pos), accumulate, bgr))
+        if out[-1].shape != out[0].shape:
+            raise ValueError(
+                f"{path}: frame size {out[-1].shape[1]}x{out[-1].shape[0]} differs from "
+                f"{files[0]}'s {out[0].shape[1]}x{out[0].shape[0]}; a batch needs one size"
+            )
+    return np.stack(out)
+
+
+def _sample(video: Any, name: str, gop: int, pos: int, accumulate: bool, bgr: bool) -> np.ndarray:
+    if name == "iframe":
+        return video.iframe(gop, bgr=bgr)
+    if name == "mv":
+        return video.motion_vectors(gop, pos, accumulate=accumulate)
+    return video.residual(gop, pos, accumulate=accumulate, bgr=bgr)
+
+
+def extract(
+    path: PathLike, gop: int, pos: int, representation: str, accumulate: bool = True, bgr: bool = False
+) -> np.ndarray:
+    """One representation of one frame (what ``pkdkit extract`` saves).
+
+    Returns:
+        ``(H, W, 3)`` uint8 I-frame, ``(H, W, 2)`` int32 motion vectors or ``(H, W, 3)`` int16
+        residual; see :class:`pkdkit.CompressedVideo`.
+    """
+    from . import open as open_video
+
+    name = check_representation(representation)
+    return _sample(open_video(path), name, gop, pos, accumulate, bgr)
+
+
+def flow_to_rgb(mv: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
+    """Colour-code motion vectors on the usual flow colour wheel.
+
+    Hue is the direction of ``(dx, dy)``, saturation the length relative to ``max_magnitude``
+    (default: the longest vector), value 1; zero motion is white.
+
+    Args:
+        mv: ``(H, W, 2)`` displacements.
+        max_magnitude: length that gets full saturation.
+
+    Returns:
+        ``(H, W, 3)`` uint8 RGB.
+    """
+    dx, dy = mv[..., 0].astype(np.float64), mv[..., 1].astype(np.float64)
+    magnitude = np.hypot(dx, dy)
+    scale = float(max_magnitude) if max_magnitude else float(magnitude.max(initial=0.0))
+    saturation = np.clip(magnitude / scale, 0.0, 1.0) if scale > 0 else np.zeros_like(magnitude)
+    hue = (np.arctan2(-dy, -dx) / (2 * np.pi) + 0.5) * 6.0  # 0..6 around the wheel
+    sector = np.floor(hue).astype(int) % 6
+    frac = hue - np.floor(hue)
+    # HSV -> RGB with V = 1: p = 1 - s, q = 1 - s * f, t = 1 - s * (1 - f).
+    p, q, t = 1 - saturation, 1 - saturation * frac, 1 - saturation * (1 - frac)
+    one = np.ones_like(saturation)
+    table = [(one, t, p), (q, one, p), (p, one, t), (p, q, one), (t, p, one), (one, p, q)]
+    rgb = np.zeros(mv.shape[:2] + (3,))
+    for k, channels in enumerate(table):
+        mask = sector == k
+        for c in range(3):
+            rgb[..., c][mask] = channels[c][mask]
+    return np.round(rgb * 255).astype(np.uint8)
+
+
+def show(
+    path: PathLike, gop: int, pos: int, out: PathLike, accumulate: bool = True
+) -> Path:
+    """Draw the I-frame, the motion vectors (flow colours) and the residual side by side to a PNG.
+
+    Returns:
+        The written path.
+    """
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    from . import open as open_video
+
+    video = open_video(path)
+    iframe = video.iframe(gop)
+    mv = video.motion_vectors(gop, pos, accumulate=accumulate)
+    residual = video.residual(gop, pos, accumulate=accumulate)
+    kind = "accumulated" if accumulate else "frame's own"
+    fig, axes = plt.subplots(1, 3, figsize=(15, 4.2), constrained_layout=True)
+    longest = float(np.hypot(mv[..., 0], mv[..., 1]).max(initial=0.0))
+    panels = [
+        (iframe, f"I-frame of GOP {gop}"),
+        (flow_to_rgb(mv), f"{kind} motion vectors, pos {pos} (max {longest:.0f} px)"),
+        (np.clip(residual.astype(np.int32) + 128, 0, 255).astype(np.uint8), f"{kind} residual + 128, pos {pos}"),
+    ]
+    for ax, (image, title) in zip(axes, panels):
+        ax.imshow(image)
+        ax.set_title(title)
+        ax.axis("off")
+    fig.suptitle(Path(path).name)
+    out = Path(out)
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+

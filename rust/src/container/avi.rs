@@ -1,0 +1,473 @@
+//! AVI (RIFF) demuxing: the first video stream's chunks (`NNdc` / `NNdb`) from every `movi`
+//! list, including OpenDML `AVIX` extensions and `LIST rec` groups. The chunk walk is primary;
+//! `idx1` is only a fallback when the walk meets a damaged chunk header (some writers pad with
+//! garbage that only the index skips).
+//!
+//! Layout: `RIFF 'AVI ' { LIST 'hdrl' { avih, LIST 'strl' { strh, strf, ... }, ... },
+//! LIST 'movi' { 00dc, 01wb, LIST 'rec ' {...}, JUNK, ... }, idx1 }`; chunks are padded to
+//! even sizes. Zero-size video chunks are dropped frames and stay in the packet list.
+#![forbid(unsafe_code)]
+
+use super::{le_u32, printable, ContainerKind, Demuxed, Packet};
+use crate::mpeg4::header::check_frame_size;
+use crate::{Error, Result};
+
+/// Fourccs of MPEG-4 Part 2 video (compared upper-cased), from the AVI codec registry.
+const MPEG4_FOURCCS: &[&[u8; 4]] = &[
+    b"FMP4", b"DIVX", b"DX50", b"XVID", b"MP4S", b"M4S2", b"MP4V", b"ZMP4", b"DIV1", b"BLZ0",
+    b"UMP4", b"WV1F", b"SEDG", b"RMP4", b"3IV2", b"WAWV", b"FFDS", b"FVFW", b"DCOD", b"MVXM",
+    b"PM4V", b"SMP4", b"DXGM", b"VIDM", b"M4T3", b"GEOX", b"HDX4", b"DM4V", b"DMK2", b"DIGI",
+    b"INMC", b"EPHV", b"EM4A", b"M4CC", b"SN40", b"VSPX", b"ULDX", b"GEOV", b"SIPP", b"SM4V",
+    b"XVIX", b"DREX", b"QMP4", b"PLV1", b"GLV4", b"GMP4", b"MNM4", b"GTM4",
+];
+
+/// Well-known fourccs of other codecs, for a message that names the codec.
+const OTHER_CODECS: &[(&[u8; 4], &str)] = &[
+    (b"DIV3", "msmpeg4v3"),
+    (b"MP43", "msmpeg4v3"),
+    (b"DIV4", "msmpeg4v3"),
+    (b"DIV5", "msmpeg4v3"),
+    (b"DIV6", "msmpeg4v3"),
+    (b"AP41", "msmpeg4v3"),
+    (b"COL1", "msmpeg4v3"),
+    (b"MPG3", "msmpeg4v3"),
+    (b"MP42", "msmpeg4v2"),
+    (b"DIV2", "msmpeg4v2"),
+    (b"MPG4", "msmpeg4v1"),
+    (b"MP41", "msmpeg4v1"),
+    (b"H264", "h264"),
+    (b"X264", "h264"),
+    (b"AVC1", "h264"),
+    (b"DAVC", "h264"),
+    (b"HEVC", "hevc"),
+    (b"H265", "hevc"),
+    (b"HVC1", "hevc"),
+    (b"MJPG", "mjpeg"),
+    (b"AVRN", "mjpeg"),
+    (b"WMV1", "wmv1"),
+    (b"WMV2", "wmv2"),
+    (b"WMV3", "wmv3"),
+    (b"WVC1", "vc1"),
+    (b"MPG1", "mpeg1video"),
+    (b"MPG2", "mpeg2video"),
+    (b"H263", "h263"),
+    (b"U263", "h263"),
+    (b"VP80", "vp8"),
+    (b"VP90", "vp9"),
+    (b"AV01", "av1"),
+    (b"FFV1", "ffv1"),
+    (b"CVID", "cinepak"),
+    (b"IV50", "indeo5"),
+    (b"IV41", "indeo4"),
+    (b"IV32", "indeo3"),
+    (b"DVSD", "dvvideo"),
+    (b"HFYU", "huffyuv"),
+    (b"FFVH", "huffyuv"),
+];
+
+/// Upper bound on chunks listed, per byte of file: a chunk needs an 8-byte header.
+const CHUNK_HEADER: usize = 8;
+
+fn truncated(at: usize, what: &str) -> Error {
+    Error::corrupt(at as u64, format!("avi: {what} is truncated"))
+}
+
+/// The header of the chunk at `at`: its id, its data range (checked to lie inside `end`), and
+/// where the next chunk starts (after word-alignment padding).
+fn chunk_at(data: &[u8], at: usize, end: usize) -> Result<([u8; 4], usize, usize, usize)> {
+    let id = data
+        .get(at..at + 4)
+        .filter(|_| at + CHUNK_HEADER <= end)
+        .ok_or_else(|| truncated(at, "chunk header"))?;
+    let id = [id[0], id[1], id[2], id[3]];
+    let size = le_u32(data, at + 4).ok_or_else(|| truncated(at, "chunk header"))? as usize;
+    let start = at + CHUNK_HEADER;
+    let stop = start
+        .checked_add(size)
+        .filter(|&s| s <= end)
+        .ok_or_else(|| {
+            Error::corrupt(
+                at as u64,
+                format!(
+                    "avi: chunk '{}' of {size} bytes runs past the end of its list or the file \
+                     (truncated?)",
+                    printable(&id)
+                ),
+            )
+        })?;
+    let next = stop + (size & 1);
+    Ok((id, start, stop, next.min(end)))
+}
+
+/// What the header list tells about the first video stream.
+struct VideoStream {
+    number: usize,
+    fourcc: [u8; 4],
+    fps: Option<f64>,
+    extradata: Vec<u8>,
+}
+
+fn codec_check(fourcc: &[u8; 4]) -> Result<()> {
+    let upper: [u8; 4] = fourcc.map(|b| b.to_ascii_uppercase());
+    if MPEG4_FOURCCS.iter().any(|f| **f == upper) {
+        return Ok(());
+    }
+    let tag = printable(fourcc);
+    if let Some((_, name)) = OTHER_CODECS.iter().find(|(f, _)| **f == upper) {
+        return Err(Error::Unsupported(format!(
+            "avi: codec {name} (fourcc {tag}) is not MPEG-4 Part 2"
+        )));
+    }
+    if *fourcc == [0; 4] {
+        return Err(Error::Unsupported(
+            "avi: uncompressed video (BI_RGB) is not MPEG-4 Part 2".into(),
+        ));
+    }
+    Err(Error::Unsupported(format!(
+        "avi: unknown video codec fourcc '{tag}' (not an MPEG-4 Part 2 tag)"
+    )))
+}
+
+/// Parse `LIST hdrl`: `avih` for the frame period, then each `LIST strl` until a video one.
+fn parse_hdrl(data: &[u8], start: usize, end: usize) -> Result<VideoStream> {
+    let mut at = start;
+    let mut stream_index = 0usize;
+    let mut micro_sec_per_frame = None;
+    while at + CHUNK_HEADER <= end {
+        let (id, s, e, next) = chunk_at(data, at, end)?;
+        if &id == b"avih" {
+            micro_sec_per_frame = le_u32(data, s).filter(|_| e - s >= 4);
+        } else if &id == b"LIST" && data.get(s..s + 4) == Some(b"strl") {
+            if let Some(mut stream) = parse_strl(data, s + 4, e, stream_index)? {
+                if stream.fps.is_none() {
+                    stream.fps = micro_sec_per_frame
+                        .filter(|&us| us > 0)
+                        .map(|us| 1e6 / f64::from(us));
+                }
+                return Ok(stream);
+            }
+            stream_index += 1;
+        }
+        at = next;
+    }
+    Err(Error::NotVideo("avi: the file has no video stream".into()))
+}
+
+/// Parse one `LIST strl`; `Some` when it describes a video stream.
+fn parse_strl(data: &[u8], start: usize, end: usize, number: usize) -> Result<Option<VideoStream>> {
+    let mut at = start;
+    let mut is_video = false;
+    let mut fps = None;
+    let mut bih = None;
+    while at + CHUNK_HEADER <= end {
+        let (id, s, e, next) = chunk_at(data, at, end)?;
+        match &id {
+            b"strh" => {
+                if e - s < 28 {
+                    return Err(truncated(at, "stream header (strh)"));
+                }
+                is_video = data.get(s..s + 4) == Some(b"vids");
+                let scale = le_u32(data, s + 20).unwrap_or(0);
+                let rate = le_u32(data, s + 24).unwrap_or(0);
+                if scale > 0 && rate > 0 {
+                    fps = Some(f64::from(rate) / f64::from(scale));
+                }
+            }
+            b"strf" => bih = Some((s, e)),
+            _ => {}
+        }
+        at = next;
+    }
+    if !is_video {
+        return Ok(None);
+    }
+    let (s, e) = bih.ok_or_else(|| truncated(start, "video stream format (strf)"))?;
+    if e - s < 40 {
+        return Err(truncated(s, "BITMAPINFOHEADER"));
+    }
+    // BITMAPINFOHEADER: biSize, biWidth (i32), biHeight (i32, negative = top-down), planes,
+    // bit count, biCompression (the codec fourcc), ...; extra codec bytes follow biSize.
+    let width = le_u32(data, s + 4).unwrap_or(0) as i32;
+    let height = le_u32(data, s + 8).unwrap_or(0) as i32;
+    check_frame_size(
+        width.unsigned_abs(),
+        height.unsigned_abs(),
+        "avi: the stream format (BITMAPINFOHEADER)",
+    )?;
+    let mut fourcc = [0u8; 4];
+    fourcc.copy_from_slice(&data[s + 16..s + 20]);
+    codec_check(&fourcc)?;
+    let header_size = (le_u32(data, s).unwrap_or(40) as usize).clamp(40, e - s);
+    Ok(Some(VideoStream {
+        number,
+        fourcc,
+        fps,
+        extradata: data[s + header_size..e].to_vec(),
+    }))
+}
+
+/// True for a chunk id `NNdc` / `NNdb` of stream `number`.
+fn is_video_chunk(id: &[u8; 4], number: usize) -> bool {
+    let digits = [b'0' + (number / 10 % 10) as u8, b'0' + (number % 10) as u8];
+    id[..2] == digits && (&id[2..] == b"dc" || &id[2..] == b"db")
+}
+
+/// Walk a `movi` list (and nested `LIST rec`), appending the video chunks.
+fn walk_movi(
+    data: &[u8],
+    start: usize,
+    end: usize,
+    number: usize,
+    out: &mut Vec<Packet>,
+) -> Result<()> {
+    let mut at = start;
+    while at + CHUNK_HEADER <= end {
+        let (id, s, e, next) = chunk_at(data, at, end)?;
+        if &id == b"LIST" {
+            if e - s >= 4 {
+                walk_movi(data, s + 4, e, number, out)?;
+            }
+        } else if is_video_chunk(&id, number) {
+            out.push(Packet {
+                offset: s,
+                len: e - s,
+            });
+        }
+        at = next;
+    }
+    Ok(())
+}
+
+/// Video packets listed by `idx1` (offsets relative to the `movi` fourcc, or absolute).
+fn read_idx1(
+    data: &[u8],
+    start: usize,
+    end: usize,
+    movi: usize,
+    number: usize,
+) -> Option<Vec<Packet>> {
+    let entries = (end - start) / 16;
+    let mut packets = Vec::with_capacity(entries);
+    let mut base = None;
+    for k in 0..entries {
+        let e = start + 16 * k;
+        let id: [u8; 4] = data.get(e..e + 4)?.try_into().ok()?;
+        if !is_video_chunk(&id, number) {
+            continue;
+        }
+        let offset = le_u32(data, e + 8)? as usize;
+        let size = le_u32(data, e + 12)? as usize;
+        // Decide once whether offsets are relative to 'movi' or to the file start.
+        let b = *base.get_or_insert_with(|| {
+            if data.get(movi + offset..movi + offset + 4) == Some(&id[..]) {
+                movi
+            } else {
+                0
+            }
+        });
+        let header = b.checked_add(offset)?;
+        if data.get(header..header + 4) != Some(&id[..]) {
+            return None;
+        }
+        let s = header + CHUNK_HEADER;
+        if s.checked_add(size)? > data.len() {
+            return None;
+        }
+        packets.push(Packet {
+            offset: s,
+            len: size,
+        });
+    }
+    Some(packets)
+}
+
+/// Demux an AVI file (`data` starts with `RIFF....AVI `).
+pub fn demux(data: &[u8]) -> Result<Demuxed> {
+    let mut stream = None;
+    let mut packets = Vec::new();
+    let mut movi_damage: Option<Error> = None;
+    let mut first_movi = None;
+    let mut idx1 = None;
+    let mut riff = 0usize;
+    // Top level: RIFF 'AVI ' then optional RIFF 'AVIX' (OpenDML). A RIFF size beyond the file
+    // (an unfinished recording) is clamped to the file.
+    while riff + 12 <= data.len() && data.get(riff..riff + 4) == Some(b"RIFF") {
+        let declared = le_u32(data, riff + 4).unwrap_or(0) as usize;
+        let end = (riff + 8).saturating_add(declared).min(data.len());
+        let mut at = riff + 12;
+        while at + CHUNK_HEADER <= end {
+            let (id, s, e, next) = match chunk_at(data, at, end) {
+                Ok(c) => c,
+                // A list running past the end of a truncated file: read what is there.
+                Err(_) if data.get(at..at + 4) == Some(b"LIST") => {
+                    (*b"LIST", at + CHUNK_HEADER, end, end)
+                }
+                Err(err) => return Err(err),
+            };
+            let list_type = data.get(s..s + 4);
+            if &id == b"LIST" && list_type == Some(b"hdrl") {
+                stream = Some(parse_hdrl(data, s + 4, e)?);
+            } else if &id == b"LIST" && list_type == Some(b"movi") {
+                let number = stream
+                    .as_ref()
+                    .ok_or_else(|| Error::corrupt(at as u64, "avi: 'movi' before 'hdrl'"))?
+                    .number;
+                first_movi.get_or_insert(s);
+                if let Err(err) = walk_movi(data, s + 4, e, number, &mut packets) {
+                    movi_damage.get_or_insert(err);
+                }
+            } else if &id == b"idx1" {
+                idx1 = Some((s, e));
+            }
+            at = next;
+        }
+        riff = end + (end & 1);
+    }
+    let stream = stream
+        .ok_or_else(|| Error::corrupt(12, "avi: no header list (hdrl); not a complete AVI"))?;
+    if first_movi.is_none() {
+        return Err(Error::corrupt(
+            data.len() as u64,
+            "avi: no 'movi' list (truncated?)",
+        ));
+    }
+    if let Some(err) = movi_damage {
+        // Trust the index only when it lists every chunk up to the damage and more.
+        let from_index = match (idx1, first_movi) {
+            (Some((s, e)), Some(movi)) => read_idx1(data, s, e, movi, stream.number),
+            _ => None,
+        };
+        match from_index {
+            Some(index) if index.len() > packets.len() && index.starts_with(&packets) => {
+                packets = index;
+            }
+            _ => return Err(err),
+        }
+    }
+    Ok(Demuxed {
+        kind: ContainerKind::Avi,
+        packets,
+        config: stream.extradata,
+        fps: stream.fps,
+        fourcc: Some(printable(&stream.fourcc)),
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub(crate) fn chunk(id: &[u8; 4], body: &[u8]) -> Vec<u8> {
+        let mut out = id.to_vec();
+        out.extend_from_slice(&(body.len() as u32).to_le_bytes());
+        out.extend_from_slice(body);
+        if body.len() % 2 == 1 {
+            out.push(0);
+        }
+        out
+    }
+
+    pub(crate) fn list(kind: &[u8; 4], items: &[Vec<u8>]) -> Vec<u8> {
+        let mut body = kind.to_vec();
+        for i in items {
+            body.extend_from_slice(i);
+        }
+        chunk(b"LIST", &body)
+    }
+
+    /// A minimal AVI with one video stream of the given fourcc and size, and `frames` chunks.
+    pub(crate) fn build_avi(fourcc: &[u8; 4], w: i32, h: i32, frames: &[&[u8]]) -> Vec<u8> {
+        let mut strh = b"vids".to_vec();
+        strh.extend_from_slice(fourcc);
+        strh.extend_from_slice(&[0; 12]);
+        strh.extend_from_slice(&1u32.to_le_bytes()); // scale
+        strh.extend_from_slice(&25u32.to_le_bytes()); // rate
+        strh.extend_from_slice(&[0; 28]);
+        let mut bih = 40u32.to_le_bytes().to_vec();
+        bih.extend_from_slice(&w.to_le_bytes());
+        bih.extend_from_slice(&h.to_le_bytes());
+        bih.extend_from_slice(&[1, 0, 24, 0]);
+        bih.extend_from_slice(fourcc);
+        bih.extend_from_slice(&[0; 20]);
+        let hdrl = list(
+            b"hdrl",
+            &[
+                chunk(b"avih", &[0; 56]),
+                list(b"strl", &[chunk(b"strh", &strh), chunk(b"strf", &bih)]),
+            ],
+        );
+        let mut movi_items: Vec<Vec<u8>> = vec![chunk(b"JUNK", &[0; 3])];
+        for f in frames {
+            movi_items.push(chunk(b"00dc", f));
+        }
+        movi_items.push(list(
+            b"rec ",
+            &[chunk(b"01wb", &[1, 2]), chunk(b"00db", b"xy")],
+        ));
+        let movi = list(b"movi", &movi_items);
+        let mut body = b"AVI ".to_vec();
+        body.extend_from_slice(&hdrl);
+        body.extend_from_slice(&movi);
+        chunk(b"RIFF", &body)
+    }
+
+    #[test]
+    fn lists_video_chunks_including_empty_and_nested_ones() {
+        let avi = build_avi(b"XVID", 176, 144, &[b"abc", b"", b"defg"]);
+        let d = demux(&avi).unwrap();
+        let bodies: Vec<&[u8]> = d.packets.iter().map(|p| &avi[p.range()]).collect();
+        assert_eq!(bodies, vec![&b"abc"[..], b"", b"defg", b"xy"]);
+        assert_eq!(d.fps, Some(25.0));
+        assert_eq!(d.fourcc.as_deref(), Some("XVID"));
+    }
+
+    #[test]
+    fn names_other_codecs_and_refuses_huge_frames() {
+        let avi = build_avi(b"DIV3", 176, 144, &[b"abc"]);
+        match demux(&avi) {
+            Err(Error::Unsupported(m)) => assert!(m.contains("msmpeg4v3") && m.contains("DIV3")),
+            other => panic!("{other:?}"),
+        }
+        let avi = build_avi(b"FMP4", 100_000, -100_000, &[b"abc"]);
+        assert!(matches!(demux(&avi), Err(Error::Limit(_))));
+    }
+
+    #[test]
+    fn falls_back_to_idx1_when_a_chunk_header_is_damaged() {
+        let avi = build_avi(b"XVID", 176, 144, &[b"abc", b"defg", b"hi"]);
+        let walked = demux(&avi).unwrap().packets;
+        // idx1 with offsets relative to the 'movi' fourcc, then a lie in the second chunk's size
+        let movi = avi.windows(4).position(|w| w == b"movi").unwrap();
+        let mut idx = Vec::new();
+        for p in &walked[..3] {
+            idx.extend_from_slice(b"00dc");
+            idx.extend_from_slice(&0u32.to_le_bytes());
+            idx.extend_from_slice(&((p.offset - 8 - movi) as u32).to_le_bytes());
+            idx.extend_from_slice(&(p.len as u32).to_le_bytes());
+        }
+        let mut body = avi[8..].to_vec();
+        body.extend_from_slice(&chunk(b"idx1", &idx));
+        let mut file = chunk(b"RIFF", &body);
+        let second = walked[1].offset - 4;
+        file[second..second + 4].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+        let d = demux(&file).unwrap();
+        assert_eq!(d.packets, walked[..3].to_vec());
+        // without the index the damage is reported where it is
+        let mut no_index = avi.clone();
+        no_index[second..second + 4].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+        match demux(&no_index) {
+            Err(Error::Corrupt { offset, .. }) => assert_eq!(offset as usize, second - 4),
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn truncation_is_an_error_or_fewer_packets_never_a_panic() {
+        let avi = build_avi(b"FMP4", 176, 144, &[b"abc", b"defgh", b"ij"]);
+        for cut in 0..avi.len() {
+            if let Ok(d) = demux(&avi[..cut]) {
+                assert!(d.packets.iter().all(|p| p.offset + p.len <= cut));
+            }
+        }
+    }
+}

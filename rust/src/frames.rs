@@ -1,0 +1,204 @@
+//! Decoding a [`Video`] into pictures: a streaming iterator in display order (holding only the
+//! decoder's reference picture between frames, so memory does not grow with the video), and
+//! decoding of one range of frames (a GOP) for the representations.
+#![forbid(unsafe_code)]
+
+use std::ops::Deref;
+
+use crate::frame::{DecodedFrame, FrameType};
+use crate::mpeg4::decoder::{auto_idct, Decoder};
+use crate::mpeg4::idct::IdctKind;
+use crate::video::Video;
+use crate::{Error, Result};
+
+/// One output frame with its damage report.
+#[derive(Clone, Debug)]
+pub struct StreamFrame {
+    /// The picture; `frame.index` is its display index in the video.
+    pub frame: DecodedFrame,
+    /// Macroblocks concealed because of bitstream errors (0 for an intact frame).
+    pub damaged_mbs: usize,
+}
+
+/// Streaming decoder over the frames `[start, end)` (display order) of a video, borrowed
+/// (`&Video`) or shared (`Arc<Video>`).
+pub struct FrameIter<V: Deref<Target = Video>> {
+    video: V,
+    decoder: Option<Decoder>,
+    /// Why no decoder could be made (reported by the first `next`).
+    init_error: Option<Error>,
+    /// Next display index to output.
+    next: usize,
+    end: usize,
+    /// Next VOP (decode order) to decode.
+    next_vop: usize,
+    /// The last frame output with the VOP it came from, kept only when FFmpeg shows that VOP
+    /// again (a repeated final picture).
+    repeat: Option<(usize, StreamFrame)>,
+    failed: bool,
+}
+
+impl<V: Deref<Target = Video>> FrameIter<V> {
+    /// Frames `start..end` (display order, clamped to the video) of `video`: decoding starts
+    /// at the I-VOP at or before the first one.
+    pub fn new(video: V, start: usize, end: usize, idct: Option<IdctKind>) -> Self {
+        let end = end.min(video.num_frames());
+        let first_vop = video.display.get(start).copied().unwrap_or(0);
+        let next_vop = (0..=first_vop)
+            .rev()
+            .find(|&k| {
+                video
+                    .vops
+                    .get(k)
+                    .is_some_and(|v| v.header.coding_type == FrameType::I)
+            })
+            .unwrap_or(0);
+        let (decoder, init_error) =
+            match Decoder::new(&video.vol, &video.encoder, idct.or(Some(video.auto_idct()))) {
+                Ok(d) => (Some(d), None),
+                Err(e) => (None, Some(e)),
+            };
+        FrameIter {
+            video,
+            decoder,
+            init_error,
+            next: start,
+            end,
+            next_vop,
+            repeat: None,
+            failed: false,
+        }
+    }
+}
+
+impl Video {
+    /// Every frame in display order, decoded one at a time. `idct` overrides FFmpeg's
+    /// automatic choice.
+    pub fn frames(&self, idct: Option<IdctKind>) -> FrameIter<&Video> {
+        FrameIter::new(self, 0, self.num_frames(), idct)
+    }
+
+    /// Frames `start..end` (display order, clamped to the video): decoding starts at the
+    /// I-VOP at or before the first one.
+    pub fn frames_range(
+        &self,
+        start: usize,
+        end: usize,
+        idct: Option<IdctKind>,
+    ) -> FrameIter<&Video> {
+        FrameIter::new(self, start, end, idct)
+    }
+
+    /// Decode VOPs `first_vop..=last_vop` (decode order; `first_vop` should be an I-VOP) and
+    /// return the frames they output, with display indices.
+    pub fn decode_range(
+        &self,
+        first_vop: usize,
+        last_vop: usize,
+        idct: Option<IdctKind>,
+    ) -> Result<Vec<StreamFrame>> {
+        let mut decoder = Decoder::new(&self.vol, &self.encoder, idct.or(Some(self.auto_idct())))?;
+        let mut out = Vec::new();
+        let last = last_vop.min(self.vops.len().saturating_sub(1));
+        for k in first_vop..=last {
+            if let Some(frame) = self.decode_vop(&mut decoder, k)? {
+                out.push(frame);
+            }
+        }
+        Ok(out)
+    }
+
+    /// The IDCT FFmpeg would choose for this video (by encoder, else by container tag).
+    pub fn auto_idct(&self) -> IdctKind {
+        auto_idct(&self.encoder, self.fourcc.as_deref())
+    }
+
+    /// Decode VOP `k` with `decoder`; `None` when FFmpeg outputs no frame for it.
+    fn decode_vop(&self, decoder: &mut Decoder, k: usize) -> Result<Option<StreamFrame>> {
+        let Some(entry) = self.vops.get(k) else {
+            return Ok(None);
+        };
+        let frame = decoder
+            .decode(self.vop_bytes(k), &entry.header)
+            .map_err(|e| e.at_frame(entry.display_index.unwrap_or(k)))?;
+        Ok(frame.and_then(|mut frame| {
+            frame.index = entry.display_index?;
+            Some(StreamFrame {
+                frame,
+                damaged_mbs: decoder.damaged_mbs(),
+            })
+        }))
+    }
+}
+
+impl<V: Deref<Target = Video>> FrameIter<V> {
+    /// Pictures the decoder holds right now (at most 2: reference and a recycled buffer).
+    pub fn pictures_held(&self) -> usize {
+        self.decoder.as_ref().map_or(0, Decoder::pictures_held)
+    }
+
+    fn next_frame(&mut self) -> Result<Option<StreamFrame>> {
+        if self.next >= self.end {
+            return Ok(None);
+        }
+        if let Some(e) = self.init_error.take() {
+            return Err(e);
+        }
+        let video = &*self.video;
+        let index = self.next;
+        let Some(&vop) = video.display.get(index) else {
+            return Ok(None);
+        };
+        let Some(decoder) = self.decoder.as_mut() else {
+            return Ok(None);
+        };
+        let mut found = match self.repeat.take() {
+            // FFmpeg's repeat of the last picture (after a final not-coded VOP) carries no
+            // exported vectors.
+            Some((k, mut frame)) if k == vop => {
+                frame.frame.motion_vectors.clear();
+                Some(frame)
+            }
+            _ => None,
+        };
+        while found.is_none() && self.next_vop <= vop {
+            let k = self.next_vop;
+            self.next_vop += 1;
+            let frame = video.decode_vop(decoder, k)?;
+            if k == vop {
+                found = frame;
+            }
+        }
+        let Some(mut frame) = found else {
+            return Err(Error::corrupt(
+                video.vops.get(vop).map_or(0, |v| v.offset as u64),
+                "mpeg4: the VOP of this frame produced no picture",
+            )
+            .at_frame(index));
+        };
+        frame.frame.index = index;
+        self.next += 1;
+        if video.display.get(index + 1) == Some(&vop) {
+            self.repeat = Some((vop, frame.clone()));
+        }
+        Ok(Some(frame))
+    }
+}
+
+impl<V: Deref<Target = Video>> Iterator for FrameIter<V> {
+    type Item = Result<StreamFrame>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        if self.failed {
+            return None;
+        }
+        match self.next_frame() {
+            Ok(frame) => frame.map(Ok),
+            Err(e) => {
+                // One error ends the stream: the decoder state is no longer meaningful.
+                self.failed = true;
+                Some(Err(e))
+            }
+        }
+    }
+}

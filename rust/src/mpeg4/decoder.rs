@@ -1,0 +1,709 @@
+//! The VOP decoder: walks the macroblocks of an I- or P-VOP, split into video packets by resync
+//! markers, reconstructs them against the single reference picture it keeps, and exports the
+//! motion vectors the way FFmpeg's `export_mvs` does.
+//!
+//! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
+//! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
+//! find (a resync marker with a valid header, searched byte by byte from where the damaged
+//! packet started) by copying the co-located MBs of the reference picture (mid-grey when there is
+//! none), counts them in [`Decoder::damaged_mbs`], and decodes on from that packet. It never
+//! panics and only reads inside the VOP's bytes.
+#![forbid(unsafe_code)]
+
+use crate::bits::BitReader;
+use crate::frame::{DecodedFrame, FrameType, MotionVector};
+use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader};
+use crate::mpeg4::idct::IdctKind;
+use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
+use crate::mpeg4::mv::{MvField, SliceState};
+use crate::mpeg4::partitioned::{self, PacketContext, PartitionedMb};
+use crate::mpeg4::recon::{reconstruct, Picture, ReconContext};
+use crate::mpeg4::texture::TextureDecoder;
+use crate::{Error, Result};
+
+/// Decodes the VOPs of one video object layer, in decode order.
+pub struct Decoder {
+    vol: VolHeader,
+    width: usize,
+    height: usize,
+    mb_width: usize,
+    mb_height: usize,
+    idct: IdctKind,
+    /// The last decoded I/P picture (what P-VOPs predict from).
+    reference: Option<Picture>,
+    /// The picture being decoded (its buffer is the old reference's, recycled).
+    current: Option<Picture>,
+    mvs: MvField,
+    kinds: Vec<MbKind>,
+    texture: TextureDecoder,
+    mb: Box<Macroblock>,
+    partition_scratch: Vec<PartitionedMb>,
+    damaged_mbs: usize,
+    frames_out: usize,
+}
+
+/// The IDCT FFmpeg picks automatically: the XviD one for streams XviD wrote, its own simple
+/// IDCT otherwise. Like FFmpeg, a stream whose user data names no encoder at all counts as
+/// XviD's when the container tags it `XVID`, `XVIX`, `RMP4`, `ZMP4` or `SIPP`.
+pub fn auto_idct(encoder: &EncoderInfo, fourcc: Option<&str>) -> IdctKind {
+    let xvid_tag = matches!(fourcc, Some("XVID" | "XVIX" | "RMP4" | "ZMP4" | "SIPP"));
+    match encoder.kind {
+        Encoder::Xvid => IdctKind::Xvid,
+        Encoder::Unknown if xvid_tag => IdctKind::Xvid,
+        _ => IdctKind::Simple,
+    }
+}
+
+impl Decoder {
+    /// A decoder for `vol`; `idct` overrides FFmpeg's automatic choice by encoder (see
+    /// [`auto_idct`]; pass it `fourcc` from the container when there is one).
+    pub fn new(vol: &VolHeader, encoder: &EncoderInfo, idct: Option<IdctKind>) -> Result<Decoder> {
+        let unsupported = |what: &str| Err(Error::Unsupported(format!("mpeg4: {what}")));
+        if vol.interlaced {
+            return unsupported("interlaced video (Advanced Simple Profile)");
+        }
+        if vol.quarter_sample {
+            return unsupported("quarter-sample motion vectors (Advanced Simple Profile)");
+        }
+        if vol.data_partitioned && vol.reversible_vlc {
+            return unsupported("data partitioning with reversible VLCs");
+        }
+        if vol.quant_precision != 5 || vol.bits_per_pixel != 8 {
+            return unsupported("video other than 8 bits per sample");
+        }
+        let (width, height) = (vol.width as usize, vol.height as usize);
+        if width == 0 || height == 0 {
+            return Err(Error::corrupt(0, "mpeg4: frame size 0"));
+        }
+        let (mb_width, mb_height) = (width.div_ceil(16), height.div_ceil(16));
+        Ok(Decoder {
+            vol: vol.clone(),
+            width,
+            height,
+            mb_width,
+            mb_height,
+            idct: idct.unwrap_or_else(|| auto_idct(encoder, None)),
+            reference: None,
+            current: None,
+            mvs: MvField::new(mb_width, mb_height),
+            kinds: vec![MbKind::Concealed; mb_width * mb_height],
+            texture: TextureDecoder::new(mb_width, mb_height),
+            mb: Box::default(),
+            partition_scratch: Vec::new(),
+            damaged_mbs: 0,
+            frames_out: 0,
+        })
+    }
+
+    /// The IDCT in use.
+    pub fn idct(&self) -> IdctKind {
+        self.idct
+    }
+
+    /// Macroblocks concealed in the last decoded VOP (0 for an intact one).
+    pub fn damaged_mbs(&self) -> usize {
+        self.damaged_mbs
+    }
+
+    /// The kind of every macroblock of the last decoded VOP, raster order.
+    pub fn mb_kinds(&self) -> &[MbKind] {
+        &self.kinds
+    }
+
+    /// Pictures held between calls (the reference, plus a recycled buffer): at most 2, whatever
+    /// the length of the video.
+    pub fn pictures_held(&self) -> usize {
+        usize::from(self.reference.is_some()) + usize::from(self.current.is_some())
+    }
+
+    /// Forget the reference (before decoding from a new random-access point).
+    pub fn reset(&mut self) {
+        self.reference = None;
+    }
+
+    /// Decode one VOP: `vop` holds the bytes after its `00 00 01 B6` start code (up to the next
+    /// start code), `header` its parsed header. Returns `None` for a non-coded VOP (FFmpeg
+    /// outputs no frame for it). The frame's `index` counts the frames output so far; callers
+    /// that know the display index overwrite it.
+    pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
+        match header.coding_type {
+            FrameType::I | FrameType::P => {}
+            FrameType::B => {
+                return Err(Error::Unsupported(
+                    "mpeg4: B-VOPs (Advanced Simple Profile)".into(),
+                ))
+            }
+            FrameType::S => {
+                return Err(Error::Unsupported(
+                    "mpeg4: sprite (GMC) VOPs (Advanced Simple Profile)".into(),
+                ))
+            }
+        }
+        if !header.vop_coded {
+            self.damaged_mbs = 0;
+            return Ok(None);
+        }
+        let total = self.mb_width * self.mb_height;
+        let mut cur = self
+            .current
+            .take()
+            .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
+        self.damaged_mbs = 0;
+        let is_p = header.coding_type == FrameType::P;
+        if is_p && self.reference.is_none() {
+            // A P-VOP without its reference (stream cut before an I-VOP): predict from grey and
+            // report the whole frame as damaged.
+            self.reference = Some(Picture::grey(self.mb_width, self.mb_height));
+            self.damaged_mbs = total;
+        }
+        self.decode_mbs(vop, header, &mut cur);
+        let motion_vectors = if is_p { self.export_mvs() } else { Vec::new() };
+        let frame = DecodedFrame {
+            index: self.frames_out,
+            frame_type: header.coding_type,
+            yuv: cur.crop(self.width, self.height),
+            motion_vectors,
+        };
+        self.frames_out += 1;
+        // The new picture becomes the reference; the old reference's buffer is reused next.
+        self.current = self.reference.replace(cur);
+        Ok(Some(frame))
+    }
+
+    /// Decode every macroblock of the VOP into `cur`, packet by packet, concealing damage.
+    fn decode_mbs(&mut self, vop: &[u8], header: &VopHeader, cur: &mut Picture) {
+        let total = self.mb_width * self.mb_height;
+        let params = MbParams {
+            coding_type: header.coding_type,
+            f_code: header.fcode_forward.max(1),
+            intra_dc_threshold: header.intra_dc_threshold(),
+        };
+        let packets = PacketSyntax {
+            coding_type: header.coding_type,
+            f_code: params.f_code,
+            total_mbs: total,
+            mb_num_bits: usize::BITS - total.saturating_sub(1).leading_zeros(),
+            quant_precision: u32::from(self.vol.quant_precision),
+            time_increment_bits: self.vol.time_increment_bits,
+        };
+        self.mvs.clear();
+        self.kinds.fill(MbKind::Concealed);
+        self.texture.start_vop(&self.vol, header);
+        let recon = ReconContext {
+            reference: self.reference.as_ref(),
+            idct: self.idct,
+            rounding: header.rounding_type,
+            visible_width: self.width,
+            visible_height: self.height,
+        };
+        let mut r = BitReader::new(vop);
+        r.seek(header.header_bits);
+        let mut qscale = header.quant.clamp(1, 31);
+        let mut mb_index = 0usize;
+        let mut concealed = 0usize;
+        while mb_index < total {
+            let packet_first = mb_index;
+            let packet_start_bits = r.position();
+            self.texture.start_packet(mb_index);
+            let failed = if self.vol.data_partitioned {
+                let ctx = PacketContext {
+                    params: &params,
+                    mb_width: self.mb_width,
+                    total_mbs: total,
+                    first_mb: mb_index,
+                    mvs: &mut self.mvs,
+                    texture: &mut self.texture,
+                    scratch: &mut self.partition_scratch,
+                };
+                let (kinds, mb_width) = (&mut self.kinds, self.mb_width);
+                let result = partitioned::decode_packet(
+                    &mut r,
+                    ctx,
+                    &mut qscale,
+                    &mut self.mb,
+                    |index, mb| {
+                        kinds[index] = mb.kind;
+                        reconstruct(cur, &recon, mb, index % mb_width, index / mb_width);
+                    },
+                );
+                let (done, failed) = match result {
+                    Ok(n) => (n, false),
+                    Err((_, n)) => (n, true),
+                };
+                mb_index += done;
+                failed
+            } else {
+                let mut slice =
+                    SliceState::start(mb_index % self.mb_width, mb_index / self.mb_width);
+                let mut failed = false;
+                while mb_index < total {
+                    let (mb_x, mb_y) = (mb_index % self.mb_width, mb_index / self.mb_width);
+                    slice.enter_mb(mb_x, mb_y);
+                    let mut state = MbState {
+                        qscale: &mut qscale,
+                        mvs: &mut self.mvs,
+                        texture: &mut self.texture,
+                        slice: &slice,
+                    };
+                    if decode_macroblock(&mut r, &params, &mut state, mb_x, mb_y, &mut self.mb)
+                        .is_err()
+                    {
+                        failed = true;
+                        break;
+                    }
+                    self.kinds[mb_index] = self.mb.kind;
+                    reconstruct(cur, &recon, &mut self.mb, mb_x, mb_y);
+                    mb_index += 1;
+                    if let Some(next) = packets.packet_end(&mut r) {
+                        if mb_index >= next {
+                            break;
+                        }
+                    }
+                }
+                failed
+            };
+            if mb_index >= total && !failed {
+                break;
+            }
+            // The expected place of the next packet header: right after this packet's stuffing.
+            let mut next_packet = None;
+            if !failed {
+                let mut at = r.clone();
+                at.skip(1);
+                at.byte_align();
+                if at.peek(16) == 0 {
+                    next_packet = packets
+                        .read_header(&mut at)
+                        .filter(|h| h.mb_index > packet_first)
+                        .map(|h| (h, at));
+                }
+            }
+            if next_packet.is_none() {
+                next_packet = packets.search(vop, packet_start_bits, packet_first);
+            }
+            let end = next_packet.as_ref().map_or(total, |(h, _)| h.mb_index);
+            if end > mb_index {
+                concealed += end - mb_index;
+                for k in mb_index..end {
+                    conceal(cur, recon.reference, k % self.mb_width, k / self.mb_width);
+                }
+            }
+            let Some((h, at)) = next_packet else {
+                break;
+            };
+            mb_index = h.mb_index;
+            if let Some(q) = h.qscale {
+                qscale = q.clamp(1, 31);
+            }
+            r = at;
+        }
+        self.damaged_mbs = (self.damaged_mbs + concealed).min(total);
+    }
+
+    /// The vectors of the last P-VOP in FFmpeg's `export_mvs` order and form.
+    fn export_mvs(&self) -> Vec<MotionVector> {
+        let mut out = Vec::with_capacity(self.kinds.len());
+        for (i, kind) in self.kinds.iter().enumerate() {
+            let (mb_x, mb_y) = (i % self.mb_width, i / self.mb_width);
+            match kind {
+                MbKind::Skipped | MbKind::Inter => {
+                    let mv = self.mvs.get(mb_x, mb_y, 0);
+                    out.push(export(16, mb_x * 16 + 8, mb_y * 16 + 8, mv));
+                }
+                MbKind::Inter4V => {
+                    for block in 0..4 {
+                        let mv = self.mvs.get(mb_x, mb_y, block);
+                        let x = mb_x * 16 + 4 + 8 * (block & 1);
+                        let y = mb_y * 16 + 4 + 8 * (block >> 1);
+                        out.push(export(8, x, y, mv));
+                    }
+                }
+                MbKind::Intra | MbKind::Concealed => {}
+            }
+        }
+        out
+    }
+}
+
+/// One exported vector: `dst` is the block centre, `src = dst + motion / 2` (C division).
+fn export(size: u8, dst_x: usize, dst_y: usize, mv: [i32; 2]) -> MotionVector {
+    let (dx, dy) = (dst_x as i32, dst_y as i32);
+    MotionVector {
+        source: -1,
+        w: size,
+        h: size,
+        src_x: (dx + mv[0] / 2) as i16,
+        src_y: (dy + mv[1] / 2) as i16,
+        dst_x: dx as i16,
+        dst_y: dy as i16,
+        motion_x: mv[0],
+        motion_y: mv[1],
+        motion_scale: 2,
+    }
+}
+
+/// Replace MB (`mb_x`, `mb_y`) with the co-located one of the reference (grey without one).
+fn conceal(cur: &mut Picture, reference: Option<&Picture>, mb_x: usize, mb_y: usize) {
+    match reference {
+        Some(reference) => cur.copy_mb_from(reference, mb_x, mb_y),
+        None => {
+            let grey = Picture::grey(1, 1);
+            let (ls, cs) = (cur.width, cur.width / 2);
+            for row in 0..16 {
+                let at = (mb_y * 16 + row) * ls + mb_x * 16;
+                if let Some(d) = cur.y.get_mut(at..at + 16) {
+                    d.copy_from_slice(&grey.y[..16]);
+                }
+            }
+            for row in 0..8 {
+                let at = (mb_y * 8 + row) * cs + mb_x * 8;
+                for plane in [&mut cur.u, &mut cur.v] {
+                    if let Some(d) = plane.get_mut(at..at + 8) {
+                        d.fill(128);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// A parsed video packet header.
+struct PacketHeader {
+    mb_index: usize,
+    qscale: Option<u8>,
+}
+
+/// What the video-packet syntax of one VOP depends on.
+struct PacketSyntax {
+    coding_type: FrameType,
+    f_code: u8,
+    total_mbs: usize,
+    mb_num_bits: u32,
+    quant_precision: u32,
+    time_increment_bits: u32,
+}
+
+impl PacketSyntax {
+    /// Number of zeros before the 1 of a resync marker: 16 in I-VOPs, 15 + f_code in P-VOPs.
+    fn prefix_zeros(&self) -> usize {
+        match self.coding_type {
+            FrameType::I => 16,
+            _ => 15 + usize::from(self.f_code),
+        }
+    }
+
+    /// After a macroblock: skip MCBPC stuffing that precedes a resync marker, then tell whether
+    /// the packet ends here. `Some(n)`: a packet whose first MB is `n` follows (`Some(0)` for an
+    /// unreadable one, `Some(total)` at the end of the VOP). As FFmpeg's `mpeg4_is_resync`.
+    fn packet_end(&self, r: &mut BitReader) -> Option<usize> {
+        let stuffing_bits = if self.coding_type == FrameType::I {
+            9
+        } else {
+            10
+        };
+        let mut v = r.peek(16);
+        while v <= 0xFF && v >> (17 - stuffing_bits) == 1 {
+            r.skip(stuffing_bits);
+            v = r.peek(16);
+        }
+        let pos = r.position();
+        if pos + 8 >= r.len_bits() {
+            let rest = (v >> 8) | (0x7F >> (7 - (pos & 7)));
+            return (rest == 0x7F).then_some(self.total_mbs);
+        }
+        const PREFIX: [u32; 8] = [
+            0x7F00, 0x7E00, 0x7C00, 0x7800, 0x7000, 0x6000, 0x4000, 0x0000,
+        ];
+        if v != PREFIX[pos & 7] {
+            return None;
+        }
+        let mut t = r.clone();
+        t.skip(1);
+        t.byte_align();
+        let zeros = count_zeros(&mut t);
+        let mb_num = t.read(self.mb_num_bits) as usize;
+        let valid = mb_num != 0 && mb_num <= self.total_mbs && t.position() + 6 <= t.len_bits();
+        (zeros >= self.prefix_zeros()).then_some(if valid { mb_num } else { 0 })
+    }
+
+    /// Read a video packet header (resync marker, `macroblock_number`, `quant_scale`, HEC)
+    /// at `r`; `None` if it is not a valid one.
+    fn read_header(&self, r: &mut BitReader) -> Option<PacketHeader> {
+        if r.position() + 20 > r.len_bits() {
+            return None;
+        }
+        if count_zeros(r) != self.prefix_zeros() {
+            return None;
+        }
+        let mb_index = r.read(self.mb_num_bits) as usize;
+        if mb_index == 0 || mb_index >= self.total_mbs {
+            return None;
+        }
+        let q = r.read(self.quant_precision) as u8;
+        if r.read_bit() {
+            // header_extension_code: a copy of VOP header fields, which FFmpeg ignores.
+            let mut seconds = 0;
+            while r.read_bit() && seconds < 64 {
+                seconds += 1;
+            }
+            r.skip(1 + self.time_increment_bits + 1 + 2 + 3);
+            if self.coding_type != FrameType::I {
+                r.skip(3);
+            }
+        }
+        if r.overrun() {
+            return None;
+        }
+        Some(PacketHeader {
+            mb_index,
+            qscale: (q != 0).then_some(q),
+        })
+    }
+
+    /// Search byte by byte from `from_bits` for the next valid packet header starting after MB
+    /// `after`; returns it with the reader positioned at its first macroblock.
+    fn search<'a>(
+        &self,
+        vop: &'a [u8],
+        from_bits: usize,
+        after: usize,
+    ) -> Option<(PacketHeader, BitReader<'a>)> {
+        let mut r = BitReader::new(vop);
+        r.seek(from_bits);
+        r.byte_align();
+        while r.bits_left() > 16 + 1 + 5 + 5 {
+            if r.peek(16) == 0 {
+                let mut t = r.clone();
+                if let Some(h) = self.read_header(&mut t) {
+                    if h.mb_index > after {
+                        return Some((h, t));
+                    }
+                }
+            }
+            r.skip(8);
+        }
+        None
+    }
+}
+
+/// Count zero bits up to the next 1 (consumed), at most 32 as FFmpeg does.
+fn count_zeros(r: &mut BitReader) -> usize {
+    let mut zeros = 0;
+    while zeros < 32 && !r.read_bit() {
+        zeros += 1;
+    }
+    zeros
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn syntax(coding_type: FrameType, total: usize) -> PacketSyntax {
+        PacketSyntax {
+            coding_type,
+            f_code: 1,
+            total_mbs: total,
+            mb_num_bits: usize::BITS - (total - 1).leading_zeros(),
+            quant_precision: 5,
+            time_increment_bits: 5,
+        }
+    }
+
+    #[test]
+    fn vop_end_is_recognised_from_the_stuffing() {
+        let s = syntax(FrameType::I, 99);
+        // 3 bits into the last byte: remaining "01111" is stuffing.
+        let data = [0b101_01111];
+        let mut r = BitReader::new(&data);
+        r.skip(3);
+        assert_eq!(s.packet_end(&mut r), Some(99));
+        let data = [0b101_00111];
+        let mut r = BitReader::new(&data);
+        r.skip(3);
+        assert_eq!(s.packet_end(&mut r), None);
+    }
+
+    #[test]
+    fn resync_marker_after_stuffing_gives_the_next_mb() {
+        let s = syntax(FrameType::I, 99);
+        // stuffing "0111" at bit 4, then 16 zeros + 1, mb_num (7 bits) = 42, quant 5 bits, hec 0
+        let mut bits =
+            String::from("1010") + "0111" + &"0".repeat(16) + "1" + &format!("{:07b}", 42);
+        bits += &format!("{:05b}", 9);
+        bits += "0";
+        while bits.len() % 8 != 0 || bits.len() < 64 {
+            bits += "1";
+        }
+        let data: Vec<u8> = bits
+            .as_bytes()
+            .chunks(8)
+            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap())
+            .collect();
+        let mut r = BitReader::new(&data);
+        r.skip(4);
+        assert_eq!(s.packet_end(&mut r), Some(42));
+        r.skip(1);
+        r.byte_align();
+        let h = s.read_header(&mut r).unwrap();
+        assert_eq!((h.mb_index, h.qscale), (42, Some(9)));
+        assert_eq!(s.search(&data, 0, 0).unwrap().0.mb_index, 42);
+        assert!(s.search(&data, 0, 42).is_none());
+    }
+
+    #[test]
+    fn p_vop_markers_are_longer_with_f_code() {
+        let mut s = syntax(FrameType::P, 99);
+        s.f_code = 3;
+        assert_eq!(s.prefix_zeros(), 18);
+        assert_eq!(syntax(FrameType::I, 99).prefix_zeros(), 16);
+    }
+
+    /// MSB-first bits from `(count, value)` pairs, padded with ones to a byte boundary.
+    fn pack(fields: &[(u32, u32)]) -> Vec<u8> {
+        let mut bits: Vec<bool> = Vec::new();
+        for &(n, v) in fields {
+            bits.extend((0..n).rev().map(|i| (v >> i) & 1 == 1));
+        }
+        while bits.len() % 8 != 0 {
+            bits.push(true);
+        }
+        bits.chunks(8)
+            .map(|c| c.iter().fold(0u8, |acc, &b| (acc << 1) | u8::from(b)))
+            .collect()
+    }
+
+    /// A Simple Profile VOL (verid 1, 25 fps) of the given size.
+    fn vol(width: u32, height: u32, mpeg_quant: bool, partitioned: bool) -> VolHeader {
+        let bytes = pack(&[
+            (1, 0),
+            (8, 1),
+            (1, 0),
+            (4, 1),
+            (1, 0),
+            (2, 0),
+            (1, 1),
+            (16, 25),
+            (1, 1),
+            (1, 0),
+            (1, 1),
+            (13, width),
+            (1, 1),
+            (13, height),
+            (1, 1),
+            (1, 0),
+            (1, 1),
+            (1, 0),
+            (1, 0),
+            (1, u32::from(mpeg_quant)),
+            // default matrices (only read with mpeg_quant), complexity estimation disabled,
+            // resync markers on, data partitioning (no reversible VLCs), no scalability
+            (u32::from(mpeg_quant) * 2, 0),
+            (1, 1),
+            (1, 0),
+            (1, u32::from(partitioned)),
+            (u32::from(partitioned), 0),
+            (1, 0),
+        ]);
+        crate::mpeg4::header::parse_vol(&mut BitReader::new(&bytes)).unwrap()
+    }
+
+    /// xorshift64*: deterministic pseudo-random bytes for the robustness test.
+    fn random_bytes(seed: u64, len: usize) -> Vec<u8> {
+        let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+        (0..len)
+            .map(|_| {
+                x ^= x >> 12;
+                x ^= x << 25;
+                x ^= x >> 27;
+                (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+            })
+            .collect()
+    }
+
+    #[test]
+    fn garbage_macroblock_data_is_concealed_without_panicking() {
+        let mut damaged_frames = 0;
+        for (w, h, mq, dp) in [
+            (176, 144, false, false),
+            (33, 17, true, false),
+            (16, 16, false, false),
+            (176, 144, false, true),
+            (48, 32, true, true),
+        ] {
+            let vol = vol(w, h, mq, dp);
+            let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
+            for seed in 0..150u64 {
+                let coding = if seed % 3 == 0 { 0 } else { 1 };
+                // type, modulo_time_base 0, marker, time 5 bits, marker, coded, [rounding],
+                // dc thr, quant, [fcode]
+                let mut fields = vec![(2, coding), (1, 0), (1, 1), (5, 3), (1, 1), (1, 1)];
+                if coding == 1 {
+                    fields.push((1, (seed & 1) as u32));
+                }
+                fields.extend([(3, (seed % 8) as u32), (5, 1 + (seed % 31) as u32)]);
+                if coding == 1 {
+                    fields.push((3, 1 + (seed % 7) as u32));
+                }
+                let head = pack(&fields);
+                let mut vop = head.clone();
+                vop.extend(random_bytes(seed, (seed as usize * 37) % 700));
+                let header =
+                    crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
+                let frame = dec.decode(&vop, &header).unwrap().unwrap();
+                assert_eq!(
+                    (frame.yuv.width(), frame.yuv.height()),
+                    (w as usize, h as usize)
+                );
+                assert!(dec.damaged_mbs() <= w.div_ceil(16) as usize * h.div_ceil(16) as usize);
+                assert!(dec.pictures_held() <= 2);
+                damaged_frames += usize::from(dec.damaged_mbs() > 0);
+            }
+        }
+        // Random bits are rarely a valid 99-MB VOP: the damage path really ran.
+        assert!(damaged_frames > 100, "{damaged_frames}");
+    }
+
+    #[test]
+    fn a_p_vop_without_reference_is_reported_damaged() {
+        let vol = vol(32, 32, false, false);
+        let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
+        // P-VOP, all four MBs not coded (bit 1 each), then stuffing.
+        let vop = pack(&[
+            (2, 1),
+            (1, 0),
+            (1, 1),
+            (5, 1),
+            (1, 1),
+            (1, 1),
+            (1, 0),
+            (3, 0),
+            (5, 4),
+            (3, 1),
+            (4, 0b1111),
+            (1, 0),
+        ]);
+        let header = crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
+        let frame = dec.decode(&vop, &header).unwrap().unwrap();
+        assert_eq!(dec.damaged_mbs(), 4);
+        assert_eq!(frame.motion_vectors.len(), 4);
+        assert!(frame.yuv.y.data.iter().all(|&v| v == 128));
+        // The next P-VOP has its reference: nothing damaged, all skipped with zero vectors.
+        let frame = dec.decode(&vop, &header).unwrap().unwrap();
+        assert_eq!(dec.damaged_mbs(), 0);
+        assert!(frame
+            .motion_vectors
+            .iter()
+            .all(|m| m.motion_x == 0 && m.w == 16));
+    }
+
+    #[test]
+    fn export_follows_ffmpeg_conventions() {
+        let v = export(16, 24, 8, [-3, 5]);
+        assert_eq!((v.src_x, v.src_y, v.dst_x, v.dst_y), (23, 10, 24, 8));
+        assert_eq!(
+            (v.motion_x, v.motion_y, v.motion_scale, v.source),
+            (-3, 5, 2, -1)
+        );
+    }
+}

@@ -1,0 +1,13 @@
+//! MPEG-4 Part 2 (ISO/IEC 14496-2) video: headers, entropy decoding, reconstruction.
+
+pub mod decoder;
+pub mod header;
+pub mod idct;
+pub mod macroblock;
+pub mod mc;
+pub mod mv;
+pub mod partitioned;
+pub mod recon;
+pub mod tables;
+pub mod texture;
+pub mod vlc;

@@ -1,0 +1,209 @@
+//! Many samples (file, GOP, position) at once, decoded in parallel and written straight into one
+//! stacked buffer: what data loaders call.
+//!
+//! Each call runs on its own rayon pool of the requested size (none at all for one thread), so
+//! nothing global survives into a forked process: DataLoader workers forked after a call start
+//! clean.
+#![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use rayon::prelude::*;
+
+use super::gop::{ReprOptions, Representation, Target};
+use super::native::{frame_size, locate, position_into};
+use super::residual::ResidualSample;
+use crate::video::Video;
+use crate::Error;
+
+/// The stacked samples, `(len, height, width, channels)` row-major (`IFrame` also holds
+/// [`Representation::Frame`] pictures).
+pub enum BatchData<T> {
+    IFrame(Vec<u8>),
+    MotionVectors(Vec<i32>),
+    Residual(Vec<T>),
+}
+
+pub struct Batch<T> {
+    pub len: usize,
+    pub width: usize,
+    pub height: usize,
+    pub data: BatchData<T>,
+}
+
+/// Why a batch failed: a file's own error (with the file), or files of different sizes.
+#[derive(Debug)]
+pub enum BatchError {
+    Video { path: PathBuf, error: Error },
+    Arguments(String),
+}
+
+fn video_error(path: &Path) -> impl Fn(Error) -> BatchError + '_ {
+    move |error| BatchError::Video {
+        path: path.to_path_buf(),
+        error,
+    }
+}
+
+/// Threads to use: `0` = all available cores.
+fn thread_count(threads: usize) -> usize {
+    if threads > 0 {
+        threads
+    } else {
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    }
+}
+
+/// Run `job` on a fresh pool of `threads` threads, or on this thread when one is asked for (or a
+/// pool cannot be made). `parallel` tells `job` whether it may use rayon's parallel iterators.
+fn on_pool<R: Send>(threads: usize, job: impl FnOnce(bool) -> R + Send) -> R {
+    if threads > 1 {
+        if let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
+            return pool.install(|| job(true));
+        }
+    }
+    job(false)
+}
+
+/// Decode sample `i` (`paths[i]`, `gops[i]`, `positions[i]`) of every index into one buffer.
+pub fn load_batch<T: ResidualSample>(
+    paths: &[PathBuf],
+    gops: &[i64],
+    positions: &[i64],
+    rep: Representation,
+    options: ReprOptions,
+    threads: usize,
+) -> Result<Batch<T>, BatchError> {
+    let n = paths.len();
+    if gops.len() != n || positions.len() != n {
+        return Err(BatchError::Arguments(format!(
+            "paths, gops and positions must have the same length, got {n}, {}, {}",
+            gops.len(),
+            positions.len()
+        )));
+    }
+    if n == 0 {
+        return Err(BatchError::Arguments("the batch is empty".into()));
+    }
+    // Each distinct file is read and indexed once.
+    let mut slot_of: HashMap<&Path, usize> = HashMap::new();
+    let mut distinct: Vec<&Path> = Vec::new();
+    let slots: Vec<usize> = paths
+        .iter()
+        .map(|p| {
+            *slot_of.entry(p.as_path()).or_insert_with(|| {
+                distinct.push(p.as_path());
+                distinct.len() - 1
+            })
+        })
+        .collect();
+
+    on_pool(thread_count(threads), |parallel| {
+        let open = |p: &&Path| Video::open(p).map_err(video_error(p));
+        let videos: Vec<Video> = if parallel {
+            distinct.par_iter().map(open).collect::<Result<_, _>>()?
+        } else {
+            distinct.iter().map(open).collect::<Result<_, _>>()?
+        };
+        let (width, height) = frame_size(&videos[0]);
+        for (video, path) in videos.iter().zip(&distinct) {
+            if frame_size(video) != (width, height) {
+                let (w, h) = frame_size(video);
+                return Err(BatchError::Arguments(format!(
+                    "{}: frame size {w}x{h} differs from {}'s {width}x{height}; a batch needs one size",
+                    path.display(),
+                    distinct[0].display()
+                )));
+            }
+        }
+        // Check every index before decoding anything.
+        for i in 0..n {
+            locate(&videos[slots[i]], gops[i], positions[i], rep)
+                .map_err(video_error(&paths[i]))?;
+        }
+        let per_sample = rep.channels() * width * height;
+        if per_sample == 0 {
+            return Err(video_error(distinct[0])(Error::Unsupported(
+                "repr: the frames have no pixels".into(),
+            )));
+        }
+        let decode = |i: usize, target: Target<'_, T>| {
+            position_into(&videos[slots[i]], gops[i], positions[i], options, target)
+                .map_err(video_error(&paths[i]))
+        };
+        macro_rules! fill {
+            ($zero:expr, $target:ident, $variant:ident) => {{
+                let mut data = vec![$zero; n * per_sample];
+                if parallel {
+                    data.par_chunks_mut(per_sample)
+                        .enumerate()
+                        .try_for_each(|(i, out)| decode(i, Target::$target(out)))?;
+                } else {
+                    data.chunks_mut(per_sample)
+                        .enumerate()
+                        .try_for_each(|(i, out)| decode(i, Target::$target(out)))?;
+                }
+                BatchData::$variant(data)
+            }};
+        }
+        let data = match rep {
+            Representation::IFrame => fill!(0u8, IFrame, IFrame),
+            Representation::Frame => fill!(0u8, Frame, IFrame),
+            Representation::MotionVectors => fill!(0i32, MotionVectors, MotionVectors),
+            Representation::Residual => fill!(T::default(), Residual, Residual),
+        };
+        Ok(Batch {
+            len: n,
+            width,
+            height,
+            data,
+        })
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const OPTIONS: ReprOptions = ReprOptions {
+        accumulate: true,
+        bgr: false,
+    };
+
+    fn run(paths: &[&str], gops: &[i64], positions: &[i64]) -> Result<Batch<i16>, BatchError> {
+        let paths: Vec<PathBuf> = paths.iter().map(PathBuf::from).collect();
+        let rep = Representation::MotionVectors;
+        load_batch(&paths, gops, positions, rep, OPTIONS, 2)
+    }
+
+    #[test]
+    fn mismatched_or_empty_batches_are_argument_errors() {
+        assert!(
+            matches!(run(&["a"], &[0, 1], &[0]), Err(BatchError::Arguments(m)) if m.contains("same length"))
+        );
+        assert!(matches!(run(&[], &[], &[]), Err(BatchError::Arguments(m)) if m.contains("empty")));
+    }
+
+    #[test]
+    fn a_missing_file_is_named() {
+        match run(&["/nonexistent/clip.m4v"], &[0], &[0]) {
+            Err(BatchError::Video {
+                path,
+                error: Error::Io(_),
+            }) => {
+                assert_eq!(path, PathBuf::from("/nonexistent/clip.m4v"))
+            }
+            Err(other) => panic!("unexpected error {other:?}"),
+            Ok(_) => panic!("a missing file loaded"),
+        }
+    }
+
+    #[test]
+    fn thread_count_zero_means_all_cores() {
+        assert!(thread_count(0) >= 1);
+        assert_eq!(thread_count(3), 3);
+        assert!(!on_pool(1, |parallel| parallel));
+        assert!(on_pool(2, |parallel| parallel && rayon::current_num_threads() == 2));
+    }
+}

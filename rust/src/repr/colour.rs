@@ -1,0 +1,264 @@
+//! The one YUV -> RGB conversion of pkdkit (decoded frames, I-frame representations,
+//! accumulated residuals all go through it), so that every RGB number in the library can be
+//! reproduced from the YUV planes with a few lines of numpy.
+//!
+//! # The conversion, exactly
+//!
+//! BT.601, limited range (Y 16..=235, Cb/Cr 16..=240), 4:2:0 with chroma upsampled by
+//! repetition: the RGB pixel at (x, y) uses `Y[y][x]`, `U[y / 2][x / 2]`, `V[y / 2][x / 2]`
+//! (integer division). With 32-bit signed integers and `>>` an arithmetic (flooring) shift:
+//!
+//! ```text
+//! c = 76309 * (Y - 16) + 32768          # 76309 = round(65536 * 255 / 219)
+//! d = U - 128
+//! e = V - 128
+//! R = clamp((c + 104597 * e) >> 16, 0, 255)              # 104597 = round(65536 * 1.596027)
+//! G = clamp((c - 25675 * d - 53279 * e) >> 16, 0, 255)  # 0.391762 and 0.812968
+//! B = clamp((c + 132201 * d) >> 16, 0, 255)              # 132201 = round(65536 * 2.017232)
+//! ```
+//!
+//! The coefficients are `65536 * 255/219` for luma and `65536 * 255/224 * k` for chroma with
+//! `k` = 2(1 - Kr), 2(1 - Kb) Kb / Kg, 2(1 - Kr) Kr / Kg, 2(1 - Kb) for Kr = 0.299,
+//! Kb = 0.114, Kg = 0.587, each rounded to the nearest integer; `+ 32768` rounds to nearest.
+//! In numpy: `c = 76309 * (y.astype(np.int32) - 16) + 32768` ... `np.clip(... >> 16, 0, 255)`.
+//! Output is row-major `H x W x 3`, channel order R, G, B (or B, G, R when asked).
+#![forbid(unsafe_code)]
+
+use crate::frame::{Plane, YuvFrame};
+
+const LUMA: i32 = 76309;
+const R_FROM_V: i32 = 104597;
+const G_FROM_U: i32 = 25675;
+const G_FROM_V: i32 = 53279;
+const B_FROM_U: i32 = 132201;
+const HALF: i32 = 1 << 15;
+
+/// A read-only plane: `height` rows of `width` samples, tightly packed (`data.len() ==
+/// width * height`).
+#[derive(Clone, Copy, Debug)]
+pub struct PlaneView<'a> {
+    pub data: &'a [u8],
+    pub width: usize,
+    pub height: usize,
+}
+
+impl<'a> From<&'a Plane> for PlaneView<'a> {
+    fn from(p: &'a Plane) -> Self {
+        PlaneView {
+            data: &p.data,
+            width: p.width,
+            height: p.height,
+        }
+    }
+}
+
+/// Checks that the three planes form a 4:2:0 picture: each plane's data matches its size, and
+/// both chroma planes are `ceil(W/2) x ceil(H/2)` for a `W x H` luma plane. The message says
+/// which plane is wrong and what was expected.
+pub fn check_420(y: PlaneView, u: PlaneView, v: PlaneView) -> std::result::Result<(), String> {
+    for (name, p) in [("y", y), ("u", u), ("v", v)] {
+        if p.data.len() != p.width * p.height {
+            return Err(format!(
+                "{name} plane has {} samples, expected {} x {}",
+                p.data.len(),
+                p.height,
+                p.width
+            ));
+        }
+    }
+    let (cw, ch) = (y.width.div_ceil(2), y.height.div_ceil(2));
+    for (name, p) in [("u", u), ("v", v)] {
+        if (p.width, p.height) != (cw, ch) {
+            return Err(format!(
+                "{name} plane is {}x{} (HxW) but a {}x{} luma plane needs {ch}x{cw} chroma (4:2:0)",
+                p.height, p.width, y.height, y.width
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Converts a 4:2:0 picture to packed 8-bit RGB (or BGR), `H * W * 3` bytes, with the
+/// conversion documented at the top of this module. Planes that do not satisfy [`check_420`]
+/// give a black picture of the luma size (callers validate user input first).
+pub fn yuv_to_rgb(y: &Plane, u: &Plane, v: &Plane, bgr: bool) -> Vec<u8> {
+    yuv_view_to_rgb(y.into(), u.into(), v.into(), bgr)
+}
+
+/// [`yuv_to_rgb`] for a decoded frame.
+pub fn frame_to_rgb(frame: &YuvFrame, bgr: bool) -> Vec<u8> {
+    yuv_to_rgb(&frame.y, &frame.u, &frame.v, bgr)
+}
+
+/// [`yuv_to_rgb`] on borrowed planes (e.g. numpy buffers).
+pub fn yuv_view_to_rgb(y: PlaneView, u: PlaneView, v: PlaneView, bgr: bool) -> Vec<u8> {
+    let (w, h) = (y.width, y.height);
+    let mut out = vec![0u8; w * h * 3];
+    if check_420(y, u, v).is_err() || w == 0 || h == 0 {
+        return out;
+    }
+    let (ri, bi) = if bgr { (2, 0) } else { (0, 2) };
+    let cw = u.width;
+    for (row, (out_row, y_row)) in out
+        .chunks_exact_mut(w * 3)
+        .zip(y.data.chunks_exact(w))
+        .enumerate()
+    {
+        let crow = row / 2 * cw;
+        let (u_row, v_row) = (&u.data[crow..crow + cw], &v.data[crow..crow + cw]);
+        // Two luma samples share one chroma pair: compute its terms once per pair.
+        for (((pair_out, pair_y), &cu), &cv) in out_row
+            .chunks_mut(6)
+            .zip(y_row.chunks(2))
+            .zip(u_row)
+            .zip(v_row)
+        {
+            let (d, e) = (i32::from(cu) - 128, i32::from(cv) - 128);
+            let r_add = R_FROM_V * e;
+            let g_add = -G_FROM_U * d - G_FROM_V * e;
+            let b_add = B_FROM_U * d;
+            for (px, &ys) in pair_out.chunks_exact_mut(3).zip(pair_y) {
+                let c = LUMA * (i32::from(ys) - 16) + HALF;
+                px[ri] = to_u8((c + r_add) >> 16);
+                px[1] = to_u8((c + g_add) >> 16);
+                px[bi] = to_u8((c + b_add) >> 16);
+            }
+        }
+    }
+    out
+}
+
+#[inline]
+fn to_u8(v: i32) -> u8 {
+    v.clamp(0, 255) as u8
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plane(w: usize, h: usize, f: impl Fn(usize, usize) -> u8) -> Plane {
+        let data = (0..h)
+            .flat_map(|y| (0..w).map(move |x| (x, y)))
+            .map(|(x, y)| f(x, y));
+        Plane {
+            data: data.collect(),
+            width: w,
+            height: h,
+        }
+    }
+
+    fn uniform(y: u8, u: u8, v: u8, bgr: bool) -> [u8; 3] {
+        let out = yuv_to_rgb(
+            &Plane::filled(2, 2, y),
+            &Plane::filled(1, 1, u),
+            &Plane::filled(1, 1, v),
+            bgr,
+        );
+        assert!(out.chunks(3).all(|p| p == &out[..3]));
+        [out[0], out[1], out[2]]
+    }
+
+    #[test]
+    fn limited_range_black_white_and_grey() {
+        assert_eq!(uniform(16, 128, 128, false), [0, 0, 0]);
+        assert_eq!(uniform(235, 128, 128, false), [255, 255, 255]);
+        assert_eq!(uniform(126, 128, 128, false), [128, 128, 128]); // 110 * 255/219 = 128.08
+        assert_eq!(uniform(0, 128, 128, false), [0, 0, 0]); // below black clamps
+        assert_eq!(uniform(255, 128, 128, false), [255, 255, 255]);
+    }
+
+    #[test]
+    fn bt601_primaries_come_out_saturated() {
+        // The 100% BT.601 limited-range colour-bar values of the primaries (8-bit rounded, so
+        // the result may miss the corner by a level or two).
+        let near = |got: [u8; 3], want: [u8; 3]| {
+            got.iter()
+                .zip(want)
+                .all(|(&g, w)| (i32::from(g) - i32::from(w)).abs() <= 2)
+        };
+        assert!(near(uniform(81, 90, 240, false), [255, 0, 0]));
+        assert!(near(uniform(145, 54, 34, false), [0, 255, 0]));
+        assert!(near(uniform(41, 240, 110, false), [0, 0, 255]));
+        assert!(near(uniform(81, 90, 240, true), [0, 0, 255]));
+    }
+
+    #[test]
+    fn matches_the_float_formula_within_one() {
+        for yv in (0..=255).step_by(5) {
+            for uv in (0..=255).step_by(15) {
+                for vv in (0..=255).step_by(15) {
+                    let got = uniform(yv, uv, vv, false);
+                    let (c, d, e) = (
+                        f64::from(yv) - 16.0,
+                        f64::from(uv) - 128.0,
+                        f64::from(vv) - 128.0,
+                    );
+                    let ys = 255.0 / 219.0;
+                    let cs = 255.0 / 224.0;
+                    let want = [
+                        ys * c + cs * 1.402 * e,
+                        ys * c - cs * 1.772 * 0.114 / 0.587 * d - cs * 1.402 * 0.299 / 0.587 * e,
+                        ys * c + cs * 1.772 * d,
+                    ];
+                    for (g, w) in got.iter().zip(want) {
+                        assert!(
+                            (f64::from(*g) - w.clamp(0.0, 255.0)).abs() <= 0.51,
+                            "{yv} {uv} {vv}"
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn chroma_covers_its_two_by_two_block_including_odd_sizes() {
+        let (w, h) = (5, 3);
+        let y = Plane::filled(w, h, 120);
+        let u = plane(3, 2, |x, y| (60 + 40 * x + 20 * y) as u8);
+        let v = plane(3, 2, |x, y| (200 - 30 * x - 10 * y) as u8);
+        let out = yuv_to_rgb(&y, &u, &v, false);
+        assert_eq!(out.len(), w * h * 3);
+        for py in 0..h {
+            for px in 0..w {
+                let want = uniform(120, u.at(px / 2, py / 2), v.at(px / 2, py / 2), false);
+                assert_eq!(out[(py * w + px) * 3..][..3], want, "({px},{py})");
+            }
+        }
+    }
+
+    #[test]
+    fn mismatched_planes_are_reported_and_give_black() {
+        let y = Plane::filled(4, 4, 200);
+        let u = Plane::filled(2, 2, 128);
+        let bad = Plane::filled(3, 2, 128);
+        assert!(check_420((&y).into(), (&u).into(), (&u).into()).is_ok());
+        let err = check_420((&y).into(), (&u).into(), (&bad).into()).unwrap_err();
+        assert!(err.contains("v plane is 2x3"), "{err}");
+        assert!(yuv_to_rgb(&y, &u, &bad, false).iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn frame_helper_equals_plane_call() {
+        let f = YuvFrame::grey(7, 5);
+        assert_eq!(frame_to_rgb(&f, true), yuv_to_rgb(&f.y, &f.u, &f.v, true));
+    }
+
+    /// Micro-benchmark (not a test): `cargo test --release --lib -- --ignored bench_ --nocapture`.
+    #[test]
+    #[ignore]
+    fn bench_colour() {
+        let (w, h) = (340, 256);
+        let y = plane(w, h, |x, y| (x * 7 + y * 3) as u8);
+        let u = plane(w / 2, h / 2, |x, y| (x * 5 + y) as u8);
+        let v = plane(w / 2, h / 2, |x, y| (x + y * 9) as u8);
+        let rounds = 300;
+        let start = std::time::Instant::now();
+        for _ in 0..rounds {
+            std::hint::black_box(yuv_to_rgb(&y, &u, &v, true));
+        }
+        let us = start.elapsed().as_secs_f64() * 1e6 / rounds as f64;
+        println!("colour 340x256: {us:.1} us/frame");
+    }
+}

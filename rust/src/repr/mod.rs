@@ -1,0 +1,12 @@
+//! CoViAR representations computed from decoded frames and motion vectors.
+#![forbid(unsafe_code)]
+
+pub mod colour;
+// R3: CoViAR's representations.
+pub mod batch;
+pub mod footprint;
+pub mod frames;
+pub mod gop;
+pub mod native;
+pub mod residual;
+pub mod source_map;

@@ -1,0 +1,198 @@
+//! The per-pixel back-pointer map of CoViAR's accumulation.
+//!
+//! For every pixel of the current frame the map holds the pixel of a reference frame it was
+//! traced back to. At the reference itself the map is the identity. Moving to a frame predicted
+//! from the map's frame, every pixel a vector moves (see [`footprint`](super::footprint)) takes
+//! the source of the pixel it came from, read from the map as it was *before* this frame
+//! (`accu[p] = accu_prev[p - d]`); later vectors overwrite earlier ones where blocks overlap;
+//! every other pixel keeps its source. Advancing the identity once gives the non-accumulated map
+//! of a single frame. The motion-vector representation is `p - map[p]`.
+#![forbid(unsafe_code)]
+
+use super::footprint::footprint;
+use crate::frame::MotionVector;
+use crate::{Error, Result};
+
+/// Coordinates of a source pixel (frames are at most 65535 pixels on a side).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Source {
+    pub x: u16,
+    pub y: u16,
+}
+
+/// A back-pointer map of a `width x height` frame, row-major.
+#[derive(Clone, Debug)]
+pub struct SourceMap {
+    width: usize,
+    height: usize,
+    sources: Vec<Source>,
+    /// The map before the frame being applied (kept to avoid an allocation per frame).
+    previous: Vec<Source>,
+}
+
+impl SourceMap {
+    /// The identity map: every pixel is its own source.
+    pub fn identity(width: usize, height: usize) -> Result<SourceMap> {
+        if width > usize::from(u16::MAX) || height > usize::from(u16::MAX) {
+            return Err(Error::Limit(format!(
+                "repr: frame {width}x{height} is larger than 65535 pixels on a side"
+            )));
+        }
+        let mut sources = Vec::with_capacity(width * height);
+        for y in 0..height {
+            for x in 0..width {
+                // Both fit: checked above.
+                sources.push(Source {
+                    x: x as u16,
+                    y: y as u16,
+                });
+            }
+        }
+        Ok(SourceMap {
+            width,
+            height,
+            previous: sources.clone(),
+            sources,
+        })
+    }
+
+    /// The non-accumulated map of one frame: the identity moved by the frame's own vectors.
+    pub fn of_frame(width: usize, height: usize, vectors: &[MotionVector]) -> Result<SourceMap> {
+        let mut map = SourceMap::identity(width, height)?;
+        map.advance(vectors);
+        Ok(map)
+    }
+
+    pub fn width(&self) -> usize {
+        self.width
+    }
+
+    pub fn height(&self) -> usize {
+        self.height
+    }
+
+    /// The sources, row-major (`width * height` entries, all inside the frame).
+    pub fn sources(&self) -> &[Source] {
+        &self.sources
+    }
+
+    /// Reset to the identity (a new reference frame) without reallocating.
+    pub fn reset(&mut self) {
+        let width = self.width;
+        for (i, s) in self.sources.iter_mut().enumerate() {
+            // i / width < height <= u16::MAX and i % width < width <= u16::MAX.
+            *s = Source {
+                x: (i % width) as u16,
+                y: (i / width) as u16,
+            };
+        }
+    }
+
+    /// Trace the map through one more frame predicted from the current one, using `vectors`
+    /// (the frame's vectors in the decoder's export order; the caller picks which ones).
+    pub fn advance<'a>(&mut self, vectors: impl IntoIterator<Item = &'a MotionVector>) {
+        self.previous.copy_from_slice(&self.sources);
+        let w = self.width;
+        for mv in vectors {
+            let Some(f) = footprint(mv, self.width, self.height) else {
+                continue;
+            };
+            // The footprint lies inside the frame on both sides, so these ranges are in bounds.
+            for row in 0..f.height {
+                let dst = (f.dst_y + row) * w + f.dst_x;
+                let src = (f.src_y + row) * w + f.src_x;
+                self.sources[dst..dst + f.width]
+                    .copy_from_slice(&self.previous[src..src + f.width]);
+            }
+        }
+    }
+
+    /// Write `p - map[p]` as `(dx, dy)` pairs, row-major: `out.len() == 2 * width * height`.
+    pub fn displacements_into(&self, out: &mut [i32]) {
+        let w = self.width.max(1);
+        let rows = self
+            .sources
+            .chunks_exact(w)
+            .zip(out.chunks_exact_mut(2 * w));
+        for (y, (sources, out)) in rows.enumerate() {
+            // Coordinates fit in i32: both are at most u16::MAX.
+            let y = y as i32;
+            for (x, (s, d)) in sources.iter().zip(out.chunks_exact_mut(2)).enumerate() {
+                d[0] = x as i32 - i32::from(s.x);
+                d[1] = y - i32::from(s.y);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::footprint::tests::vector;
+    use super::*;
+
+    fn displacements(map: &SourceMap) -> Vec<i32> {
+        let mut out = vec![0; 2 * map.width() * map.height()];
+        map.displacements_into(&mut out);
+        out
+    }
+
+    fn at(d: &[i32], w: usize, x: usize, y: usize) -> (i32, i32) {
+        (d[2 * (y * w + x)], d[2 * (y * w + x) + 1])
+    }
+
+    #[test]
+    fn identity_has_zero_displacement() {
+        let map = SourceMap::identity(7, 5).unwrap();
+        assert!(displacements(&map).iter().all(|&v| v == 0));
+    }
+
+    #[test]
+    fn one_frame_writes_dst_minus_src_inside_the_block_only() {
+        // 8x8 block centred on (12, 4), coming from 2 px right and 1 px down.
+        let map = SourceMap::of_frame(16, 8, &[vector(8, 8, (12, 4), (14, 5))]).unwrap();
+        let d = displacements(&map);
+        assert_eq!(at(&d, 16, 8, 0), (-2, -1));
+        // The last row's source would be y = 8 (outside): not moved.
+        assert_eq!(at(&d, 16, 8, 7), (0, 0));
+        assert_eq!(at(&d, 16, 15, 6), (0, 0), "source x = 17 is outside");
+        assert_eq!(at(&d, 16, 13, 6), (-2, -1));
+        assert_eq!(at(&d, 16, 7, 0), (0, 0), "outside the block");
+    }
+
+    #[test]
+    fn accumulation_reads_the_previous_map_and_later_vectors_win() {
+        let mut map = SourceMap::identity(32, 16).unwrap();
+        // Frame 1: the left block comes from 3 px to its right.
+        map.advance(&[vector(16, 16, (8, 8), (11, 8))]);
+        // Frame 2: the right block comes from 4 px to its left, i.e. from pixels the first
+        // frame already moved, then a second vector overwrites part of it.
+        map.advance(&[
+            vector(16, 16, (24, 8), (20, 8)),
+            vector(2, 2, (17, 1), (18, 1)),
+        ]);
+        let d = displacements(&map);
+        // (16, 2) came from (12, 2) in frame 1, which came from (15, 2) in the I-frame.
+        assert_eq!(at(&d, 32, 16, 2), (1, 0));
+        // (20, 0) came from (16, 0), which frame 1 did not move.
+        assert_eq!(at(&d, 32, 20, 0), (4, 0));
+        // (17, 1) was overwritten by the small vector: from (18, 1), unmoved before.
+        assert_eq!(at(&d, 32, 17, 1), (-1, 0));
+        // Reads come from the map before frame 2, not from pixels frame 2 already rewrote.
+        assert_eq!(at(&d, 32, 4, 4), (-3, 0));
+    }
+
+    #[test]
+    fn reset_restores_identity() {
+        let mut map = SourceMap::of_frame(9, 9, &[vector(8, 8, (4, 4), (5, 5))]).unwrap();
+        map.reset();
+        assert_eq!(map.sources(), SourceMap::identity(9, 9).unwrap().sources());
+    }
+
+    #[test]
+    fn huge_frames_are_refused() {
+        assert!(matches!(
+            SourceMap::identity(70000, 2),
+            Err(Error::Limit(_))
+        ));
+    }
+}

@@ -1,0 +1,147 @@
+"""Hand-built containers for the probe and error tests: an AVI writer (so a test controls every
+chunk, e.g. DivX packed bitstreams and drop frames), raw-stream splitting and N-VOPs."""
+
+from __future__ import annotations
+
+import struct
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+
+from clips import ClipSpec, render_frames
+
+VOP = b"\x00\x00\x01\xb6"
+
+
+def split_vops(stream: bytes) -> tuple[bytes, list[bytes]]:
+    """Split a raw MPEG-4 Part 2 stream into its leading headers and its VOPs (start code included)."""
+    starts = []
+    at = stream.find(VOP)
+    while at >= 0:
+        starts.append(at)
+        at = stream.find(VOP, at + 4)
+    vops = [stream[a:b] for a, b in zip(starts, starts[1:] + [len(stream)])]
+    return stream[: starts[0]], vops
+
+
+def vop_type(vop: bytes) -> str:
+    """'I', 'P', 'B' or 'S' from the two bits after the start code."""
+    return "IPBS"[vop[4] >> 6]
+
+
+def n_vop(time_increment_bits: int = 5) -> bytes:
+    """A not-coded P-VOP (``vop_coded = 0``): the placeholder DivX writes after a packed frame."""
+    bits = "01" + "0" + "1" + "0" * time_increment_bits + "1" + "0"
+    bits += "0" + "1" * ((8 - (len(bits) + 1) % 8) % 8)  # stuffing to the byte boundary
+    return VOP + int(bits, 2).to_bytes(len(bits) // 8, "big")
+
+
+def user_data(text: bytes) -> bytes:
+    """A user-data unit (``00 00 01 B2``), e.g. ``b"DivX503b1393p"``."""
+    return b"\x00\x00\x01\xb2" + text
+
+
+def chunk(fourcc: bytes, body: bytes) -> bytes:
+    """A RIFF chunk, padded to an even size."""
+    return fourcc + struct.pack("<I", len(body)) + body + (b"\x00" if len(body) % 2 else b"")
+
+
+def riff_list(kind: bytes, items: list[bytes]) -> bytes:
+    return chunk(b"LIST", kind + b"".join(items))
+
+
+def write_avi(
+    path: str | Path,
+    frames: list[bytes],
+    width: int,
+    height: int,
+    fourcc: bytes = b"XVID",
+    fps: int = 25,
+    index: bool = True,
+) -> Path:
+    """Write a one-stream AVI whose ``00dc`` chunks are exactly ``frames`` (empty = drop frame)."""
+    avih = struct.pack("<14I", 1_000_000 // fps, 0, 0, 0x10, len(frames), 0, 1, 0, width, height, 0, 0, 0, 0)
+    strh = (
+        b"vids"
+        + fourcc
+        + struct.pack(
+            "<IHHIIIIIIIIhhhh",
+            0,
+            0,
+            0,
+            0,
+            1,
+            fps,
+            0,
+            len(frames),
+            0,
+            0xFFFFFFFF,
+            0,
+            0,
+            0,
+            min(width, 32767),
+            min(height, 32767),
+        )
+    )
+    strf = struct.pack("<IiiHH4sIiiII", 40, width, height, 1, 24, fourcc, (width * height * 3) & 0xFFFFFFFF, 0, 0, 0, 0)
+    hdrl = riff_list(b"hdrl", [chunk(b"avih", avih), riff_list(b"strl", [chunk(b"strh", strh), chunk(b"strf", strf)])])
+    movi_items = [chunk(b"00dc", f) for f in frames]
+    movi = riff_list(b"movi", movi_items)
+    body = b"AVI " + hdrl + movi
+    if index:
+        entries, offset = [], 4  # offsets relative to the 'movi' fourcc
+        for f, item in zip(frames, movi_items):
+            flags = 0x10 if f[:4] != VOP or vop_type(f) == "I" else 0
+            entries.append(struct.pack("<4sIII", b"00dc", flags, offset, len(f)))
+            offset += len(item)
+        body += chunk(b"idx1", b"".join(entries))
+    path = Path(path)
+    path.write_bytes(chunk(b"RIFF", body))
+    return path
+
+
+def packed_frames(stream: bytes, packed_tag: bool = True) -> list[bytes]:
+    """Re-pack a raw stream with single B-frames the DivX way: each reference VOP shares its
+    chunk with the B-VOP that follows it in decode order, and an N-VOP chunk keeps the frame
+    count. ``packed_tag`` adds the ``DivX503b1393p`` user data that tells decoders so."""
+    headers, vops = split_vops(stream)
+    if packed_tag:
+        headers += user_data(b"DivX503b1393p")
+    frames: list[bytes] = []
+    k = 0
+    while k < len(vops):
+        if k + 1 < len(vops) and vop_type(vops[k]) != "B" and vop_type(vops[k + 1]) == "B":
+            frames += [vops[k] + vops[k + 1], n_vop()]
+            k += 2
+        else:
+            frames.append(vops[k])
+            k += 1
+    frames[0] = headers + frames[0]
+    return frames
+
+
+def encode_with_audio(path: Path, fmt: str, audio_first: bool, options: dict[str, str] | None = None) -> Path:
+    """An mpeg4 clip (GOP 6, one B-frame) muxed with an audio stream, optionally listed first."""
+    frames = render_frames(ClipSpec(frames=14, seed=5))
+    audio_codec, sample_format = ("pcm_s16le", "s16") if fmt == "avi" else ("aac", "fltp")
+    with av.open(str(path), "w", format=fmt, options=options or {}) as out:
+        audio = out.add_stream(audio_codec, rate=8000) if audio_first else None
+        video = out.add_stream("mpeg4", rate=Fraction(25, 1))
+        video.width, video.height, video.pix_fmt = 176, 144, "yuv420p"
+        video.codec_context.gop_size, video.codec_context.max_b_frames = 6, 1
+        audio = audio or out.add_stream(audio_codec, rate=8000)
+        audio.layout = "mono"
+        dtype = np.int16 if sample_format == "s16" else np.float32
+        for t, img in enumerate(frames):
+            for packet in video.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
+                out.mux(packet)
+            sound = av.AudioFrame.from_ndarray(np.zeros((1, 320), dtype), format=sample_format, layout="mono")
+            sound.sample_rate, sound.pts = 8000, 320 * t
+            for packet in audio.encode(sound):
+                out.mux(packet)
+        for stream in (video, audio):
+            for packet in stream.encode(None):
+                out.mux(packet)
+    return path

@@ -1,0 +1,180 @@
+"""``pkdkit synth``: layout, split files, determinism, decodability, and that the class is in the
+motion (FFmpeg's own motion vectors) and not in the appearance."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import numpy as np
+import pytest
+from av.video.frame import PictureType
+from click.testing import CliRunner
+
+from pkdkit.cli import main
+from pkdkit.data.synth import SYNTH_CLASSES, plan_videos, render_synth_video, synth_dataset
+
+from clips import ffmpeg_frames
+
+TINY = dict(frames=16, size=(64, 48), progress=False)
+
+
+def _digest(root: Path) -> dict[str, str]:
+    return {
+        str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(root.rglob("*"))
+        if p.is_file()
+    }
+
+
+@pytest.fixture(scope="module")
+def tiny_set(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    root = tmp_path_factory.mktemp("synth") / "set"
+    synth_dataset(root, 3, 5, seed=7, workers=1, **TINY)
+    return root
+
+
+def test_synth_layout_and_split_files(tiny_set: Path) -> None:
+    assert (tiny_set / "classInd.txt").read_text().splitlines() == [
+        "1 MoveRight",
+        "2 MoveLeft",
+        "3 MoveUp",
+    ]
+    train = [line.split() for line in (tiny_set / "trainlist01.txt").read_text().splitlines()]
+    test = [line.split() for line in (tiny_set / "testlist01.txt").read_text().splitlines()]
+    assert all(len(row) == 2 for row in train) and all(len(row) == 1 for row in test)
+    listed = sorted([row[0] for row in train] + [row[0] for row in test])
+    on_disk = sorted(str(p.relative_to(tiny_set)) for p in tiny_set.rglob("*.m4v"))
+    assert listed == on_disk and len(on_disk) == 15
+    for path, label in train:
+        name = path.split("/")[0]
+        assert SYNTH_CLASSES[int(label) - 1] == name
+        assert path.startswith(f"{name}/v_{name}_g") and path.endswith(".m4v")
+    # Whole groups go to one side, as in UCF-101.
+    train_groups = {p.split("_g")[1][:2] for p, _ in train}
+    test_groups = {row[0].split("_g")[1][:2] for row in test}
+    assert train_groups and test_groups and not train_groups & test_groups
+    assert not list(tiny_set.rglob(".*.tmp")), "temporary files left behind"
+    # The same split as datalists for the torch datasets: "path label frames", labels from 0.
+    data_train = (tiny_set / "datalists" / "synth_split1_train.txt").read_text().splitlines()
+    data_test = (tiny_set / "datalists" / "synth_split1_test.txt").read_text().splitlines()
+    assert data_train == [f"{p} {int(label) - 1} 16" for p, label in train]
+    assert data_test == [f"{row[0]} {SYNTH_CLASSES.index(row[0].split('/')[0])} 16" for row in test]
+
+
+def test_synth_videos_decode_with_fixed_gop(tiny_set: Path) -> None:
+    for path in sorted(tiny_set.rglob("*.m4v")):
+        frames = ffmpeg_frames(path)
+        assert len(frames) == 16
+        assert {(f.width, f.height) for f in frames} == {(64, 48)}
+        types = "".join(PictureType(f.pict_type).name for f in frames)
+        assert types == "I" + "P" * 11 + "I" + "P" * 3, path
+
+
+def test_synth_is_deterministic_and_seeded(tmp_path: Path, tiny_set: Path) -> None:
+    # Another process count and order must not change a byte.
+    again = tmp_path / "again"
+    synth_dataset(again, 3, 5, seed=7, workers=2, **TINY)
+    assert _digest(again) == _digest(tiny_set)
+    other = tmp_path / "other"
+    synth_dataset(other, 1, 2, seed=8, workers=1, **TINY)
+    name = "MoveRight/v_MoveRight_g01_c01.m4v"
+    assert (other / name).read_bytes() != (tiny_set / name).read_bytes()
+
+
+@pytest.mark.parametrize("container", ["avi", "mp4"])
+def test_synth_other_containers(tmp_path: Path, container: str) -> None:
+    synth_dataset(tmp_path / "a", 1, 2, container=container, workers=1, **TINY)
+    synth_dataset(tmp_path / "b", 1, 2, container=container, workers=1, **TINY)
+    assert _digest(tmp_path / "a") == _digest(tmp_path / "b")
+    videos = sorted((tmp_path / "a").rglob(f"*.{container}"))
+    assert len(videos) == 2
+    assert all(len(ffmpeg_frames(v)) == 16 for v in videos)
+
+
+def _mean_motion(path: Path) -> tuple[float, float, float]:
+    """Mean displacement (dst - src, pixels) of FFmpeg's exported MVs over all P-frames, and the
+    mean divergence term (displacement . offset from the frame centre) for zoom."""
+    dx, dy, div = [], [], []
+    for frame in ffmpeg_frames(path, export_mvs=True):
+        side = frame.side_data.get("MOTION_VECTORS")
+        if side is None:
+            continue
+        mv = side.to_ndarray()
+        ddx = (mv["dst_x"] - mv["src_x"]).astype(np.float64)
+        ddy = (mv["dst_y"] - mv["src_y"]).astype(np.float64)
+        ox, oy = mv["dst_x"] - frame.width / 2, mv["dst_y"] - frame.height / 2
+        dx.append(ddx.mean())
+        dy.append(ddy.mean())
+        div.append(np.mean(ddx * ox + ddy * oy))
+    return float(np.mean(dx)), float(np.mean(dy)), float(np.mean(div))
+
+
+@pytest.fixture(scope="module")
+def motion_by_class(tmp_path_factory: pytest.TempPathFactory) -> dict[str, np.ndarray]:
+    root = tmp_path_factory.mktemp("synth_motion")
+    result = synth_dataset(root, 12, 3, frames=12, size=(128, 96), seed=3, workers=2, progress=False)
+    stats: dict[str, list] = {}
+    for video in result.videos:
+        stats.setdefault(video.class_name, []).append(_mean_motion(root / video.relpath))
+    return {name: np.mean(rows, axis=0) for name, rows in stats.items()}
+
+
+def test_translation_classes_move_the_expected_way(motion_by_class: dict[str, np.ndarray]) -> None:
+    m = motion_by_class
+    assert m["MoveRight"][0] > 0.02 and m["MoveLeft"][0] < -0.02
+    assert m["MoveDown"][1] > 0.02 and m["MoveUp"][1] < -0.02
+    for name in ("MoveRight", "MoveLeft"):
+        assert abs(m[name][0]) > 3 * abs(m[name][1])
+    for name in ("MoveUp", "MoveDown"):
+        assert abs(m[name][1]) > 3 * abs(m[name][0])
+    # The camera pans right: everything moves left, so the mean is far larger than an actor's.
+    assert m["CameraPanRight"][0] < -0.5 and m["CameraPanRight"][0] < 5 * m["MoveLeft"][0]
+    # Zooming in spreads motion outwards (positive divergence), zooming out pulls it in.
+    assert m["ZoomIn"][2] > 1 and m["ZoomOut"][2] < -1
+
+
+def test_appearance_does_not_give_the_class_away() -> None:
+    """Leave-one-out nearest class mean on first-frame colour statistics stays near chance."""
+    classes, per_class = len(SYNTH_CLASSES), 10
+    features, labels = [], []
+    for video in plan_videos(classes, per_class, "m4v"):
+        first = render_synth_video(video, 1, 64, 48, seed=11)[0].reshape(-1, 3).astype(np.float64)
+        features.append(np.concatenate([first.mean(0), first.std(0)]))
+        labels.append(video.label)
+    x, y = np.array(features), np.array(labels)
+    x = (x - x.mean(0)) / x.std(0)
+    hits = 0
+    for i in range(len(y)):
+        keep = np.arange(len(y)) != i
+        means = np.array([x[keep & (y == c)].mean(0) for c in range(classes)])
+        hits += int(np.argmin(((means - x[i]) ** 2).sum(1)) == y[i])
+    # Chance is 1/12 = 0.083; 120 samples give a standard deviation of about 0.025.
+    assert hits / len(y) < 0.2
+
+
+def test_synth_cli(tmp_path: Path) -> None:
+    runner = CliRunner()
+    out = tmp_path / "cli"
+    result = runner.invoke(
+        main, ["synth", str(out), "--classes", "2", "--videos-per-class", "2", "--frames", "4",
+               "--size", "32x32", "--workers", "1"],
+    )
+    assert result.exit_code == 0, result.output
+    assert "wrote 4 videos (2 train, 2 test) of 2 classes" in result.output
+    assert len(list(out.rglob("*.m4v"))) == 4
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--classes", "13"], "--classes 13"),
+        (["--videos-per-class", "1"], "--videos-per-class 1"),
+        (["--size", "33x32"], "size '33x32'"),
+        (["--size", "big"], "size 'big'"),
+    ],
+)
+def test_synth_cli_fails(tmp_path: Path, args: list[str], message: str) -> None:
+    result = CliRunner().invoke(main, ["synth", str(tmp_path / "x"), "--frames", "2", *args])
+    assert result.exit_code == 1
+    assert message in result.output
