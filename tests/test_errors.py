@@ -133,9 +133,7 @@ def test_ms_mpeg4_avi_is_unsupported(tmp_path: Path, encoder: str, name: str) ->
         ("mpeg4", "mpegts", "clip.ts", r"MPEG transport stream"),
     ],
 )
-def test_other_codecs_and_containers_are_named(
-    tmp_path: Path, encoder: str, fmt: str, name: str, message: str
-) -> None:
+def test_other_codecs_and_containers_are_named(tmp_path: Path, encoder: str, fmt: str, name: str, message: str) -> None:
     path = encode_other(tmp_path / name, encoder, fmt)
     with pytest.raises(pkdkit.UnsupportedCodecError, match=rf"{re.escape(name)}: unsupported: .*{message}"):
         pkdkit.open(path)

@@ -11,7 +11,15 @@ from pathlib import Path
 import av
 import pytest
 from click.testing import CliRunner
-from handmade import encode_with_audio, n_vop, packed_frames, split_vops, write_avi
+from handmade import (
+    encode_with_audio,
+    n_vop,
+    packed_frames,
+    paired_frames,
+    split_vops,
+    without_vol_control,
+    write_avi,
+)
 
 import pkdkit
 from pkdkit.cli import main
@@ -113,6 +121,16 @@ def test_packed_bitstream_avi_counts_like_ffmpeg(tmp_path: Path, tagged: bool) -
         assert "B" not in video.frame_types
 
 
+@pytest.mark.parametrize("layout", ["divx", "pairs"])
+@pytest.mark.parametrize("tagged", [True, False])
+def test_unusual_packings_follow_ffmpeg(tmp_path: Path, layout: str, tagged: bool) -> None:
+    """Two B-frames per reference, packed DivX-style or paired blindly (B+P, B+B chunks): the
+    kept-VOP rules, dropped VOPs and FFmpeg's B-frame timing check decide the frames."""
+    stream = make_clip(tmp_path / "bf2.m4v", ClipSpec(frames=16, gop=12, bf=2)).read_bytes()
+    frames = packed_frames(stream, tagged) if layout == "divx" else paired_frames(stream, tagged)
+    assert_matches_ffmpeg(write_avi(tmp_path / f"{layout}.avi", frames, 176, 144), "avi")
+
+
 @pytest.mark.parametrize("index", [True, False])
 def test_drop_frame_chunks_and_skipped_vops(tmp_path: Path, index: bool) -> None:
     """Zero-size chunks (dropped frames) and N-VOPs output nothing, except that FFmpeg repeats
@@ -204,3 +222,17 @@ def test_fragmented_mp4(tmp_path: Path) -> None:
     video = assert_matches_ffmpeg(path, "mp4")
     assert video.num_gops > 1
     assert video.fps == pytest.approx(25.0)
+
+
+@pytest.mark.parametrize(("bf", "vo_type"), [(1, None), (2, None), (2, 1), (1, 3)])
+def test_low_delay_assumed_without_vol_control_parameters(tmp_path: Path, bf: int, vo_type: int | None) -> None:
+    """Without vol_control_parameters FFmpeg assumes low delay for Simple/ASP objects and shows
+    the first P-frame at once; the first B-VOP clears the flag, and that P-frame is shown a
+    second time. Core objects (vo_type 3) are never low delay. Frame count and order follow."""
+    stream = make_clip(tmp_path / "c.m4v", ClipSpec(frames=14, gop=12, bf=bf)).read_bytes()
+    path = tmp_path / "no_vol_control.m4v"
+    path.write_bytes(without_vol_control(stream, vo_type))
+    video = assert_matches_ffmpeg(path, "m4v")
+    original = pkdkit.open(tmp_path / "c.m4v")
+    low_delay = vo_type in (None, 1)  # FFmpeg's ASP streams keep vo_type 17 (ASP) here
+    assert video.num_frames == original.num_frames + (1 if low_delay else 0)

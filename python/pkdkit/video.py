@@ -11,11 +11,13 @@ import os
 
 from . import _core
 from ._frames import FrameStream
+from ._representations import NativeRepresentations
+from .errors import UnsupportedCodecError
 
 __all__ = ["open", "CompressedVideo"]
 
 
-class CompressedVideo:
+class CompressedVideo(NativeRepresentations):
     """An MPEG-4 Part 2 video (raw stream, AVI or MP4) opened with :func:`open`.
 
     Frame counts and picture types follow FFmpeg's decoder: ``num_frames`` and ``frame_types``
@@ -127,18 +129,21 @@ class CompressedVideo:
     def __repr__(self) -> str:
         return (
             f"CompressedVideo({os.path.basename(self.path)!r}, {self.width}x{self.height}, "
-            f"{self.num_frames} frames in {self.num_gops} GOPs, {self.fps:g} fps, "
+            f"{self.num_frames} frames in {self.num_gops} GOP{'s' if self.num_gops != 1 else ''}, {self.fps:g} fps, "
             f"{self.codec} {self.profile}, {self.container})"
         )
 
 
-def open(path: str | os.PathLike[str]) -> CompressedVideo:  # noqa: A001 - pkdkit.open, like io.open
+def open(path: str | os.PathLike[str], *, fallback: bool = False) -> CompressedVideo:  # noqa: A001
     """Open an MPEG-4 Part 2 video: a raw stream (``.m4v``, CoViAR's ``.mp4``), AVI or MP4.
 
     The container is recognised from the content, not the file name.
 
     Args:
         path: The video file.
+        fallback: For a video in another codec that FFmpeg decodes (H.264, HEVC, MS-MPEG4...),
+            return a ``pkdkit._pyav.PyAVVideo`` instead of raising: the same attributes and
+            representation methods, decoded by FFmpeg through PyAV (``docs/representations.md``).
 
     Returns:
         The parsed video.
@@ -146,10 +151,18 @@ def open(path: str | os.PathLike[str]) -> CompressedVideo:  # noqa: A001 - pkdki
     Raises:
         FileNotFoundError: No such file.
         pkdkit.NotAVideoError: The file is not a video pkdkit recognises.
-        pkdkit.UnsupportedCodecError: A video in another codec (H.264, MS-MPEG4...) or with an
-            MPEG-4 tool pkdkit does not decode.
+        pkdkit.UnsupportedCodecError: A video in another codec (H.264, MS-MPEG4...), unless
+            ``fallback``, or with an MPEG-4 tool pkdkit does not decode.
         pkdkit.CorruptStreamError: The file is truncated or damaged (the message gives the byte
             offset and, where known, the frame).
         pkdkit.LimitExceededError: The file declares an absurd frame size.
     """
-    return CompressedVideo(_core.open(os.fspath(path)))
+    try:
+        return CompressedVideo(_core.open(os.fspath(path)))
+    except UnsupportedCodecError as err:
+        if not fallback:
+            raise
+        # Another codec (H.264, HEVC, ...): FFmpeg through PyAV, same API (R3, pkdkit._pyav).
+        from ._pyav import open_fallback
+
+        return open_fallback(path, err)

@@ -172,7 +172,7 @@ mod tests {
         let mut r = BitReader::new(&data);
         assert_eq!(r.read(1), 1);
         assert_eq!(r.read(3), 0b010);
-        assert_eq!(r.read(6), 0b1100_01);
+        assert_eq!(r.read(6), 0b11_0001);
         assert_eq!(r.peek(6), 0b01_0011);
         assert_eq!(r.read(14), 0b01_0011_1111_1111);
         assert_eq!(r.position(), 24);

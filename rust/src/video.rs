@@ -5,7 +5,9 @@
 //! standard, so `frame_types` has FFmpeg's count and letters:
 //! - a VOP with `vop_coded = 0` outputs nothing where it is, but when it is the last thing in
 //!   the stream FFmpeg repeats the last reference picture at the end;
-//! - a B-VOP before two reference pictures have been decoded is dropped;
+//! - a B-VOP before two reference pictures have been decoded is dropped, and so is one whose
+//!   time stamp does not fall between its references (FFmpeg's "messed up order" check; the
+//!   clock also advances on not-coded VOPs and restarts at GOV time codes);
 //! - reference pictures are shown when the next one arrives (unless `low_delay`), B-VOPs at once;
 //! - in a packet holding two VOPs only the first is decoded, unless the stream is a DivX/XviD
 //!   "packed bitstream" (user data `DivX...p`), where a trailing I- or B-VOP is kept and decoded
@@ -36,7 +38,8 @@ pub struct VopEntry {
     pub len: usize,
     pub header: VopHeader,
     /// Display index of the frame this VOP produces; `None` when FFmpeg outputs no frame for it
-    /// (not coded, or a B-VOP without two references). The decoder must skip such VOPs.
+    /// (not coded, a B-VOP without two references or out of time order). The decoder must
+    /// skip such VOPs: FFmpeg never decodes them.
     pub display_index: Option<usize>,
 }
 
@@ -67,6 +70,45 @@ struct HeaderState {
     vol: Option<VolHeader>,
     profile_and_level: Option<u8>,
     encoder: EncoderInfo,
+    clock: Clock,
+}
+
+/// FFmpeg's VOP clock (`time_base`, `pp_time`, `pb_time` in mpeg4videodec.c), in ticks of
+/// `vop_time_increment_resolution`. FFmpeg drops a B-VOP whose time does not fall strictly
+/// between its two references ("messed up order"); not-coded VOPs move the clock too.
+#[derive(Default)]
+struct Clock {
+    /// Whole seconds of the current reference (set by GOV headers, advanced by
+    /// `modulo_time_base`).
+    time_base: i64,
+    last_time_base: i64,
+    last_non_b_time: i64,
+    pp_time: i64,
+}
+
+impl Clock {
+    /// Advance for one VOP header; false when FFmpeg skips it as a mistimed B-VOP.
+    fn vop(&mut self, header: &VopHeader, resolution: u32) -> bool {
+        let res = i64::from(resolution);
+        let (incr, increment) = (
+            i64::from(header.modulo_time_base),
+            i64::from(header.time_increment),
+        );
+        if header.coding_type == FrameType::B {
+            let time = (self.last_time_base + incr) * res + increment;
+            let pb_time = self.pp_time - (self.last_non_b_time - time);
+            !(self.pp_time <= pb_time
+                || self.pp_time <= self.pp_time - pb_time
+                || self.pp_time <= 0)
+        } else {
+            self.last_time_base = self.time_base;
+            self.time_base += incr;
+            let time = self.time_base * res + increment;
+            self.pp_time = time - self.last_non_b_time;
+            self.last_non_b_time = time;
+            true
+        }
+    }
 }
 
 /// A start-code delimited unit: where its start code is and where it ends.
@@ -93,10 +135,10 @@ fn units(bytes: &[u8], packet: Packet) -> Vec<Unit> {
 }
 
 impl HeaderState {
-    /// Parse a non-VOP header unit. `origin` names where the bytes are, for error offsets.
-    fn header(&mut self, bytes: &[u8], unit: Unit, base: u64) -> Result<()> {
+    /// Parse a non-VOP header unit of `bytes` (the file, or the container's configuration).
+    fn header(&mut self, bytes: &[u8], unit: Unit) -> Result<()> {
         let body = bytes.get(unit.at + 4..unit.end).unwrap_or(&[]);
-        let offset_err = |e: Error| shift_offset(e, base + unit.at as u64 + 4);
+        let offset_err = |e: Error| shift_offset(e, unit.at as u64 + 4);
         match unit.code {
             sc::VISUAL_OBJECT_SEQUENCE => {
                 let pl = header::parse_vos(&mut BitReader::new(body)).map_err(offset_err)?;
@@ -106,13 +148,21 @@ impl HeaderState {
                 let mut vol = parse_vol(&mut BitReader::new(body)).map_err(offset_err)?;
                 vol.profile_and_level = self.profile_and_level;
                 match &self.vol {
-                    // Repeated headers (before each GOP) must repeat the first: the decoder
-                    // is set up once from it.
-                    Some(old) if *old != vol => {
+                    // Repeated headers (before each GOP) must repeat the first in everything
+                    // that shapes decoding: the decoder is set up once from it.
+                    Some(old) if !same_coding(old, &vol) => {
+                        let what = if (old.width, old.height) != (vol.width, vol.height) {
+                            format!(
+                                "the frame size changes from {}x{} to {}x{}",
+                                old.width, old.height, vol.width, vol.height
+                            )
+                        } else {
+                            "its coding parameters change".to_string()
+                        };
                         return Err(Error::Unsupported(format!(
-                            "mpeg4: the video object layer header changes mid-stream at byte {} \
-                             ({}x{} -> {}x{})",
-                            unit.at, old.width, old.height, vol.width, vol.height
+                            "mpeg4: a video object layer header at byte {} repeats the first \
+                             but {what}",
+                            unit.at
                         )));
                     }
                     Some(_) => {}
@@ -124,10 +174,29 @@ impl HeaderState {
                     self.encoder.merge(info);
                 }
             }
+            sc::GROUP_OF_VOP => {
+                // FFmpeg restarts its clock at the GOV time code (and skips an all-zero GOV).
+                if let Ok((seconds, _, _)) = header::parse_gov(&mut BitReader::new(body)) {
+                    if BitReader::new(body).peek(23) != 0 {
+                        self.clock.time_base = i64::from(seconds);
+                    }
+                }
+            }
             _ => {}
         }
         Ok(())
     }
+}
+
+/// True when two VOL headers describe the same coding (signalled delay and the enclosing
+/// sequence's profile may differ).
+fn same_coding(a: &VolHeader, b: &VolHeader) -> bool {
+    let strip = |v: &VolHeader| VolHeader {
+        low_delay: None,
+        profile_and_level: None,
+        ..v.clone()
+    };
+    strip(a) == strip(b)
 }
 
 /// Re-base a `Corrupt` offset that is relative to a header body onto the file.
@@ -171,22 +240,28 @@ impl Output {
         }
     }
 
-    /// One decoded (or skipped) VOP, index `k` in `vops`.
-    fn vop(&mut self, k: usize, header: &VopHeader) {
+    /// One VOP FFmpeg parses, index `k` in `vops`; `in_time` is false for a B-VOP the clock
+    /// rejects. The order of the checks is FFmpeg's. Returns whether FFmpeg decodes a picture
+    /// (only then does it look for a packed VOP in the packet).
+    fn vop(&mut self, k: usize, header: &VopHeader, in_time: bool) -> bool {
+        let is_b = header.coding_type == FrameType::B;
+        if is_b && self.low_delay && !self.low_delay_signalled {
+            self.low_delay = false;
+        }
+        if !in_time {
+            return false;
+        }
         if !header.vop_coded {
             self.skipped_last = true;
-            return;
+            return false;
         }
-        if header.coding_type == FrameType::B {
-            if self.low_delay && !self.low_delay_signalled {
-                self.low_delay = false;
-            }
+        if is_b {
             if self.last_ref.is_none() {
-                return; // FFmpeg drops B-VOPs until it has two references
+                return false; // FFmpeg drops B-VOPs until it has two references
             }
             self.skipped_last = false;
             self.display.push(k);
-            return;
+            return true;
         }
         self.skipped_last = false;
         self.last_ref = self.next_ref.replace(k);
@@ -195,6 +270,7 @@ impl Output {
         } else if let Some(previous) = self.last_ref {
             self.display.push(previous);
         }
+        true
     }
 
     fn finish(mut self) -> Vec<usize> {
@@ -208,13 +284,14 @@ impl Output {
 }
 
 /// Parse the VOP in `unit` with the current VOL and record it (decode index `vops.len()`).
+/// Returns whether FFmpeg decodes a picture from it.
 fn index_vop(
     data: &[u8],
     unit: Unit,
-    state: &HeaderState,
+    state: &mut HeaderState,
     vops: &mut Vec<VopEntry>,
     output: &mut Option<Output>,
-) -> Result<()> {
+) -> Result<bool> {
     let vol = state.vol.as_ref().ok_or_else(|| {
         Error::corrupt(
             unit.at as u64,
@@ -225,16 +302,17 @@ fn index_vop(
     let body = data.get(unit.at + 4..unit.end).unwrap_or(&[]);
     let header = parse_vop(&mut BitReader::new(body), vol)
         .map_err(|e| shift_offset(e, unit.at as u64 + 4).at_frame(k))?;
-    output
+    let in_time = state.clock.vop(&header, vol.time_increment_resolution);
+    let pictured = output
         .get_or_insert_with(|| Output::new(vol))
-        .vop(k, &header);
+        .vop(k, &header, in_time);
     vops.push(VopEntry {
         offset: unit.at,
         len: unit.end - unit.at,
         header,
         display_index: None,
     });
-    Ok(())
+    Ok(pictured)
 }
 
 impl Video {
@@ -255,15 +333,13 @@ impl Video {
         };
         for unit in units(&demuxed.config, config) {
             if unit.code != sc::VOP {
-                state
-                    .header(&demuxed.config, unit, 0)
-                    .map_err(|e| match e {
-                        Error::Corrupt { what, .. } => Error::corrupt(
-                            0,
-                            format!("{what} (in the container's decoder configuration)"),
-                        ),
-                        other => other,
-                    })?;
+                state.header(&demuxed.config, unit).map_err(|e| match e {
+                    Error::Corrupt { what, .. } => Error::corrupt(
+                        0,
+                        format!("{what} (in the container's decoder configuration)"),
+                    ),
+                    other => other,
+                })?;
             }
         }
 
@@ -274,24 +350,26 @@ impl Video {
         for &packet in &demuxed.packets {
             // FFmpeg decodes a kept packed VOP instead of this packet's first VOP.
             let kept = buffered.take();
+            let mut pictured = false;
             if let Some(unit) = kept {
-                index_vop(&data, unit, &state, &mut vops, &mut output)?;
+                pictured = index_vop(&data, unit, &mut state, &mut vops, &mut output)?;
             }
             let mut rest = Vec::new();
             let mut decoded_one = kept.is_some();
             for unit in units(&data, packet) {
                 if unit.code != sc::VOP {
-                    state.header(&data, unit, 0)?;
+                    state.header(&data, unit)?;
                 } else if decoded_one {
                     rest.push(unit);
                 } else {
-                    index_vop(&data, unit, &state, &mut vops, &mut output)?;
+                    pictured = index_vop(&data, unit, &mut state, &mut vops, &mut output)?;
                     decoded_one = true;
                 }
             }
-            // A packed bitstream keeps an I- or B-VOP that follows the decoded one; without
-            // the packed flag FFmpeg ignores everything after the first VOP of a packet.
-            if state.encoder.packed_bitstream {
+            // After decoding a picture from a packed bitstream, FFmpeg keeps the first later
+            // VOP of the packet when it is an I- or B-VOP. Without the packed flag, or after a
+            // skipped VOP, the rest of the packet is ignored.
+            if state.encoder.packed_bitstream && pictured {
                 if let Some(next) = rest.first() {
                     let coding_type = data.get(next.at + 4).map_or(0, |b| b >> 6);
                     if coding_type == 0 || coding_type == 2 {
@@ -467,13 +545,26 @@ mod tests {
             (1, 0),
         ]);
         out.extend(bits(&fields));
+        // Display times: the B-VOPs after a reference are shown before it.
+        let mut times = vec![0u32; vops.len()];
+        let mut next_time = 0;
+        for k in 0..vops.len() {
+            if vops[k].0 != 2 {
+                let bs = vops[k + 1..].iter().take_while(|v| v.0 == 2).count();
+                times[k] = next_time + bs as u32;
+                for (j, time) in times[k + 1..k + 1 + bs].iter_mut().enumerate() {
+                    *time = next_time + j as u32;
+                }
+                next_time += bs as u32 + 1;
+            }
+        }
         for (k, &(t, coded)) in vops.iter().enumerate() {
             out.extend([0, 0, 1, 0xB6]);
             let mut f = vec![
                 (2, t),
                 (1, 0),
                 (1, 1),
-                (5, k as u32 % 25),
+                (5, times[k] % 25),
                 (1, 1),
                 (1, u32::from(coded)),
             ];
@@ -530,6 +621,24 @@ mod tests {
     }
 
     #[test]
+    fn mistimed_b_vops_are_dropped_like_ffmpeg_does() {
+        // I P B P with the B stamped after its future reference: FFmpeg skips it.
+        let mut s = stream_with(Some(false), &[(0, true), (1, true), (2, true), (1, true)]);
+        let third_vop = s
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == [0, 0, 1, 0xB6])
+            .nth(2)
+            .unwrap()
+            .0;
+        // time increment bits sit right after "10" (B), "0" (mtb end), "1" (marker)
+        s[third_vop + 4] = (s[third_vop + 4] & 0xF0) | 0b0000_1111; // time 30 % 32
+        let v = Video::from_bytes(s).unwrap();
+        assert_eq!(v.frame_types, "IPP");
+        assert_eq!(v.vops[2].display_index, None);
+    }
+
+    #[test]
     fn skipped_vops_output_nothing_except_at_the_end() {
         let v = Video::from_bytes(stream(&[(0, true), (1, false), (1, true)])).unwrap();
         assert_eq!(v.frame_types, "IP");
@@ -568,8 +677,12 @@ mod tests {
         let mp4 =
             crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &good[..first_vop], &vops);
         for file in [&good, &avi, &mp4] {
+            // vo_type 1 without vol_control_parameters: low delay until the B-VOP clears it,
+            // so FFmpeg shows the P-VOP before the B twice (checked against FFmpeg in
+            // tests/test_probe.py).
             let v = Video::from_bytes(file.clone()).unwrap();
-            assert_eq!(v.num_frames(), 4, "{:?}", v.container);
+            assert_eq!(v.frame_types, "IPBPP", "{:?}", v.container);
+            assert_eq!(v.display, vec![0, 1, 2, 1, 3]);
         }
 
         let mut seed = 0x2545_F491_4F6C_DD1Du64;

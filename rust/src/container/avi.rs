@@ -292,7 +292,11 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
     // Top level: RIFF 'AVI ' then optional RIFF 'AVIX' (OpenDML). A RIFF size beyond the file
     // (an unfinished recording) is clamped to the file.
     while riff + 12 <= data.len() && data.get(riff..riff + 4) == Some(b"RIFF") {
-        let declared = le_u32(data, riff + 4).unwrap_or(0) as usize;
+        // A size of 0 (never patched by the writer) means "to the end of the file".
+        let declared = match le_u32(data, riff + 4).unwrap_or(0) as usize {
+            0 => data.len(),
+            n => n,
+        };
         let end = (riff + 8).saturating_add(declared).min(data.len());
         let mut at = riff + 12;
         while at + CHUNK_HEADER <= end {
@@ -305,6 +309,12 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
                 Err(err) => return Err(err),
             };
             let list_type = data.get(s..s + 4);
+            // An unfinished recording leaves the movi size at 0: its chunks run to the end.
+            let (e, next) = if &id == b"LIST" && e == s && list_type == Some(b"movi") {
+                (end, end)
+            } else {
+                (e, next)
+            };
             if &id == b"LIST" && list_type == Some(b"hdrl") {
                 stream = Some(parse_hdrl(data, s + 4, e)?);
             } else if &id == b"LIST" && list_type == Some(b"movi") {
@@ -459,6 +469,19 @@ pub(crate) mod tests {
             Err(Error::Corrupt { offset, .. }) => assert_eq!(offset as usize, second - 4),
             other => panic!("{other:?}"),
         }
+    }
+
+    #[test]
+    fn unfinished_recordings_with_zero_sizes_are_read_to_the_end() {
+        let avi = build_avi(b"XVID", 176, 144, &[b"abc", b"defg"]);
+        let mut unfinished = avi.clone();
+        unfinished[4..8].copy_from_slice(&[0; 4]); // RIFF size
+        let movi = avi.windows(4).position(|w| w == b"movi").unwrap();
+        unfinished[movi - 4..movi].copy_from_slice(&[0; 4]); // LIST movi size
+        assert_eq!(
+            demux(&unfinished).unwrap().packets,
+            demux(&avi).unwrap().packets
+        );
     }
 
     #[test]
