@@ -234,7 +234,12 @@ def main(argv: list[str] | None = None) -> int:
             "value_stop": statistics.median(r["value"] for r in results),
         }
         med["rel_error_stop"] = abs(med["value_stop"] - top) / abs(top)
-        summary["methods"][name] = {**med, "runs": [{k: r[k] for k in ("value", "hvps", "seconds")} for r in results]}
+        runs = [
+            {"value": r["value"], "hvps": r["hvps"], "seconds": r["seconds"], "to_1pct": list(hit) if hit else None}
+            for r, hit in zip(results, reached)
+        ]
+        med["mean_hvps_to_1pct"] = statistics.mean(r[0] for r in ok) if ok else None
+        summary["methods"][name] = {**med, "runs": runs}
         table.add_row(
             name,
             "-" if med["hvps_to_1pct"] is None else f"{med['hvps_to_1pct']:g} ({med['reached_1pct']})",

@@ -398,6 +398,7 @@ def fake_clips(root, datalist, modality, num_segments, indices, batch_size, crop
     return [(x[i : i + batch_size], y[i : i + batch_size]) for i in range(0, len(indices), batch_size)]
 
 
+@pytest.mark.slow  # ~5 s on an idle machine, over 20 s when the 2 cores are shared
 def test_flatness_command_measures_runs_side_by_side(tmp_path, monkeypatch):
     import json
 
