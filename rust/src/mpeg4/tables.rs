@@ -352,6 +352,280 @@ pub const TCOEF_INTER_LAST1: [TcoefRow; 41] = [
     &[c(0x5f, 12)],
 ];
 
+/// Table B-23 escape of the reversible TCOEF tables, `0000`; a marker bit follows.
+pub const RVLC_ESCAPE: Code = c(0b0000, 4);
+
+/// Table B-23, intra reversible TCOEF codes, `last = 0`, by run (0..=19), then level - 1.
+pub const RVLC_INTRA_LAST0: [TcoefRow; 20] = [
+    &[
+        c(0x0006, 3),
+        c(0x0007, 3),
+        c(0x000a, 4),
+        c(0x0009, 5),
+        c(0x0014, 6),
+        c(0x0015, 6),
+        c(0x0034, 7),
+        c(0x0074, 8),
+        c(0x0075, 8),
+        c(0x00dd, 9),
+        c(0x00ec, 9),
+        c(0x01ec, 10),
+        c(0x01ed, 10),
+        c(0x01f4, 10),
+        c(0x03ec, 11),
+        c(0x03ed, 11),
+        c(0x03f4, 11),
+        c(0x077d, 12),
+        c(0x07bc, 12),
+        c(0x0fbd, 13),
+        c(0x0fdc, 13),
+        c(0x07bd, 12),
+        c(0x0fdd, 13),
+        c(0x1fbd, 14),
+        c(0x1fdc, 14),
+        c(0x1fdd, 14),
+        c(0x1ffc, 15),
+    ],
+    &[
+        c(0x0001, 4),
+        c(0x0008, 5),
+        c(0x002d, 7),
+        c(0x006c, 8),
+        c(0x006d, 8),
+        c(0x00dc, 9),
+        c(0x01dd, 10),
+        c(0x03dc, 11),
+        c(0x03dd, 11),
+        c(0x077c, 12),
+        c(0x0fbc, 13),
+        c(0x1f7d, 14),
+        c(0x1fbc, 14),
+    ],
+    &[
+        c(0x0004, 5),
+        c(0x002c, 7),
+        c(0x00bc, 9),
+        c(0x01dc, 10),
+        c(0x03bc, 11),
+        c(0x03bd, 11),
+        c(0x0efd, 13),
+        c(0x0f7c, 13),
+        c(0x0f7d, 13),
+        c(0x1efd, 14),
+        c(0x1f7c, 14),
+    ],
+    &[
+        c(0x0005, 5),
+        c(0x005c, 8),
+        c(0x00bd, 9),
+        c(0x037d, 11),
+        c(0x06fc, 12),
+        c(0x0efc, 13),
+        c(0x1dfd, 14),
+        c(0x1efc, 14),
+        c(0x1ffd, 15),
+    ],
+    &[
+        c(0x000c, 6),
+        c(0x005d, 8),
+        c(0x01bd, 10),
+        c(0x03fd, 12),
+        c(0x06fd, 12),
+        c(0x1bfd, 14),
+    ],
+    &[
+        c(0x000d, 6),
+        c(0x007d, 9),
+        c(0x02fc, 11),
+        c(0x05fc, 12),
+        c(0x1bfc, 14),
+        c(0x1dfc, 14),
+    ],
+    &[
+        c(0x001c, 7),
+        c(0x017c, 10),
+        c(0x02fd, 11),
+        c(0x05fd, 12),
+        c(0x2ffc, 15),
+    ],
+    &[
+        c(0x001d, 7),
+        c(0x017d, 10),
+        c(0x037c, 11),
+        c(0x0dfd, 13),
+        c(0x2ffd, 15),
+    ],
+    &[c(0x003c, 8), c(0x01bc, 10), c(0x0bfd, 13), c(0x17fd, 14)],
+    &[c(0x003d, 8), c(0x01fd, 11), c(0x0dfc, 13), c(0x37fc, 15)],
+    &[c(0x007c, 9), c(0x03fc, 12)],
+    &[c(0x00fc, 10), c(0x0bfc, 13)],
+    &[c(0x00fd, 10), c(0x37fd, 15)],
+    &[c(0x01fc, 11)],
+    &[c(0x07fc, 13)],
+    &[c(0x07fd, 13)],
+    &[c(0x0ffc, 14)],
+    &[c(0x0ffd, 14)],
+    &[c(0x17fc, 14)],
+    &[c(0x3bfc, 15)],
+];
+
+/// Table B-23, reversible codes, `last = 1` (shared by intra and inter), by run (0..=44), then level - 1.
+pub const RVLC_LAST1: [TcoefRow; 45] = [
+    &[
+        c(0x000b, 4),
+        c(0x0078, 8),
+        c(0x03f5, 11),
+        c(0x0fec, 13),
+        c(0x1fec, 14),
+    ],
+    &[
+        c(0x0012, 5),
+        c(0x00ed, 9),
+        c(0x07dc, 12),
+        c(0x1fed, 14),
+        c(0x3bfd, 15),
+    ],
+    &[c(0x0013, 5), c(0x03f8, 11), c(0x3dfc, 15)],
+    &[c(0x0018, 6), c(0x07dd, 12)],
+    &[c(0x0019, 6), c(0x07ec, 12)],
+    &[c(0x0022, 6), c(0x0fed, 13)],
+    &[c(0x0023, 6), c(0x0ff4, 13)],
+    &[c(0x0035, 7), c(0x0ff5, 13)],
+    &[c(0x0038, 7), c(0x0ff8, 13)],
+    &[c(0x0039, 7), c(0x0ff9, 13)],
+    &[c(0x0042, 7), c(0x1ff4, 14)],
+    &[c(0x0043, 7), c(0x1ff5, 14)],
+    &[c(0x0079, 8), c(0x1ff8, 14)],
+    &[c(0x0082, 8), c(0x3dfd, 15)],
+    &[c(0x0083, 8)],
+    &[c(0x00f4, 9)],
+    &[c(0x00f5, 9)],
+    &[c(0x00f8, 9)],
+    &[c(0x00f9, 9)],
+    &[c(0x0102, 9)],
+    &[c(0x0103, 9)],
+    &[c(0x01f5, 10)],
+    &[c(0x01f8, 10)],
+    &[c(0x01f9, 10)],
+    &[c(0x0202, 10)],
+    &[c(0x0203, 10)],
+    &[c(0x03f9, 11)],
+    &[c(0x0402, 11)],
+    &[c(0x0403, 11)],
+    &[c(0x07ed, 12)],
+    &[c(0x07f4, 12)],
+    &[c(0x07f5, 12)],
+    &[c(0x07f8, 12)],
+    &[c(0x07f9, 12)],
+    &[c(0x0802, 12)],
+    &[c(0x0803, 12)],
+    &[c(0x1002, 13)],
+    &[c(0x1003, 13)],
+    &[c(0x1ff9, 14)],
+    &[c(0x2002, 14)],
+    &[c(0x2003, 14)],
+    &[c(0x3efc, 15)],
+    &[c(0x3efd, 15)],
+    &[c(0x3f7c, 15)],
+    &[c(0x3f7d, 15)],
+];
+
+/// Table B-23, inter reversible TCOEF codes, `last = 0`, by run (0..=38), then level - 1.
+pub const RVLC_INTER_LAST0: [TcoefRow; 39] = [
+    &[
+        c(0x0006, 3),
+        c(0x0001, 4),
+        c(0x0004, 5),
+        c(0x001c, 7),
+        c(0x003c, 8),
+        c(0x003d, 8),
+        c(0x007c, 9),
+        c(0x00fc, 10),
+        c(0x00fd, 10),
+        c(0x01fc, 11),
+        c(0x01fd, 11),
+        c(0x03fc, 12),
+        c(0x07fc, 13),
+        c(0x07fd, 13),
+        c(0x0bfc, 13),
+        c(0x0bfd, 13),
+        c(0x0ffc, 14),
+        c(0x0ffd, 14),
+        c(0x1ffc, 15),
+    ],
+    &[
+        c(0x0007, 3),
+        c(0x000c, 6),
+        c(0x005c, 8),
+        c(0x007d, 9),
+        c(0x017c, 10),
+        c(0x02fc, 11),
+        c(0x03fd, 12),
+        c(0x0dfc, 13),
+        c(0x17fc, 14),
+        c(0x17fd, 14),
+    ],
+    &[
+        c(0x000a, 4),
+        c(0x001d, 7),
+        c(0x00bc, 9),
+        c(0x02fd, 11),
+        c(0x05fc, 12),
+        c(0x1bfc, 14),
+        c(0x1bfd, 14),
+    ],
+    &[
+        c(0x0005, 5),
+        c(0x005d, 8),
+        c(0x017d, 10),
+        c(0x05fd, 12),
+        c(0x0dfd, 13),
+        c(0x1dfc, 14),
+        c(0x1ffd, 15),
+    ],
+    &[
+        c(0x0008, 5),
+        c(0x006c, 8),
+        c(0x037c, 11),
+        c(0x0efc, 13),
+        c(0x2ffc, 15),
+    ],
+    &[c(0x0009, 5), c(0x00bd, 9), c(0x037d, 11), c(0x0efd, 13)],
+    &[c(0x000d, 6), c(0x01bc, 10), c(0x06fc, 12), c(0x1dfd, 14)],
+    &[c(0x0014, 6), c(0x01bd, 10), c(0x06fd, 12), c(0x2ffd, 15)],
+    &[c(0x0015, 6), c(0x01dc, 10), c(0x0f7c, 13)],
+    &[c(0x002c, 7), c(0x01dd, 10), c(0x1efc, 14)],
+    &[c(0x002d, 7), c(0x03bc, 11)],
+    &[c(0x0034, 7), c(0x077c, 12)],
+    &[c(0x006d, 8), c(0x0f7d, 13)],
+    &[c(0x0074, 8), c(0x1efd, 14)],
+    &[c(0x0075, 8), c(0x1f7c, 14)],
+    &[c(0x00dc, 9), c(0x1f7d, 14)],
+    &[c(0x00dd, 9), c(0x1fbc, 14)],
+    &[c(0x00ec, 9), c(0x37fc, 15)],
+    &[c(0x01ec, 10)],
+    &[c(0x01ed, 10)],
+    &[c(0x01f4, 10)],
+    &[c(0x03bd, 11)],
+    &[c(0x03dc, 11)],
+    &[c(0x03dd, 11)],
+    &[c(0x03ec, 11)],
+    &[c(0x03ed, 11)],
+    &[c(0x03f4, 11)],
+    &[c(0x077d, 12)],
+    &[c(0x07bc, 12)],
+    &[c(0x07bd, 12)],
+    &[c(0x0fbc, 13)],
+    &[c(0x0fbd, 13)],
+    &[c(0x0fdc, 13)],
+    &[c(0x0fdd, 13)],
+    &[c(0x1fbd, 14)],
+    &[c(0x1fdc, 14)],
+    &[c(0x1fdd, 14)],
+    &[c(0x37fd, 15)],
+    &[c(0x3bfc, 15)],
+];
+
 /// Tables B-19 / B-20: LMAX, the largest level a TCOEF code carries for (last, run); escape
 /// mode 1 adds it to the decoded level. Indexed `[last][run]`, 0 where no code exists.
 pub const LMAX_INTRA: [[u8; 64]; 2] = lmax_from_runs(&[
@@ -643,6 +917,40 @@ mod tests {
                 assert_eq!(usize::from(limit), expect, "RMAX last={last} level={level}");
             }
         }
+    }
+
+    #[test]
+    fn reversible_tables_are_prefix_and_suffix_free_with_169_codes() {
+        let reverse = |c: &Code| Code {
+            bits: c.bits.reverse_bits() >> (16 - c.len),
+            len: c.len,
+        };
+        for last0 in [&RVLC_INTRA_LAST0[..], &RVLC_INTER_LAST0[..]] {
+            let mut codes: Vec<Code> = last0
+                .iter()
+                .chain(RVLC_LAST1.iter())
+                .flat_map(|r| r.iter().copied())
+                .collect();
+            codes.push(RVLC_ESCAPE);
+            assert_eq!(codes.len(), 170);
+            let kraft = assert_prefix_free(&codes);
+            // Read backwards the codes must decode too: suffix-free.
+            let reversed: Vec<Code> = codes.iter().map(reverse).collect();
+            assert_eq!(assert_prefix_free(&reversed), kraft);
+            assert_eq!(kraft, 65452); // 1 - 84 / 65536: words no encoder can send
+        }
+        // The intra and inter tables are the same code words, assigned differently.
+        let mut a: Vec<(u16, u8)> = RVLC_INTRA_LAST0
+            .iter()
+            .flat_map(|r| r.iter().map(|c| (c.bits, c.len)))
+            .collect();
+        let mut b: Vec<(u16, u8)> = RVLC_INTER_LAST0
+            .iter()
+            .flat_map(|r| r.iter().map(|c| (c.bits, c.len)))
+            .collect();
+        a.sort_unstable();
+        b.sort_unstable();
+        assert_eq!(a, b);
     }
 
     #[test]

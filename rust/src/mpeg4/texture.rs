@@ -1,24 +1,32 @@
 //! Block texture of I- and P-VOPs (ISO/IEC 14496-2, 7.4): intra DC (own VLC or inside the AC
 //! run/level stream), DC and AC prediction with scan selection, TCOEF run/level decoding with
-//! the three escape modes, and inverse quantisation (H.263 method, or MPEG method with matrices).
-//! Output blocks are dequantised coefficients in natural raster order, ready for the IDCT.
+//! the three escape modes (or the reversible tables of data-partitioned VOLs), and inverse
+//! quantisation (H.263 method, or MPEG method with matrices). Output blocks are dequantised
+//! coefficients in natural raster order, ready for the IDCT. Data partitioning splits an intra
+//! block in two calls ([`TextureDecoder::decode_intra_dc`], [`TextureDecoder::decode_intra_ac`]).
+//!
+//! Prediction never crosses a video packet: a neighbour outside the current packet (or outside
+//! the VOP, or not intra) counts as DC 1024 with zero AC, the rule FFmpeg implements.
 //!
 //! Where FFmpeg's arithmetic differs from the standard's wording, FFmpeg wins (the goal is
 //! bit-exact output with its decoder, x86-64 build):
 //! - intra DC and AC prediction work on quantised levels in 16-bit storage (wrapping adds); the
 //!   DC predictor a block leaves behind is `level * dc_scaler` clamped to 0..=2047;
 //! - H.263 inter levels are dequantised while parsing (`|F| = 2QP|L| + ((QP-1)|1)`) and an
-//!   escape-3 result is clamped to -2048..=2047; nothing else is clamped;
+//!   escape-3 result is clamped to -2048..=2047; nothing else is clamped (16-bit stores wrap);
 //! - MPEG dequantisation follows FFmpeg's SIMD kernels: 16-bit products, intra without mismatch
 //!   control, inter with it (`F[63] ^= 1` when the coefficient sum is even).
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
+use crate::frame::FrameType;
 use crate::mpeg4::header::{VolHeader, VopHeader};
 use crate::mpeg4::tables::{
     chroma_dc_scaler, luma_dc_scaler, ALTERNATE_HORIZONTAL, ALTERNATE_VERTICAL, ZIGZAG,
 };
-use crate::mpeg4::vlc::{read_dc_size, tcoef_inter, tcoef_intra, TcoefTable};
+use crate::mpeg4::vlc::{
+    read_dc_size, rvlc_inter, rvlc_intra, tcoef_inter, tcoef_intra, CachedBits, TcoefTable,
+};
 
 /// The prediction state one 8x8 block leaves for its right and lower neighbours.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -130,6 +138,14 @@ impl TextureDecoder {
         self.intra_matrix = vol.intra_matrix;
         self.inter_matrix = vol.inter_matrix;
         self.alternate_vertical = vol.interlaced && vop.alternate_vertical_scan;
+        // Reversible VLCs replace the TCOEF tables in data-partitioned (non-B) VOPs, as in FFmpeg.
+        let reversible =
+            vol.data_partitioned && vol.reversible_vlc && vop.coding_type != FrameType::B;
+        (self.intra, self.inter) = if reversible {
+            (rvlc_intra(), rvlc_inter())
+        } else {
+            (tcoef_intra(), tcoef_inter())
+        };
         self.preds.fill(UNAVAILABLE);
         self.packet_start = 0;
     }
@@ -464,13 +480,29 @@ impl TextureDecoder {
         } else {
             let qmul = 2 * i32::from(qscale);
             let qadd = (i32::from(qscale) - 1) | 1;
+            if self.inter.is_reversible() {
+                // FFmpeg does not clamp reversible-escape levels (the 16-bit store wraps).
+                return read_run_levels(r, self.inter, scan, 0, out, |level| {
+                    (if level > 0 {
+                        level * qmul + qadd
+                    } else {
+                        level * qmul - qadd
+                    }) as i16
+                });
+            }
             read_run_levels(r, self.inter, scan, 0, out, |level| {
                 let f = if level > 0 {
                     level * qmul + qadd
                 } else {
                     level * qmul - qadd
                 };
-                f.clamp(-2048, 2047) as i16
+                // Only escape-3 levels can leave -2048..=2047 (table and escape-1/2 levels
+                // are at most 24: 24 * 62 + 31 < 2048), so the clamp hides behind a cheap test.
+                if level.unsigned_abs() > 32 {
+                    f.clamp(-2048, 2047) as i16
+                } else {
+                    f as i16
+                }
             })?;
         }
         Ok(())
@@ -510,8 +542,8 @@ fn read_run_levels(
     out: &mut [i16; 64],
     value: impl Fn(i32) -> i16,
 ) -> std::result::Result<(), &'static str> {
-    // A local copy keeps the bit position in a register for the whole block.
-    let mut br = r.clone();
+    // A register-cached reader for the whole block; the position goes back to `r` at the end.
+    let mut br = CachedBits::new(r);
     let result = loop {
         let t = match table.read(&mut br) {
             Ok(t) => t,

@@ -3,8 +3,9 @@
 //! Each code table of `tables.rs` becomes a two-level lookup table, built once on first use
 //! (`OnceLock`): the next `root_bits` bits index a root table whose entries either hold the
 //! symbol and its code length, or point at a small sub-table for the longer codes. One decode is
-//! one 32-bit peek plus one or two array reads. Invalid codes decode to `None`; nothing here
-//! panics on stream data.
+//! one 32-bit peek plus one or two array reads. The TCOEF tables fold the sign bit into their
+//! code words and resolve a whole (last, run, level) event, escapes included, from one 32-bit
+//! window. Invalid codes decode to `None` / `Err`; nothing here panics on stream data.
 #![forbid(unsafe_code)]
 
 use std::sync::OnceLock;
@@ -97,15 +98,7 @@ impl Vlc {
     /// The entry for the code at the top of `window` (the next 32 bits, MSB first).
     #[inline(always)]
     fn lookup(&self, window: u32) -> Entry {
-        self.lookup_with(window, self.root_bits)
-    }
-
-    /// [`Vlc::lookup`] with the root size as an argument, so hot callers can pass the constant
-    /// they built the table with (`root_bits` must equal `self.root_bits`).
-    #[inline(always)]
-    fn lookup_with(&self, window: u32, root_bits: u32) -> Entry {
-        debug_assert_eq!(root_bits, self.root_bits);
-        let root = (window >> (32 - root_bits)) as usize;
+        let root = (window >> (32 - self.root_bits)) as usize;
         let e = match self.entries.get(root) {
             Some(e) => *e,
             None => return INVALID,
@@ -113,7 +106,8 @@ impl Vlc {
         if e.sub == 0 {
             return e;
         }
-        let idx = usize::from(e.sym) + ((window << root_bits) >> (32 - u32::from(e.sub))) as usize;
+        let idx =
+            usize::from(e.sym) + ((window << self.root_bits) >> (32 - u32::from(e.sub))) as usize;
         self.entries.get(idx).copied().unwrap_or(INVALID)
     }
 
@@ -126,6 +120,92 @@ impl Vlc {
         }
         r.skip(u32::from(e.len));
         Some(e.sym)
+    }
+}
+
+/// The two bit-reading operations TCOEF decoding needs, so the block loop can run on a
+/// register-cached reader ([`CachedBits`]) as well as on a [`BitReader`].
+pub trait Bits {
+    /// The next 32 bits, MSB first (zeros past the end of the data).
+    fn peek32(&mut self) -> u32;
+    /// Consume `n` (at most 32) bits.
+    fn skip(&mut self, n: u32);
+}
+
+impl Bits for BitReader<'_> {
+    #[inline(always)]
+    fn peek32(&mut self) -> u32 {
+        self.peek(32)
+    }
+    #[inline(always)]
+    fn skip(&mut self, n: u32) {
+        BitReader::skip(self, n);
+    }
+}
+
+/// A bit reader that keeps a 64-bit window in a register and reloads it only when fewer than
+/// 32 bits are left in it: the per-coefficient cost of the block loop.
+pub struct CachedBits<'a> {
+    data: &'a [u8],
+    /// Bit position of the first bit of `cache`.
+    pos: usize,
+    cache: u64,
+    /// Valid bits in `cache` (MSB-aligned).
+    avail: u32,
+}
+
+impl<'a> CachedBits<'a> {
+    /// Start at `r`'s position; hand the position back with [`CachedBits::position`].
+    pub fn new(r: &BitReader<'a>) -> Self {
+        let mut c = CachedBits {
+            data: r.data(),
+            pos: r.position(),
+            cache: 0,
+            avail: 0,
+        };
+        c.refill();
+        c
+    }
+
+    /// Bit position in the data.
+    pub fn position(&self) -> usize {
+        self.pos
+    }
+
+    #[inline(always)]
+    fn refill(&mut self) {
+        let byte = self.pos >> 3;
+        let word = match self.data.get(byte..byte + 8) {
+            Some(b) => u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
+            None => {
+                let mut buf = [0u8; 8];
+                for (d, s) in buf.iter_mut().zip(self.data.iter().skip(byte)) {
+                    *d = *s;
+                }
+                u64::from_be_bytes(buf)
+            }
+        };
+        let shift = (self.pos & 7) as u32;
+        self.cache = word << shift;
+        self.avail = 64 - shift;
+    }
+}
+
+impl Bits for CachedBits<'_> {
+    #[inline(always)]
+    fn peek32(&mut self) -> u32 {
+        if self.avail < 32 {
+            self.refill();
+        }
+        (self.cache >> 32) as u32
+    }
+    #[inline(always)]
+    fn skip(&mut self, n: u32) {
+        // Callers skip at most the 32 bits of their last peek, which are in the cache.
+        let n = n.min(self.avail);
+        self.pos += n as usize;
+        self.cache = self.cache.checked_shl(n).unwrap_or(0);
+        self.avail -= n;
     }
 }
 
@@ -265,6 +345,8 @@ pub struct TcoefTable {
     sub: Vec<u32>,
     lmax: &'static [[u8; 64]; 2],
     rmax: &'static [[u8; 32]; 2],
+    /// A reversible table (B-23): one fixed-length escape instead of the three modes.
+    reversible: bool,
 }
 
 /// Packed TCOEF entry: a leaf has `VALID`, the code length (sign included) in bits 16..=20 and
@@ -274,7 +356,12 @@ const VALID: u32 = 1 << 31;
 const SUB: u32 = 1 << 30;
 
 impl TcoefTable {
-    fn new(vlc: &Vlc, lmax: &'static [[u8; 64]; 2], rmax: &'static [[u8; 32]; 2]) -> Self {
+    fn new(
+        vlc: &Vlc,
+        lmax: &'static [[u8; 64]; 2],
+        rmax: &'static [[u8; 32]; 2],
+        reversible: bool,
+    ) -> Self {
         let pack = |e: &Entry| -> u32 {
             if e.sub != 0 {
                 SUB | u32::from(e.sub) << 16 | (u32::from(e.sym) - (1 << TCOEF_ROOT))
@@ -294,7 +381,13 @@ impl TcoefTable {
             sub,
             lmax,
             rmax,
+            reversible,
         }
+    }
+
+    /// True for the reversible tables (B-23).
+    pub fn is_reversible(&self) -> bool {
+        self.reversible
     }
 
     /// The packed entry for the code at the top of `w`.
@@ -318,8 +411,8 @@ pub struct Tcoef {
     pub level: i32,
 }
 
-fn tcoef_vlc(last0: &[tables::TcoefRow], last1: &[tables::TcoefRow]) -> Vlc {
-    let mut codes = vec![(tables::TCOEF_ESCAPE, ESCAPE)];
+fn tcoef_vlc(last0: &[tables::TcoefRow], last1: &[tables::TcoefRow], escape: Code) -> Vlc {
+    let mut codes = vec![(escape, ESCAPE)];
     for (last, rows) in [(false, last0), (true, last1)] {
         for (run, row) in rows.iter().enumerate() {
             for (i, &code) in row.iter().enumerate() {
@@ -346,8 +439,12 @@ fn tcoef_vlc(last0: &[tables::TcoefRow], last1: &[tables::TcoefRow]) -> Vlc {
 pub fn tcoef_intra() -> &'static TcoefTable {
     static T: OnceLock<TcoefTable> = OnceLock::new();
     T.get_or_init(|| {
-        let vlc = tcoef_vlc(&tables::TCOEF_INTRA_LAST0, &tables::TCOEF_INTRA_LAST1);
-        TcoefTable::new(&vlc, &tables::LMAX_INTRA, &tables::RMAX_INTRA)
+        let vlc = tcoef_vlc(
+            &tables::TCOEF_INTRA_LAST0,
+            &tables::TCOEF_INTRA_LAST1,
+            tables::TCOEF_ESCAPE,
+        );
+        TcoefTable::new(&vlc, &tables::LMAX_INTRA, &tables::RMAX_INTRA, false)
     })
 }
 
@@ -355,8 +452,38 @@ pub fn tcoef_intra() -> &'static TcoefTable {
 pub fn tcoef_inter() -> &'static TcoefTable {
     static T: OnceLock<TcoefTable> = OnceLock::new();
     T.get_or_init(|| {
-        let vlc = tcoef_vlc(&tables::TCOEF_INTER_LAST0, &tables::TCOEF_INTER_LAST1);
-        TcoefTable::new(&vlc, &tables::LMAX_INTER, &tables::RMAX_INTER)
+        let vlc = tcoef_vlc(
+            &tables::TCOEF_INTER_LAST0,
+            &tables::TCOEF_INTER_LAST1,
+            tables::TCOEF_ESCAPE,
+        );
+        TcoefTable::new(&vlc, &tables::LMAX_INTER, &tables::RMAX_INTER, false)
+    })
+}
+
+/// The intra reversible TCOEF table (B-23), for data-partitioned VOLs with `reversible_vlc`.
+pub fn rvlc_intra() -> &'static TcoefTable {
+    static T: OnceLock<TcoefTable> = OnceLock::new();
+    T.get_or_init(|| {
+        let vlc = tcoef_vlc(
+            &tables::RVLC_INTRA_LAST0,
+            &tables::RVLC_LAST1,
+            tables::RVLC_ESCAPE,
+        );
+        TcoefTable::new(&vlc, &tables::LMAX_INTRA, &tables::RMAX_INTRA, true)
+    })
+}
+
+/// The inter reversible TCOEF table (B-23).
+pub fn rvlc_inter() -> &'static TcoefTable {
+    static T: OnceLock<TcoefTable> = OnceLock::new();
+    T.get_or_init(|| {
+        let vlc = tcoef_vlc(
+            &tables::RVLC_INTER_LAST0,
+            &tables::RVLC_LAST1,
+            tables::RVLC_ESCAPE,
+        );
+        TcoefTable::new(&vlc, &tables::LMAX_INTER, &tables::RMAX_INTER, true)
     })
 }
 
@@ -386,9 +513,9 @@ impl TcoefTable {
     /// mode 3 (`11`): last(1), run(6), marker, level(12, two's complement), marker.
     /// Every form fits in 32 bits, so one peek serves the whole event.
     #[inline(always)]
-    pub fn read(&self, r: &mut BitReader) -> Result<Tcoef, &'static str> {
+    pub fn read<B: Bits>(&self, r: &mut B) -> Result<Tcoef, &'static str> {
         const ESC_LEN: u32 = tables::TCOEF_ESCAPE.len as u32;
-        let w = r.peek(32);
+        let w = r.peek32();
         let e = self.entry(w);
         if e & (VALID | u32::from(ESCAPE)) == VALID {
             r.skip((e >> 16) & 31);
@@ -396,6 +523,9 @@ impl TcoefTable {
         }
         if e & VALID == 0 {
             return Err("invalid DCT coefficient code");
+        }
+        if self.reversible {
+            return read_reversible_escape(r, w);
         }
         let rest = w << ESC_LEN;
         if rest & 0x8000_0000 == 0 {
@@ -431,6 +561,30 @@ impl TcoefTable {
             })
         }
     }
+}
+
+/// The escape of the reversible tables as FFmpeg reads it (forward only): `0000`, marker,
+/// last(1), run(6), marker, |level|(11), marker + `0000` (the escape read backwards), sign.
+/// 30 bits, all inside the 32-bit window `w` taken at the escape.
+#[inline]
+fn read_reversible_escape<B: Bits>(r: &mut B, w: u32) -> Result<Tcoef, &'static str> {
+    let f = w << tables::RVLC_ESCAPE.len;
+    if f & 0x8000_0000 == 0 {
+        return Err("missing first marker bit in reversible escape");
+    }
+    if f & (1 << 23) == 0 {
+        return Err("missing second marker bit in reversible escape");
+    }
+    if (f >> 7) & 0x1F != 0x10 {
+        return Err("missing reversed escape code");
+    }
+    r.skip(30);
+    let level = ((f >> 12) & 0x7FF) as i32;
+    Ok(Tcoef {
+        last: f & 0x4000_0000 != 0,
+        run: (f >> 24) & 63,
+        level: if f & (1 << 6) != 0 { -level } else { level },
+    })
 }
 
 #[cfg(test)]
@@ -550,6 +704,26 @@ pub(crate) mod tests {
         // Past the end of the data everything reads as zeros: still None, never a panic.
         let mut r = BitReader::new(&[]);
         assert_eq!(read_mcbpc_p(&mut r), None);
+    }
+
+    #[test]
+    fn cached_bits_follow_the_bit_reader_to_the_end_and_beyond() {
+        let data: Vec<u8> = (0..37u32).map(|i| (i * 97 + 13) as u8).collect();
+        let mut plain = BitReader::new(&data);
+        plain.skip(5);
+        let mut cached = CachedBits::new(&plain);
+        for step in (0..200u32).map(|i| (i * 7 + 3) % 31) {
+            assert_eq!(
+                cached.peek32(),
+                plain.peek(32),
+                "at bit {}",
+                plain.position()
+            );
+            Bits::skip(&mut cached, step);
+            plain.skip(step);
+            assert_eq!(cached.position(), plain.position());
+        }
+        assert!(plain.overrun());
     }
 
     #[test]
@@ -709,6 +883,69 @@ pub(crate) mod tests {
         w.put(1, 1);
         let mut r = BitReader::new(&w.bytes);
         assert!(tcoef_inter().read(&mut r).is_err());
+    }
+
+    #[test]
+    fn every_reversible_code_decodes_to_its_run_level_last_with_sign() {
+        for (table, last0) in [
+            (rvlc_intra(), &tables::RVLC_INTRA_LAST0[..]),
+            (rvlc_inter(), &tables::RVLC_INTER_LAST0[..]),
+        ] {
+            assert!(table.is_reversible());
+            for (last, rows) in [last0, &tables::RVLC_LAST1[..]].into_iter().enumerate() {
+                for (run, row) in rows.iter().enumerate() {
+                    for (i, &code) in row.iter().enumerate() {
+                        for sign in [0, 1] {
+                            let mut w = BitWriter::default();
+                            w.code(code);
+                            w.put(sign, 1);
+                            w.put(0xFFFF_FFFF, 32);
+                            let mut r = BitReader::new(&w.bytes);
+                            let level = (i as i32 + 1) * if sign == 1 { -1 } else { 1 };
+                            let expect = Tcoef {
+                                last: last == 1,
+                                run: run as u32,
+                                level,
+                            };
+                            assert_eq!(table.read(&mut r), Ok(expect), "{code:?}");
+                            assert_eq!(r.position(), usize::from(code.len) + 1);
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn reversible_escape_reads_its_fields_and_checks_the_markers() {
+        let build = |marker2: u32, tail: u32| {
+            let mut w = BitWriter::default();
+            w.code(tables::RVLC_ESCAPE);
+            w.put(1, 1); // marker
+            w.put(1, 1); // last
+            w.put(37, 6); // run
+            w.put(marker2, 1);
+            w.put(1234, 11); // |level|
+            w.put(tail, 5); // marker + reversed escape 0000
+            w.put(1, 1); // sign: negative
+            w.put(0xFF, 8);
+            w.bytes
+        };
+        let data = build(1, 0b10000);
+        let mut r = BitReader::new(&data);
+        let expect = Tcoef {
+            last: true,
+            run: 37,
+            level: -1234,
+        };
+        assert_eq!(rvlc_inter().read(&mut r), Ok(expect));
+        assert_eq!(r.position(), 30);
+        assert!(rvlc_intra()
+            .read(&mut BitReader::new(&build(0, 0b10000)))
+            .is_err());
+        assert!(rvlc_intra()
+            .read(&mut BitReader::new(&build(1, 0b10001)))
+            .is_err());
     }
 
     #[test]
