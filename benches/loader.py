@@ -5,18 +5,21 @@ crops, flips, normalisation, batched ``__getitems__``) under a torch ``DataLoade
 seed, so they load the same (video, GOP, position) samples; only the decoding differs:
 
 * ``pkdkit``: :func:`pkdkit.open` for GOP boundaries, :func:`pkdkit.load_batch` (Rust) for the
-  I-frame, accumulated MV and accumulated residual.
+  I-frame, accumulated MV and accumulated residual, one thread per DataLoader worker;
+  ``pkdkit-inproc``: the same without worker processes, ``load_batch`` on all cores.
 * ``pyav``: CoViAR's rules on FFmpeg's decode through PyAV, in numpy: GOP boundaries from the
   demuxer's key-frame flags; a GOP is decoded once (``flags2=+export_mvs``, RGB by FFmpeg's
   swscale) and cached, so the fused sample's three modalities share one decode; the motion
   vectors are accumulated block by block with numpy fancy indexing (CoViAR's back-pointer map).
+  ``pyav-percall``: the same, but each request decodes its GOP up to the position again, as
+  CoViAR's own loader does. Ratios are against ``pyav``, the stronger baseline.
 
 A fused sample = ``num_segments`` x (I-frame + MV + residual). Input: a synthetic set in the
 CoViAR format (340x256, GOP 12, q 1) written once to a temporary folder (or ``--root`` with a
 datalist). Prints a table, ``--json`` prints JSON.
 
-    python benches/loader.py                          # 2 workers, batch 8, 224 crops
-    python benches/loader.py --workers 2 --batches 20 --json
+    python benches/loader.py                          # 2 workers, batch 8, 224 crops, all peers
+    python benches/loader.py --workers 2 --batches 20 --rounds 3 --json
 """
 
 from __future__ import annotations
@@ -52,9 +55,9 @@ class PyAVGops:
         self.gop_starts = [i for i, key in enumerate(keys) if key]
 
 
-@functools.lru_cache(maxsize=16)
-def _decoded_gop(path: str, gop: int) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """RGB frames and (N, 6) [w, h, src_x, src_y, dst_x, dst_y] vectors of one GOP."""
+def _decode_gop(path: str, gop: int, last: int | None = None) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """RGB frames and (N, 6) [w, h, src_x, src_y, dst_x, dst_y] vectors of one GOP, from its
+    I-frame up to position ``last`` (the whole GOP if ``None``)."""
     frames, vectors = [], []
     with av.open(path) as container:
         stream = container.streams.video[0]
@@ -66,7 +69,7 @@ def _decoded_gop(path: str, gop: int) -> tuple[list[np.ndarray], list[np.ndarray
                 seen += 1
             if seen < gop:
                 continue
-            if seen > gop:
+            if seen > gop or (last is not None and len(frames) > last):
                 break
             for frame in packet.decode():
                 frames.append(frame.to_ndarray(format="rgb24"))
@@ -80,6 +83,10 @@ def _decoded_gop(path: str, gop: int) -> tuple[list[np.ndarray], list[np.ndarray
                         np.stack([past[k].astype(np.int64) for k in ("w", "h", "src_x", "src_y", "dst_x", "dst_y")], 1)
                     )
     return frames, vectors
+
+
+# The strong variant: a GOP is decoded once and shared by the I-frame, MV and residual requests.
+_decoded_gop = functools.lru_cache(maxsize=16)(_decode_gop)
 
 
 def _accumulate(shape: tuple[int, int], vectors: list[np.ndarray], pos: int) -> np.ndarray:
@@ -101,11 +108,18 @@ def _accumulate(shape: tuple[int, int], vectors: list[np.ndarray], pos: int) -> 
     return accu
 
 
-def pyav_load_batch(paths: list, gops: list, positions: list, modality: str) -> np.ndarray:
-    """``load_batch``'s contract (accumulated) on PyAV + numpy."""
+def pyav_load_batch(paths: list, gops: list, positions: list, modality: str, cache: bool = True) -> np.ndarray:
+    """``load_batch``'s contract (accumulated) on PyAV + numpy.
+
+    ``cache``: decode each GOP once for all requests (else, as CoViAR's loader does, decode the
+    GOP's frames up to the position at every request).
+    """
     out = []
     for path, gop, pos in zip(paths, gops, positions):
-        frames, vectors = _decoded_gop(str(path), int(gop))
+        if cache:
+            frames, vectors = _decoded_gop(str(path), int(gop))
+        else:
+            frames, vectors = _decode_gop(str(path), int(gop), 0 if modality == "iframe" else int(pos))
         if modality == "iframe":
             out.append(frames[0])
             continue
@@ -123,15 +137,16 @@ def pyav_load_batch(paths: list, gops: list, positions: list, modality: str) -> 
 # ---------------------------------------------------------------- the bench
 
 
-def _pkdkit_peer() -> dict:
-    return {}  # FusedDataset's defaults: pkdkit.open + pkdkit.load_batch(threads=1)
-
-
-def _pyav_peer() -> dict:
-    return {"opener": PyAVGops, "loader": pyav_load_batch}
-
-
-PEERS = {"pkdkit": _pkdkit_peer, "pyav": _pyav_peer}
+# Peer -> (FusedDataset keyword arguments, DataLoader workers: None = --workers).
+PEERS: dict[str, tuple[dict, int | None]] = {
+    # FusedDataset's defaults: pkdkit.open + pkdkit.load_batch, one Rust thread per worker process.
+    "pkdkit": ({}, None),
+    # No worker processes: load_batch decodes a batch on all cores (Rust threads, GIL released).
+    "pkdkit-inproc": ({}, 0),
+    "pyav": ({"opener": PyAVGops, "loader": pyav_load_batch}, None),
+    # CoViAR's loader's way: every request decodes its GOP up to the position again.
+    "pyav-percall": ({"opener": PyAVGops, "loader": functools.partial(pyav_load_batch, cache=False)}, None),
+}
 
 
 def _forever(loader: DataLoader):
@@ -141,10 +156,16 @@ def _forever(loader: DataLoader):
 
 
 def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) -> dict:
-    data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, **PEERS[name]())
+    options, workers = PEERS[name]
+    workers = args.workers if workers is None else workers
+    data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, **options)
     loader = DataLoader(
-        data, batch_size=args.batch, shuffle=False, num_workers=args.workers,
-        persistent_workers=args.workers > 0, multiprocessing_context="fork" if args.workers else None,
+        data,
+        batch_size=args.batch,
+        shuffle=False,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        multiprocessing_context="fork" if workers else None,
     )
     batches = _forever(loader)
     for _ in range(args.warmup):  # worker start-up, first opens
@@ -154,7 +175,8 @@ def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) ->
         batch = next(batches)
         samples += batch["label"].shape[0]
     seconds = time.perf_counter() - start
-    return {"peer": name, "samples": samples, "seconds": seconds, "samples_per_s": samples / seconds}
+    rate = samples / seconds
+    return {"peer": name, "workers": workers, "samples": samples, "seconds": seconds, "samples_per_s": rate}
 
 
 def main() -> None:
@@ -165,9 +187,10 @@ def main() -> None:
     parser.add_argument("--batch", type=int, default=8)
     parser.add_argument("--segments", type=int, default=3)
     parser.add_argument("--crop", type=int, default=224)
-    parser.add_argument("--batches", type=int, default=10, help="timed batches per peer")
+    parser.add_argument("--batches", type=int, default=8, help="timed batches per peer and round")
+    parser.add_argument("--rounds", type=int, default=2, help="peers take turns this many times")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--peers", default="pkdkit,pyav")
+    parser.add_argument("--peers", default="pkdkit,pkdkit-inproc,pyav,pyav-percall", help=f"from {sorted(PEERS)}")
     parser.add_argument("--videos", type=int, default=32, help="size of the synthetic set (340x256, 48 frames)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
@@ -180,24 +203,47 @@ def main() -> None:
             datalist = Path(tmp) / "all.txt"  # train and test lists together: every video
             lists = [root / "datalists" / f"synth_split1_{side}.txt" for side in ("train", "test")]
             datalist.write_text("".join(p.read_text() for p in lists))
-        results = [run_peer(name, root, datalist, args) for name in args.peers.split(",")]
+        # Peers take turns, round after round, so a change in the machine's load during the run
+        # falls on all of them alike.
+        runs = [run_peer(name, root, datalist, args) for _ in range(args.rounds) for name in args.peers.split(",")]
+    results = []
+    for name in args.peers.split(","):
+        mine = [r for r in runs if r["peer"] == name]
+        samples, seconds = sum(r["samples"] for r in mine), sum(r["seconds"] for r in mine)
+        results.append(
+            {"peer": name, "workers": mine[0]["workers"], "samples": samples, "seconds": seconds,
+             "samples_per_s": samples / seconds, "rounds_samples_per_s": [r["samples_per_s"] for r in mine]}
+        )
     by_peer = {r["peer"]: r for r in results}
     report = {
         "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
-        "workers": args.workers, "batch": args.batch, "segments": args.segments, "crop": args.crop,
+        "workers": args.workers,
+        "batch": args.batch,
+        "segments": args.segments,
+        "crop": args.crop,
         "results": results,
     }
-    if "pkdkit" in by_peer and "pyav" in by_peer:
-        report["ratio"] = by_peer["pkdkit"]["samples_per_s"] / by_peer["pyav"]["samples_per_s"]
+    baselines = [b for b in ("pyav", "pyav-percall") if b in by_peer]
+    report["ratios"] = {
+        r["peer"]: {b: r["samples_per_s"] / by_peer[b]["samples_per_s"] for b in baselines}
+        for r in results
+        if r["peer"].startswith("pkdkit")
+    }
     if args.json:
         print(json.dumps(report, indent=2))
         return
-    print(f"{report['machine']}; {args.workers} workers, batch {args.batch}, {args.segments} segments, "
-          f"crop {args.crop}")
+    print(
+        f"{report['machine']}; {args.workers} workers, batch {args.batch}, {args.segments} segments, crop {args.crop}"
+    )
     for r in results:
-        print(f"  {r['peer']:8s} {r['samples_per_s']:8.2f} fused samples/s  ({r['samples']} in {r['seconds']:.2f} s)")
-    if "ratio" in report:
-        print(f"  ratio pkdkit / pyav: {report['ratio']:.1f}x")
+        ratios = report["ratios"].get(r["peer"], {})
+        print(
+            f"  {r['peer']:14s} {r['workers']} workers {r['samples_per_s']:7.2f} fused samples/s "
+            f"({r['samples']} in {r['seconds']:.1f} s; rounds "
+            + ", ".join(f"{v:.2f}" for v in r["rounds_samples_per_s"])
+            + ")"
+            + "".join(f"  {v:.1f}x {b}" for b, v in ratios.items())
+        )
 
 
 if __name__ == "__main__":

@@ -131,17 +131,23 @@ def test_normalize_fails() -> None:
 
 
 def test_crop_resize_exact_cases() -> None:
-    x = torch.arange(2 * 3 * 1 * 8 * 12, dtype=torch.float32).reshape(2, 3, 1, 8, 12)
-    same = crop_resize(x, np.array([[0, 0, 12, 8], [0, 0, 12, 8]]), 8)  # 12x8 -> 8x8 squeeze
-    assert same.shape == (2, 3, 1, 8, 8)
+    rng = np.random.default_rng(0)
+    x = torch.from_numpy(rng.integers(0, 256, (2, 3, 8, 12, 3), dtype=np.uint8))
+    squeezed = crop_resize(x, "iframe", np.array([[0, 0, 12, 8], [0, 0, 12, 8]]), 8)  # 12x8 -> 8x8
+    assert squeezed.shape == (2, 3, 3, 8, 8) and squeezed.dtype == torch.uint8
+    planar = x.permute(0, 1, 4, 2, 3)
     # A box of the output size is an exact crop; mirrored, an exact mirror.
-    crop = crop_resize(x, np.array([[2, 1, 6, 6], [5, 2, 6, 6]]), 6, np.array([False, True]))
-    torch.testing.assert_close(crop[0], x[0, :, :, 1:7, 2:8], rtol=0, atol=1e-4)
-    torch.testing.assert_close(crop[1], x[1, :, :, 2:8, 5:11].flip(-1), rtol=0, atol=1e-4)
-    # Halving samples between pixel pairs: the mean of each 2x2 block (bilinear, half-pixel centres).
-    half = crop_resize(x, np.array([[0, 0, 8, 8], [4, 0, 8, 8]]), 4)
-    blocks = x[:, :, :, :8, :8].reshape(2, 3, 1, 4, 2, 4, 2).mean((4, 6))
-    torch.testing.assert_close(half[0], blocks[0], rtol=0, atol=1e-4)
+    crop = crop_resize(x, "iframe", np.array([[2, 1, 6, 6], [5, 2, 6, 6]]), 6, np.array([False, True]))
+    assert torch.equal(crop[0], planar[0, :, :, 1:7, 2:8])
+    assert torch.equal(crop[1], planar[1, :, :, 2:8, 5:11].flip(-1))
+    # Halving samples between pixel pairs: the mean of each 2x2 block (uint8 rounding: within 1).
+    half = crop_resize(x, "iframe", np.array([[0, 0, 8, 8], [4, 0, 8, 8]]), 4)
+    blocks = planar[0, :, :, :8, :8].double().reshape(3, 3, 4, 2, 4, 2).mean((3, 5))
+    assert (half[0].double() - blocks).abs().max() <= 1
+    # The MV crop is quantised (CoViAR's uint8 picture) before resizing.
+    mv = torch.full((1, 1, 8, 8, 2), 20, dtype=torch.int32)
+    saturated = torch.full((1, 1, 2, 4, 4), 255, dtype=torch.uint8)
+    assert torch.equal(crop_resize(mv, "mv", np.array([[0, 0, 8, 8]]), 4), saturated)
 
 
 def test_multiscale_crops_follow_tsn_rules() -> None:

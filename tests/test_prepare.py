@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 from av.video.frame import PictureType
 from click.testing import CliRunner
+from vop_headers import vop_quants
 
 from pkdkit.cli import main
 from pkdkit.data.prepare import parse_shard, prepare_dataset, shard_of
@@ -45,6 +46,7 @@ def test_prepare_reencodes_reports_the_broken_video_and_resumes(source: Path, tm
         frames = ffmpeg_frames(out / name)
         assert len(frames) == 16 and {(f.width, f.height) for f in frames} == {(48, 32)}
         assert "".join(PictureType(f.pict_type).name for f in frames) == "IPPPPPIPPPPPIPPP"
+        assert vop_quants((out / name).read_bytes(), 5) == [1] * 16
     train = (out / "datalists" / "ucf101_split1_train.txt").read_text().splitlines()
     test = (out / "datalists" / "ucf101_split1_test.txt").read_text().splitlines()
     assert len(train) + len(test) == 11
@@ -67,6 +69,10 @@ def test_prepare_reencodes_reports_the_broken_video_and_resumes(source: Path, tm
     resumed = prepare_dataset("ucf101", source, out, splits=source, size=(48, 32), gop=6, workers=1, progress=False)
     assert resumed.encoded == ["MoveUp/v_MoveUp_g01_c02.m4v"]
     assert victim.is_file()
+
+    # Resuming with other settings would mix two formats in one folder: refused.
+    with pytest.raises(ValueError, match=r"prepared with \{'size': '48x32', 'gop': 6"):
+        prepare_dataset("ucf101", source, out, splits=source, size=(64, 48), gop=6, workers=1, progress=False)
 
 
 def test_prepare_shards_partition_the_work(source: Path, tmp_path: Path) -> None:

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 from av.video.frame import PictureType
 from click.testing import CliRunner
+from vop_headers import vop_quants
 
 from pkdkit.cli import main
 from pkdkit.data.synth import SYNTH_CLASSES, plan_videos, render_synth_video, synth_dataset
@@ -69,6 +70,8 @@ def test_synth_videos_decode_with_fixed_gop(tiny_set: Path) -> None:
         assert {(f.width, f.height) for f in frames} == {(64, 48)}
         types = "".join(PictureType(f.pict_type).name for f in frames)
         assert types == "I" + "P" * 11 + "I" + "P" * 3, path
+        # CoViAR's fixed quantiser 1 in every frame (25 fps: 5-bit time increments).
+        assert vop_quants(path.read_bytes(), 5) == [1] * 16, path
 
 
 def test_synth_is_deterministic_and_seeded(tmp_path: Path, tiny_set: Path) -> None:
@@ -90,6 +93,7 @@ def test_synth_other_containers(tmp_path: Path, container: str) -> None:
     videos = sorted((tmp_path / "a").rglob(f"*.{container}"))
     assert len(videos) == 2
     assert all(len(ffmpeg_frames(v)) == 16 for v in videos)
+    assert all(vop_quants(v.read_bytes(), 5) == [1] * 16 for v in videos)  # q 1 inside the container too
 
 
 def _mean_motion(path: Path) -> tuple[float, float, float]:

@@ -77,9 +77,11 @@ def encode_video(frames: Iterable[Frame], path: str | Path, spec: EncodeSpec) ->
             cc = stream.codec_context
             cc.gop_size = spec.gop
             cc.max_b_frames = 0
-            cc.qscale = spec.qscale
             cc.thread_count = 1  # one thread: the same bytes on every run
-            stream.options = {"sc_threshold": "1000000000"}
+            # A fixed quantiser as ffmpeg's -q:v: PyAV's `qscale` alone leaves each frame's quality
+            # unset, and the encoder then falls back to qmin (2), so pin qmin = qmax instead.
+            q = str(spec.qscale)
+            stream.options = {"sc_threshold": "1000000000", "qmin": q, "qmax": q}
             for frame in frames:
                 if isinstance(frame, np.ndarray):
                     frame = av.VideoFrame.from_ndarray(frame, format="rgb24")

@@ -4,7 +4,8 @@ Each video is decoded with PyAV, scaled (bicubic) to the target size and re-enco
 ``mpeg4`` encoder at quantiser 1 with a fixed GOP and no B-frames, as a raw MPEG-4 Part 2 stream
 ``OUT/<class>/<video>.m4v``. Work runs in parallel processes; each output is written to a temporary
 file and renamed, so an interrupted run resumes where it stopped and skips finished videos. A video
-that fails is logged to ``OUT/prepare.log`` and reported; the others go on.
+that fails is logged to ``OUT/prepare.log`` and reported; the others go on. The encoding settings
+are kept in ``OUT/prepare.json``; resuming with other settings is refused.
 
 Datalists ``OUT/datalists/<dataset>_split<N>_{train,test}.txt`` hold one line per video,
 ``<path relative to OUT> <0-based label> <number of frames>``.
@@ -12,6 +13,7 @@ Datalists ``OUT/datalists/<dataset>_split<N>_{train,test}.txt`` hold one line pe
 
 from __future__ import annotations
 
+import json
 import os
 import time
 from dataclasses import dataclass, field
@@ -164,6 +166,8 @@ def prepare_dataset(
         raise FileNotFoundError(f"{videos_dir}: no such videos folder")
     all_splits = read_splits(dataset, splits, videos_dir, test_ratio=test_ratio, seed=seed)
     out_dir.mkdir(parents=True, exist_ok=True)
+    if not keep_original:
+        _check_settings(out_dir, {"size": f"{size[0]}x{size[1]}", "gop": gop, "qscale": 1})
     report = PrepareReport(log_path=out_dir / "prepare.log")
     every_video = [v for s in all_splits for v, _ in (*s.train, *s.test)]
     todo = shard_of(every_video, shard)
@@ -194,6 +198,20 @@ def prepare_dataset(
         failed = {relpath for relpath, _ in report.failed}
         report.datalists = _write_datalists(all_splits, out_dir, videos_dir, frames, failed, keep_original)
     return report
+
+
+def _check_settings(out_dir: Path, settings: dict) -> None:
+    """Record the encoding settings in ``OUT/prepare.json``; refuse to resume with other ones,
+    which would silently mix videos of two sizes or GOPs in one folder."""
+    path = out_dir / "prepare.json"
+    if path.exists():
+        before = json.loads(path.read_text())
+        if before != settings:
+            raise ValueError(
+                f"{out_dir} holds videos prepared with {before}, not {settings}: use another --out"
+            )
+        return
+    path.write_text(json.dumps(settings) + "\n")
 
 
 def _workers(workers: int | None, jobs: int) -> int:

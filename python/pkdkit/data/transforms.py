@@ -15,10 +15,10 @@ tensors: ``B`` clips of ``T`` segments each. The pipeline is the one CoViAR and 
    - test: resize to a ``scale_size`` square (256 for 224), centre crop ``size``;
    - test-time ten crops: the four corners and the centre of the ``scale_size`` square, each also
      flipped.
-   Crops and resizes are one bilinear ``grid_sample`` per batch (half-pixel centres, no antialiasing,
-   as OpenCV's ``INTER_LINEAR`` that CoViAR uses). The clip-and-truncate part of step 1
-   (:func:`quantize`, CoViAR's uint8 picture) runs before it, the affine part after, on the
-   smaller crop: an affine map commutes with bilinear resizing.
+   As in CoViAR, crops are resized as uint8 pictures (step 1's clip-and-truncate part,
+   :func:`quantize`, first), bilinearly with half-pixel centres and no antialiasing (torch's
+   uint8 ``interpolate``, like OpenCV's ``INTER_LINEAR`` that CoViAR uses); only the crops are
+   converted, and the affine part of step 1 runs last, on the network-sized result.
 3. A flipped MV has its x component negated (CoViAR's ``255 - v`` before ``/255 - 0.5`` is exactly
    a negation after it).
 
@@ -42,8 +42,8 @@ __all__ = [
     "quantize",
     "normalize",
     "sample_multiscale_crops",
-    "center_crop_boxes",
-    "ten_crop_boxes",
+    "center_crop_offset",
+    "ten_crop_offsets",
     "crop_resize",
     "negate_flipped_mv",
     "train_transform",
@@ -64,6 +64,14 @@ def _check_modality(modality: str) -> None:
         raise ValueError(f"modality {modality!r}: expected one of {sorted(CHANNELS)}")
 
 
+def _check_raw(raw: torch.Tensor, modality: str) -> None:
+    _check_modality(modality)
+    if raw.shape[-1] != CHANNELS[modality]:
+        raise ValueError(f"{modality}: expected {CHANNELS[modality]} channels last, got shape {tuple(raw.shape)}")
+    if modality == "iframe" and raw.dtype != torch.uint8:
+        raise ValueError(f"iframe: expected uint8 pixels, got {raw.dtype}")
+
+
 def quantize(raw: torch.Tensor, modality: str) -> torch.Tensor:
     """CoViAR's uint8 picture of a representation (before its division by 255).
 
@@ -76,6 +84,9 @@ def quantize(raw: torch.Tensor, modality: str) -> torch.Tensor:
         (..., H, W, C) uint8: the I-frame itself; ``floor(v * 127.5 / 20 + 128)`` clipped to
         [0, 255] for MV; ``r + 128`` clipped for the residual.
     """
+    if modality == "iframe":
+        _check_raw(raw, modality)
+        return raw
     return _quantized_float(raw, modality).to(torch.uint8)
 
 
@@ -85,11 +96,7 @@ def _quantized_float(raw: torch.Tensor, modality: str) -> torch.Tensor:
     Exact: 127.5 / 20 = 51 / 8 is a binary fraction, so ``v * 6.375`` has no rounding for any
     motion below 2**18 pixels.
     """
-    _check_modality(modality)
-    if raw.shape[-1] != CHANNELS[modality]:
-        raise ValueError(f"{modality}: expected {CHANNELS[modality]} channels last, got shape {tuple(raw.shape)}")
-    if modality == "iframe" and raw.dtype != torch.uint8:
-        raise ValueError(f"iframe: expected uint8 pixels, got {raw.dtype}")
+    _check_raw(raw, modality)
     x = raw.to(torch.float32)
     if modality == "mv":
         x.mul_(127.5 / MV_BOUND).add_(128).floor_().clamp_(0, 255)
@@ -143,15 +150,6 @@ def _grid_offsets(width: int, height: int, crop_w: int, crop_h: int) -> list[tup
     return [(qx * sx, qy * sy) for qx, qy in quarters]
 
 
-def _quantized_view(raw: torch.Tensor, modality: str) -> torch.Tensor:
-    """(B, T, H, W, C) raw -> (B, T, C, H, W) float32 view of the quantised picture.
-
-    Quantise (nonlinear: clip, truncate) before resizing, as CoViAR does; the affine part of the
-    normalisation commutes with bilinear resizing and runs afterwards on the smaller crop.
-    """
-    return _quantized_float(raw, modality).permute(0, 1, 4, 2, 3)
-
-
 def sample_multiscale_crops(
     rng: np.random.Generator,
     batch: int,
@@ -187,61 +185,56 @@ def sample_multiscale_crops(
     return boxes
 
 
-def center_crop_boxes(batch: int, height: int, width: int, size: int, scale_size: int) -> np.ndarray:
-    """Boxes equal to resizing to a ``scale_size`` square and cropping the centre ``size``.
-
-    Returns:
-        (batch, 4) float64 boxes ``(x0, y0, w, h)`` in source pixels.
-    """
-    fx, fy = width / scale_size, height / scale_size
-    off = (scale_size - size) / 2
-    return np.tile([off * fx, off * fy, size * fx, size * fy], (batch, 1))
+def _resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """(N, h, w, C) uint8 -> (N, C, height, width) uint8, bilinear with half-pixel centres and no
+    antialiasing (OpenCV's ``INTER_LINEAR`` on uint8, which CoViAR uses); a no-op at the same size."""
+    planar = images.permute(0, 3, 1, 2)  # a view: channels-last memory, torch's fast uint8 path
+    if planar.shape[-2:] == (height, width):
+        return planar
+    return F.interpolate(planar, size=(height, width), mode="bilinear", align_corners=False, antialias=False)
 
 
-def ten_crop_boxes(height: int, width: int, size: int, scale_size: int) -> np.ndarray:
-    """The five crops (four corners, centre) of the ``scale_size`` square, in source pixels.
+def crop_resize(
+    raw: torch.Tensor, modality: str, boxes: np.ndarray, size: int, flip: np.ndarray | None = None
+) -> torch.Tensor:
+    """Quantise each clip's box, resize it to ``size x size``, and mirror the flipped clips.
 
-    Returns:
-        (5, 4) float64 boxes ``(x0, y0, w, h)``.
-    """
-    fx, fy = width / scale_size, height / scale_size
-    step = (scale_size - size) // 4
-    corners = [(0, 0), (4 * step, 0), (0, 4 * step), (4 * step, 4 * step), (2 * step, 2 * step)]
-    return np.array([[x * fx, y * fy, size * fx, size * fy] for x, y in corners])
-
-
-def crop_resize(x: torch.Tensor, boxes: np.ndarray, size: int, flip: np.ndarray | None = None) -> torch.Tensor:
-    """Crop each clip's box, resize it to ``size x size`` bilinearly, and mirror the flipped ones.
-
-    Pixel values are not changed (see :func:`negate_flipped_mv` for the MV sign).
+    Pixel values are not otherwise changed (see :func:`negate_flipped_mv` for the MV sign). Only
+    the boxes are quantised, so the full frames are never converted.
 
     Args:
-        x: (B, T, C, H, W) float tensor (any strides; channels-last memory is fastest).
-        boxes: (B, 4) boxes ``(x0, y0, w, h)`` in pixels of ``x``.
+        raw: (B, T, H, W, C) raw representations.
+        modality: ``"iframe"``, ``"mv"`` or ``"residual"``.
+        boxes: (B, 4) integer boxes ``(x0, y0, w, h)``.
         size: output side.
         flip: (B,) bool, clips to mirror left-right.
 
     Returns:
-        (B, T, C, size, size) float32, contiguous.
+        (B, T, C, size, size) uint8: CoViAR's uint8 pictures of the crops.
     """
-    b, t, c, h, w = x.shape
-    boxes = torch.as_tensor(np.asarray(boxes, np.float64), dtype=torch.float32)
-    x0, y0, bw, bh = boxes.unbind(1)
-    sign = torch.ones(b) if flip is None else 1 - 2 * torch.as_tensor(np.asarray(flip), dtype=torch.float32)
-    # Output pixel centre u in [-1, 1] samples source x0 + (u + 1) * bw / 2 (align_corners=False);
-    # the map is separable, so the grid is two broadcasts instead of affine_grid's matrix product.
-    u = (torch.arange(size, dtype=torch.float32) * 2 + 1) / size - 1
-    gx = (sign * bw / w)[:, None] * u + ((2 * x0 + bw) / w - 1)[:, None]  # (B, size) along x
-    gy = (bh / h)[:, None] * u + ((2 * y0 + bh) / h - 1)[:, None]  # (B, size) along y
-    grid = torch.empty(b, t, size, size, 2)
-    grid[..., 0] = gx[:, None, None, :]
-    grid[..., 1] = gy[:, None, :, None]
-    images = x.reshape(b * t, c, h, w).contiguous(memory_format=torch.channels_last)
-    out = F.grid_sample(
-        images, grid.view(b * t, size, size, 2).to(x.device), mode="bilinear", padding_mode="border",
-        align_corners=False,
-    )
-    return out.reshape(b, t, c, size, size).contiguous()
+    b, t, _, _, c = raw.shape
+    out = torch.empty(b, t, c, size, size, dtype=torch.uint8)
+    for i, (x0, y0, w, h) in enumerate(np.asarray(boxes, np.int64).tolist()):
+        crop = quantize(raw[i, :, y0 : y0 + h, x0 : x0 + w], modality)
+        resized = _resize(crop, size, size)
+        out[i] = resized.flip(-1) if flip is not None and flip[i] else resized
+    return out
+
+
+def _to_input(pictures: torch.Tensor, modality: str) -> torch.Tensor:
+    """uint8 (..., C, S, S) pictures -> float32 network input (the affine part of normalisation)."""
+    return _apply_affine(pictures.to(torch.float32), modality)
+
+
+def center_crop_offset(scale_size: int, size: int) -> int:
+    """Top-left offset of the centre crop, as torchvision's ``CenterCrop`` rounds it."""
+    return int(round((scale_size - size) / 2))
+
+
+def ten_crop_offsets(scale_size: int, size: int) -> list[tuple[int, int]]:
+    """(x, y) of the five test crops of a ``scale_size`` square: four corners, then the centre."""
+    step = (scale_size - size) // 4
+    return [(0, 0), (4 * step, 0), (0, 4 * step), (4 * step, 4 * step), (2 * step, 2 * step)]
 
 
 def negate_flipped_mv(x: torch.Tensor, flip: np.ndarray, modality: str) -> torch.Tensor:
@@ -259,10 +252,10 @@ def train_transform(
     size: int = 224,
     scales: tuple[float, ...] | None = None,
 ) -> torch.Tensor:
-    """Training input: normalise, multi-scale crop, random flip (MV x negated).
+    """Training input: multi-scale crop, random flip (MV x negated), normalisation.
 
     Args:
-        raw: (B, T, H, W, C) raw representations (see :func:`normalize`).
+        raw: (B, T, H, W, C) raw representations (see :func:`quantize`).
         modality: ``"iframe"``, ``"mv"`` or ``"residual"``.
         rng: random source of crops and flips, or one per clip (a dataset's per-sample seeds).
         size: output side.
@@ -281,12 +274,19 @@ def train_transform(
             raise ValueError(f"{len(rng)} random generators for {b} clips")
         boxes = np.concatenate([sample_multiscale_crops(r, 1, h, w, scales, size) for r in rng])
         flip = np.array([r.random() < 0.5 for r in rng])
-    out = _apply_affine(crop_resize(_quantized_view(raw, modality), boxes, size, flip), modality)
+    out = _to_input(crop_resize(raw, modality, boxes, size, flip), modality)
     return negate_flipped_mv(out, flip, modality)
 
 
+def _scaled(raw: torch.Tensor, modality: str, scale_size: int) -> torch.Tensor:
+    """(B, T, H, W, C) raw -> (B, T, C, S, S) uint8 pictures resized to a square (GroupScale)."""
+    b, t, h, w, c = raw.shape
+    pictures = _resize(quantize(raw, modality).reshape(b * t, h, w, c), scale_size, scale_size)
+    return pictures.reshape(b, t, c, scale_size, scale_size)
+
+
 def eval_transform(raw: torch.Tensor, modality: str, size: int = 224, scale_size: int | None = None) -> torch.Tensor:
-    """Test input: normalise, resize to a ``scale_size`` square, centre crop ``size``.
+    """Test input: resize to a ``scale_size`` square, centre crop ``size``, normalise.
 
     Args:
         raw: (B, T, H, W, C) raw representations.
@@ -297,9 +297,10 @@ def eval_transform(raw: torch.Tensor, modality: str, size: int = 224, scale_size
     Returns:
         (B, T, C, size, size) float32.
     """
-    b, _, h, w, _ = raw.shape
-    boxes = center_crop_boxes(b, h, w, size, scale_size or size * 256 // 224)
-    return _apply_affine(crop_resize(_quantized_view(raw, modality), boxes, size), modality)
+    scale_size = scale_size or size * 256 // 224
+    off = center_crop_offset(scale_size, size)
+    crop = _scaled(raw, modality, scale_size)[..., off : off + size, off : off + size]
+    return _to_input(crop, modality)
 
 
 def ten_crop_transform(
@@ -310,12 +311,11 @@ def ten_crop_transform(
     Returns:
         (B, 10, T, C, size, size) float32; views 5-9 mirror views 0-4 (MV x negated).
     """
-    b, _, h, w, _ = raw.shape
-    x = _quantized_view(raw, modality)
-    views = []
-    for flip in (False, True):
-        flips = np.full(b, flip)
-        for box in ten_crop_boxes(h, w, size, scale_size or size * 256 // 224):
-            view = _apply_affine(crop_resize(x, np.tile(box, (b, 1)), size, flips), modality)
-            views.append(negate_flipped_mv(view, flips, modality))
-    return torch.stack(views, dim=1)
+    scale_size = scale_size or size * 256 // 224
+    scaled = _scaled(raw, modality, scale_size)
+    views = [scaled[..., y : y + size, x : x + size] for x, y in ten_crop_offsets(scale_size, size)]
+    views += [v.flip(-1) for v in views]
+    out = _to_input(torch.stack(views, dim=1), modality)
+    if modality == "mv":
+        out[:, 5:, :, 0] = -out[:, 5:, :, 0]
+    return out
