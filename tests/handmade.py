@@ -145,3 +145,37 @@ def encode_with_audio(path: Path, fmt: str, audio_first: bool, options: dict[str
             for packet in stream.encode(None):
                 out.mux(packet)
     return path
+
+
+def without_vol_control(stream: bytes, vo_type: int | None = None) -> bytes:
+    """Rewrite every VOL of an FFmpeg stream without ``vol_control_parameters`` (as many DivX
+    and XviD files are), optionally with another ``video_object_type_indication``. Decoders
+    then assume ``low_delay`` for Simple/Advanced Simple objects until a B-VOP contradicts it."""
+
+    def patch(vol: bytes) -> bytes:
+        bits = "".join(f"{b:08b}" for b in vol)
+        # random_accessible(1) vo_type(8) is_object_layer_identifier(1)=1 verid(4) priority(3)
+        # aspect_ratio_info(4), then vol_control_parameters(1)=1 chroma(2) low_delay(1) vbv(1)=0
+        assert bits[9] == "1" and bits[21:22] == "1" and bits[25] == "0", bits[:32]
+        bits = bits[:21] + "0" + bits[26:]
+        if vo_type is not None:
+            bits = bits[:1] + f"{vo_type:08b}" + bits[9:]
+        body = bits.rstrip("1")[:-1]  # drop the old stuffing (a 0, then 1s)
+        body += "0" + "1" * ((8 - (len(body) + 1) % 8) % 8)
+        return int(body, 2).to_bytes(len(body) // 8, "big")
+
+    out, pos = b"", 0
+    while (at := stream.find(b"\x00\x00\x01\x20", pos)) >= 0:
+        end = stream.find(b"\x00\x00\x01", at + 4)
+        out += stream[pos : at + 4] + patch(stream[at + 4 : end])
+        pos = end
+    return out + stream[pos:]
+
+
+def paired_frames(stream: bytes, packed_tag: bool = True) -> list[bytes]:
+    """A pathological layout: every chunk after the first holds two consecutive VOPs whatever
+    their types (e.g. ``B+P``, ``B+B``), to exercise a decoder's packed-VOP buffering."""
+    headers, vops = split_vops(stream)
+    if packed_tag:
+        headers += user_data(b"DivX503b1393p")
+    return [headers + vops[0]] + [b"".join(vops[i : i + 2]) for i in range(1, len(vops), 2)]
