@@ -4,6 +4,7 @@ frame sizes, and a seeded corruption loop over hundreds of mutated files."""
 
 from __future__ import annotations
 
+import json
 import random
 import re
 import struct
@@ -105,20 +106,20 @@ def test_truncated_at_many_offsets(tmp_path: Path, clips: dict[str, bytes], cont
 def test_h264_mp4_is_unsupported(tmp_path: Path) -> None:
     path = encode_other(tmp_path / "h264.mp4", "libx264", "mp4")
     with pytest.raises(pkdkit.UnsupportedCodecError, match=r"h264\.mp4: .*H\.264.*avc1"):
-        pkdkit.open(path)
+        pkdkit.open(path, fallback=False)
 
 
 def test_h264_annex_b_is_unsupported(tmp_path: Path) -> None:
     path = encode_other(tmp_path / "raw.h264", "libx264", "h264")
     with pytest.raises(pkdkit.UnsupportedCodecError, match=r"H\.264"):
-        pkdkit.open(path)
+        pkdkit.open(path, fallback=False)
 
 
 @pytest.mark.parametrize(("encoder", "name"), [("msmpeg4", "msmpeg4v3"), ("msmpeg4v2", "msmpeg4v2")])
 def test_ms_mpeg4_avi_is_unsupported(tmp_path: Path, encoder: str, name: str) -> None:
     path = encode_other(tmp_path / f"{encoder}.avi", encoder, "avi")
     with pytest.raises(pkdkit.UnsupportedCodecError, match=rf"{encoder}\.avi: .*codec {name} \(fourcc"):
-        pkdkit.open(path)
+        pkdkit.open(path, fallback=False)
 
 
 @pytest.mark.parametrize(
@@ -136,7 +137,18 @@ def test_ms_mpeg4_avi_is_unsupported(tmp_path: Path, encoder: str, name: str) ->
 def test_other_codecs_and_containers_are_named(tmp_path: Path, encoder: str, fmt: str, name: str, message: str) -> None:
     path = encode_other(tmp_path / name, encoder, fmt)
     with pytest.raises(pkdkit.UnsupportedCodecError, match=rf"{re.escape(name)}: unsupported: .*{message}"):
-        pkdkit.open(path)
+        pkdkit.open(path, fallback=False)
+
+
+def test_other_codecs_open_through_ffmpeg_by_default(tmp_path: Path) -> None:
+    path = encode_other(tmp_path / "h264.mp4", "libx264", "mp4")
+    video = pkdkit.open(path)
+    assert type(video).__name__ == "PyAVVideo" and video.codec == "h264"
+    assert video.num_frames > 0 and video.iframe(0).shape == (video.height, video.width, 3)
+    result = CliRunner().invoke(main, ["probe", "--json", str(path)])
+    assert result.exit_code == 0, result.output
+    info = json.loads(result.output)
+    assert info["codec"] == "h264" and info["num_frames"] == video.num_frames and "FFmpeg" in info["container"]
 
 
 def test_audio_only_mp4_is_not_a_video(tmp_path: Path) -> None:

@@ -1,6 +1,7 @@
-"""Fallback for codecs pkdkit does not decode itself (H.264, HEVC, MPEG-2, ...): FFmpeg decodes
-through PyAV, and its frames and exported motion vectors go through the same Rust kernels as
-pkdkit's own decoder, so the representations follow the same rules.
+"""Fallback for codecs pkdkit does not decode itself (H.264, HEVC, MPEG-2, ...), what
+``pkdkit.open(path, fallback=True)`` returns for them: FFmpeg decodes through PyAV, and its
+frames and exported motion vectors go through the same Rust kernels as pkdkit's own decoder, so
+the representations follow the same rules.
 
 What the rules mean here:
 
@@ -99,6 +100,9 @@ class PyAVVideo(RepresentationMethods):
                 stream.thread_type = "NONE"
                 stream.codec_context.options = {"flags2": "+export_mvs"}
                 self.codec = stream.codec_context.name
+                # Reported like the native reader's fields, marked as FFmpeg's reading of the file.
+                self.container = f"{container.format.name} (via FFmpeg)"
+                self.profile = stream.codec_context.profile or "unknown profile"
                 rate = stream.average_rate or stream.base_rate
                 self.fps = float(Fraction(rate)) if rate else 0.0
                 for frame in container.decode(stream):

@@ -12,7 +12,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import VideoIndexError
+from .errors import UnsupportedCodecError, VideoIndexError
 
 REPRESENTATIONS = ("iframe", "mv", "residual")
 
@@ -131,18 +131,39 @@ class RepresentationMethods:
 
 class NativeRepresentations(RepresentationMethods):
     """The representation methods for a video pkdkit decodes itself (``self._video`` is the
-    ``pkdkit._core.Video``): each call decodes from the GOP's I-frame, GIL released."""
+    ``pkdkit._core.Video``): each call decodes from the GOP's I-frame, GIL released.
+
+    A stream the native decoder refuses (``UnsupportedCodecError``: B-VOPs, GMC, ...) is handed
+    to FFmpeg (:mod:`pkdkit._pyav`) for its representations, with the same rules, instead of
+    failing; FFmpeg is the reference pkdkit's decoder is tested against.
+    """
 
     _video: Any
+
+    def _ffmpeg(self) -> Any:
+        fallback = getattr(self, "_ffmpeg_video", None)
+        if fallback is None:
+            from ._pyav import PyAVVideo
+
+            fallback = self._ffmpeg_video = PyAVVideo(self.path)
+        return fallback
 
     def _represent_position(
         self, gop: int, pos: int, representation: str, accumulate: bool, bgr: bool, wide: bool
     ) -> np.ndarray:
         from . import _core
 
-        return _core.represent(self._video, gop, pos, representation, accumulate=accumulate, bgr=bgr, wide=wide)
+        try:
+            return _core.represent(
+                self._video, gop, pos, representation, accumulate=accumulate, bgr=bgr, wide=wide
+            )
+        except UnsupportedCodecError:
+            return self._ffmpeg()._represent_position(gop, pos, representation, accumulate, bgr, wide)
 
     def _represent_gop(self, gop: int, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
         from . import _core
 
-        return _core.represent_gop(self._video, gop, accumulate=accumulate, bgr=bgr)
+        try:
+            return _core.represent_gop(self._video, gop, accumulate=accumulate, bgr=bgr)
+        except UnsupportedCodecError:
+            return self._ffmpeg()._represent_gop(gop, accumulate, bgr)

@@ -43,11 +43,11 @@ IFRAME, MV, RESIDUAL = 0, 1, 2
 _NAMES = {IFRAME: "frame", MV: "mv", RESIDUAL: "residual"}
 
 
-@functools.lru_cache(maxsize=64)
+@functools.lru_cache(maxsize=8)
 def _open_cached(path: str, size: int, mtime_ns: int) -> Any:
     from . import open as open_video
 
-    return open_video(path)
+    return open_video(path, fallback=True)
 
 
 def _video(path: str | os.PathLike[str]) -> Any:

@@ -101,7 +101,7 @@ def _load_batch_one_by_one(
     videos: dict[str, Any] = {}
     out = []
     for path, gop, pos in zip(files, gops, positions):
-        video = videos.get(path) or videos.setdefault(path, open_video(path))
+        video = videos.get(path) or videos.setdefault(path, open_video(path, fallback=True))
         out.append(_sample(video, name, int(gop), int(pos), accumulate, bgr))
         if out[-1].shape != out[0].shape:
             raise ValueError(
@@ -131,7 +131,7 @@ def extract(
     from . import open as open_video
 
     name = check_representation(representation)
-    return _sample(open_video(path), name, gop, pos, accumulate, bgr)
+    return _sample(open_video(path, fallback=True), name, gop, pos, accumulate, bgr)
 
 
 def flow_to_rgb(mv: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
@@ -181,7 +181,7 @@ def show(
 
     from . import open as open_video
 
-    video = open_video(path)
+    video = open_video(path, fallback=True)
     iframe = video.iframe(gop)
     mv = video.motion_vectors(gop, pos, accumulate=accumulate)
     residual = video.residual(gop, pos, accumulate=accumulate)

@@ -134,7 +134,7 @@ class CompressedVideo(NativeRepresentations):
         )
 
 
-def open(path: str | os.PathLike[str], *, fallback: bool = False) -> CompressedVideo:  # noqa: A001
+def open(path: str | os.PathLike[str], *, fallback: bool = True) -> CompressedVideo:  # noqa: A001
     """Open an MPEG-4 Part 2 video: a raw stream (``.m4v``, CoViAR's ``.mp4``), AVI or MP4.
 
     The container is recognised from the content, not the file name.
@@ -142,8 +142,9 @@ def open(path: str | os.PathLike[str], *, fallback: bool = False) -> CompressedV
     Args:
         path: The video file.
         fallback: For a video in another codec that FFmpeg decodes (H.264, HEVC, MS-MPEG4...),
-            return a ``pkdkit._pyav.PyAVVideo`` instead of raising: the same attributes and
-            representation methods, decoded by FFmpeg through PyAV (``docs/representations.md``).
+            return a ``pkdkit._pyav.PyAVVideo``: the same attributes and representation methods,
+            decoded by FFmpeg through PyAV (``docs/representations.md``). ``False`` refuses such
+            files with :class:`pkdkit.UnsupportedCodecError` (pkdkit's own reader only).
 
     Returns:
         The parsed video.

@@ -26,7 +26,7 @@ def probe_info(path: str) -> dict[str, Any]:
 
     video = open_video(path)
     return {
-        "path": video.path,
+        "path": str(video.path),
         "container": video.container,
         "codec": video.codec,
         "profile": video.profile,

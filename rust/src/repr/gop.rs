@@ -200,6 +200,15 @@ impl GopWalker {
             .is_some()
             .then(|| yuv_to_rgb(&yuv.y, &yuv.u, &yuv.v, bgr));
 
+        let wanted = out.motion_vectors.is_some() || out.residual.is_some();
+        let feeds_later_frames = self.options.accumulate && is_reference;
+        if !(wanted || feeds_later_frames) {
+            // Nothing later depends on this frame's own map: only the anchor may change.
+            if is_reference && self.keep_anchor {
+                self.anchor = Some(Picture::new(yuv));
+            }
+            return Ok(());
+        }
         let map = if self.options.accumulate {
             if is_reference {
                 self.accumulated.advance(past(vectors));
@@ -264,35 +273,44 @@ where
     let mut walker: Option<GopWalker> = None;
     let mut motion_vectors: Vec<i32> = Vec::new();
     let mut residuals: Vec<T> = Vec::new();
+    let mut position = 0;
     for frame in frames {
         let frame = frame?;
         let (w, h) = (frame.yuv.width(), frame.yuv.height());
         let walker = match &mut walker {
             Some(walker) => walker,
             None => {
-                motion_vectors.reserve_exact(len_hint * 2 * w * h);
-                residuals.reserve_exact(len_hint * 3 * w * h);
+                // Zeroed in one go (calloc: fresh pages need no memset); grown below only if
+                // the GOP turns out longer than announced.
+                motion_vectors = vec![0; len_hint * 2 * w * h];
+                residuals = vec![T::default(); len_hint * 3 * w * h];
                 walker.insert(GopWalker::new(w, h, options, true)?)
             }
         };
-        let (mv_at, res_at) = (motion_vectors.len(), residuals.len());
-        motion_vectors.resize(mv_at + 2 * w * h, 0);
-        residuals.resize(res_at + 3 * w * h, T::default());
+        let (mv_at, res_at) = (position * 2 * w * h, position * 3 * w * h);
+        if motion_vectors.len() < mv_at + 2 * w * h {
+            motion_vectors.resize(mv_at + 2 * w * h, 0);
+            residuals.resize(res_at + 3 * w * h, T::default());
+        }
         walker
             .push(
                 frame.frame_type,
                 &frame.yuv,
                 &frame.motion_vectors,
                 Outputs {
-                    motion_vectors: Some(&mut motion_vectors[mv_at..]),
-                    residual: Some(&mut residuals[res_at..]),
+                    motion_vectors: Some(&mut motion_vectors[mv_at..mv_at + 2 * w * h]),
+                    residual: Some(&mut residuals[res_at..res_at + 3 * w * h]),
                 },
             )
             .map_err(|e| e.at_frame(frame.index))?;
+        position += 1;
     }
     let Some(mut walker) = walker else {
         return Err(Error::Unsupported("repr: the GOP has no frames".into()));
     };
+    let (w, h) = (walker.width, walker.height);
+    motion_vectors.truncate(position * 2 * w * h);
+    residuals.truncate(position * 3 * w * h);
     Ok(GopArrays {
         width: walker.width,
         height: walker.height,
@@ -590,6 +608,21 @@ mod tests {
                 assert!(res.iter().any(|&v| v != 0));
             }
         }
+    }
+
+    #[test]
+    fn a_wrong_length_hint_changes_nothing() {
+        let frames = gop();
+        let run = |hint| {
+            let out: GopArrays<i16> =
+                represent_gop(frames.clone().into_iter().map(Ok), options(true), hint).unwrap();
+            (out.len, out.motion_vectors, out.residuals)
+        };
+        let exact = run(4);
+        assert_eq!(exact.1.len(), 4 * 2 * W * H);
+        assert_eq!(run(0), exact);
+        assert_eq!(run(1), exact);
+        assert_eq!(run(9), exact);
     }
 
     #[test]
