@@ -128,7 +128,9 @@ def make_clip(path: str | Path, spec: ClipSpec) -> Path:
 
 def ffmpeg_frames(path: str | Path, export_mvs: bool = False) -> list[av.VideoFrame]:
     """Every frame FFmpeg decodes from ``path`` (one thread, display order)."""
-    with av.open(str(path)) as container:
+    # Name the raw format: FFmpeg's probe can mistake a packet-heavy raw MPEG-4 stream for H.263.
+    fmt = "m4v" if Path(path).suffix == ".m4v" else None
+    with av.open(str(path), format=fmt) as container:
         stream = container.streams.video[0]
         stream.thread_type = "NONE"
         if export_mvs:

@@ -20,16 +20,22 @@ from . import __version__
 
 # name -> "module:attribute", in the order `pkdkit --help` lists them.
 COMMANDS: dict[str, str] = {
+    # reading video
     "probe": "pkdkit.commands.probe:probe",
+    "extract": "pkdkit.commands.extract:extract",
+    "show": "pkdkit.commands.show:show",
+    # data
     "synth": "pkdkit.commands.synth:synth",
     "prepare": "pkdkit.commands.prepare:prepare",
+    # learning
+    "train": "pkdkit.commands.train:train",
+    "flatness": "pkdkit.commands.flatness:flatness",
     "logits": "pkdkit.commands.logits:logits",
     "wise": "pkdkit.commands.wise:wise",
     "predict": "pkdkit.commands.predict:predict",
-    "train": "pkdkit.commands.train:train",
-    "flatness": "pkdkit.commands.flatness:flatness",
-    "extract": "pkdkit.commands.extract:extract",
-    "show": "pkdkit.commands.show:show",
+    # everything
+    "demo": "pkdkit.commands.demo:demo",
+    "bench": "pkdkit.commands.bench:bench",
 }
 
 
