@@ -83,11 +83,20 @@ def bench_modality(modality: str, args: argparse.Namespace, device: torch.device
     teacher_modality = "residual" if modality == "mv" else "mv"
     teacher = _model(args.arch, teacher_modality, args.classes, device, args.amp).eval()
     model.freeze_backbone()
-    batch = {modality: x, teacher_modality: torch.randn(
-        args.batch_size, args.segments, CHANNELS[teacher_modality], args.size, args.size, device=device
-    ), "label": y}
-    pkd = PKDTask(model, modality, {teacher_modality: teacher},
-                  create_schedule("fixed", fixed_teacher=teacher_modality), create_distill_loss("soft_ce")).train()
+    batch = {
+        modality: x,
+        teacher_modality: torch.randn(
+            args.batch_size, args.segments, CHANNELS[teacher_modality], args.size, args.size, device=device
+        ),
+        "label": y,
+    }
+    pkd = PKDTask(
+        model,
+        modality,
+        {teacher_modality: teacher},
+        create_schedule("fixed", fixed_teacher=teacher_modality),
+        create_distill_loss("soft_ce"),
+    ).train()
     pkd.set_epoch(0)
     ic_opt = torch.optim.Adam(model.ics.parameters(), lr=1e-3, eps=1e-3)
 
@@ -111,8 +120,14 @@ def bench_loader(modality: str, args: argparse.Namespace, fused: bool) -> float:
 
     config = load_config(None, {"data": {"num_segments": args.segments, "input_size": args.size}})
     sets = open_datasets(args.data, args.split, modality=modality, fused=fused, config=config)
-    loader = DataLoader(sets.train, batch_size=args.batch_size, shuffle=True, num_workers=args.workers,
-                        drop_last=True, persistent_workers=args.workers > 0)
+    loader = DataLoader(
+        sets.train,
+        batch_size=args.batch_size,
+        shuffle=True,
+        num_workers=args.workers,
+        drop_last=True,
+        persistent_workers=args.workers > 0,
+    )
     batches = max(1, min(args.loader_batches, len(loader)))
     it = iter(loader)
     next(it)  # worker start-up is not throughput
@@ -173,12 +188,17 @@ def main() -> None:
 
     where = torch.cuda.get_device_name(device) if device.type == "cuda" else f"CPU x{torch.get_num_threads()} threads"
     table = Table(title=f"training step, {args.arch}, {args.batch_size}x{args.segments}x{args.size}^2, {where}")
-    columns = ("modality", "backbone step/s", "loader/s", "backbone bound", "PKD step/s", "fused loader/s",
-               "PKD bound")
+    columns = ("modality", "backbone step/s", "loader/s", "backbone bound", "PKD step/s", "fused loader/s", "PKD bound")
     for col in columns:
         table.add_column(col, justify="right")
-    keys = ("backbone_step_samples_per_s", "loader_samples_per_s", "backbone_loader_bound",
-            "pkd_step_samples_per_s", "fused_loader_samples_per_s", "pkd_loader_bound")
+    keys = (
+        "backbone_step_samples_per_s",
+        "loader_samples_per_s",
+        "backbone_loader_bound",
+        "pkd_step_samples_per_s",
+        "fused_loader_samples_per_s",
+        "pkd_loader_bound",
+    )
     for r in rows:
         table.add_row(r["modality"], *(_cell(r.get(k)) for k in keys))
     Console().print(table)

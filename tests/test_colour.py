@@ -43,7 +43,7 @@ def test_matches_the_documented_formula_exactly(shape: tuple[int, int], bgr: boo
 
 
 def test_every_yuv_triple_matches_numpy() -> None:
-    # All 2^24 (Y, U, V) combinations: Y varies along a row, (U, V) per 2x2 block.
+    # Every (Y, U) pair (Y along a row, U down the rows), for 16 values of V.
     y = np.tile(np.arange(256, dtype=np.uint8).repeat(2), (2 * 256, 1))  # (512, 512)
     uv = np.arange(256, dtype=np.uint8)
     u = np.broadcast_to(uv[:, None], (256, 256)).copy()

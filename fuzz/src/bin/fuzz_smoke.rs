@@ -5,11 +5,16 @@
 //!   cargo run --release --no-default-features --bin fuzz_smoke -- TARGET SECONDS SEED_DIR...
 //!
 //! TARGET is `decode_any` or `demux`. A panicking input is saved to `artifacts/TARGET/crash-*`,
-//! an input that runs longer than 10 s to `artifacts/TARGET/timeout-*` (then the process exits).
+//! an input that runs longer than 60 s of wall-clock time (generous: the loop runs at low
+//! priority on a busy machine) to `artifacts/TARGET/timeout-*`, and the process exits. Each new
+//! slowest input above 2 s goes to `artifacts/TARGET/slow-*` for a second look.
 
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
+
+/// Wall-clock seconds one input may run before it counts as a hang.
+const WATCHDOG_SECS: u64 = 60;
 
 /// xorshift64*: deterministic per seed, no dependencies.
 struct Rng(u64);
@@ -98,9 +103,9 @@ fn mutate(rng: &mut Rng, seed: &[u8], other: &[u8]) -> Vec<u8> {
 }
 
 fn save(dir: &Path, kind: &str, data: &[u8]) -> PathBuf {
-    let hash = data
-        .iter()
-        .fold(0xcbf2_9ce4_8422_2325u64, |h, &b| (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3));
+    let hash = data.iter().fold(0xcbf2_9ce4_8422_2325u64, |h, &b| {
+        (h ^ u64::from(b)).wrapping_mul(0x100_0000_01b3)
+    });
     let path = dir.join(format!("{kind}-{hash:016x}"));
     let _ = std::fs::create_dir_all(dir);
     let _ = std::fs::write(&path, data);
@@ -155,9 +160,12 @@ fn main() {
                 Ok(g) => g,
                 Err(p) => p.into_inner(),
             };
-            if guard.0.elapsed() > Duration::from_secs(10) {
+            if guard.0.elapsed() > Duration::from_secs(WATCHDOG_SECS) {
                 let path = save(&artifacts, "timeout", &guard.1);
-                eprintln!("TIMEOUT (> 10 s) on {}", path.display());
+                eprintln!(
+                    "TIMEOUT (> {WATCHDOG_SECS} s wall clock) on {}",
+                    path.display()
+                );
                 std::process::exit(1);
             }
         });
@@ -176,7 +184,19 @@ fn main() {
         }
         let t = Instant::now();
         let result = std::panic::catch_unwind(|| target(&input));
-        slowest = slowest.max(t.elapsed());
+        let took = t.elapsed();
+        if took > slowest {
+            slowest = took;
+            if took > Duration::from_secs(2) {
+                // Kept for a look: on a busy machine a slow input may only have been starved.
+                let path = save(&artifacts, "slow", &input);
+                eprintln!(
+                    "slow input ({:.1} s wall) saved to {}",
+                    took.as_secs_f64(),
+                    path.display()
+                );
+            }
+        }
         runs += 1;
         if result.is_err() {
             crashes += 1;

@@ -41,14 +41,6 @@ impl<'a> RefPlane<'a> {
                 .and_then(|n| n.checked_add(self.width))
                 .is_some_and(|n| n <= self.data.len())
     }
-
-    /// The sample at (x, y) with both coordinates clamped into the plane.
-    #[inline]
-    fn clamped(&self, x: i64, y: i64) -> u8 {
-        let cx = x.clamp(0, self.width as i64 - 1) as usize;
-        let cy = y.clamp(0, self.height as i64 - 1) as usize;
-        self.data[cy * self.stride + cx]
-    }
 }
 
 /// Largest block the edge-emulation buffer holds (16x16 plus the extra half-pel row/column).
@@ -107,10 +99,20 @@ pub fn mc_halfpel(
     } else {
         // Copy the needed area with clamped coordinates, then run the same kernel on it.
         let mut emu = [0u8; EMU_SIZE * EMU_SIZE];
+        let last_x = src.width as i64 - 1;
+        // Columns of the needed area left of, inside, and right of the plane.
+        let left = (-sx).clamp(0, need_w as i64) as usize;
+        let inside_end = (last_x + 1 - sx).clamp(left as i64, need_w as i64) as usize;
         for (r, row) in emu.chunks_exact_mut(EMU_SIZE).take(need_h).enumerate() {
-            for (c, v) in row.iter_mut().take(need_w).enumerate() {
-                *v = src.clamped(sx + c as i64, sy + r as i64);
+            let cy = (sy + r as i64).clamp(0, src.height as i64 - 1) as usize;
+            let src_row = &src.data[cy * src.stride..cy * src.stride + src.width];
+            let row = &mut row[..need_w];
+            row[..left].fill(src_row[0]);
+            if inside_end > left {
+                let x0 = (sx + left as i64) as usize;
+                row[left..inside_end].copy_from_slice(&src_row[x0..x0 + inside_end - left]);
             }
+            row[inside_end..].fill(src_row[src.width - 1]);
         }
         put_block(&emu, EMU_SIZE, dst, dst_stride, w, h, half, rounding);
     }
@@ -124,10 +126,32 @@ struct Half {
 }
 
 /// The prediction kernel: `src` starts at the block's top-left reference sample and holds at
-/// least `h + half.y` rows of `w + half.x` samples, `src_stride` apart.
+/// least `h + half.y` rows of `w + half.x` samples, `src_stride` apart. The MPEG-4 widths get
+/// their own copies with `w` a constant, which the compiler unrolls and vectorises.
 #[allow(clippy::too_many_arguments)]
-#[inline]
 fn put_block(
+    src: &[u8],
+    src_stride: usize,
+    dst: &mut [u8],
+    dst_stride: usize,
+    w: usize,
+    h: usize,
+    half: Half,
+    rounding: bool,
+) {
+    // Constant width and rounding let the compiler turn `(a + b + 1) >> 1` into byte averages.
+    match (w, rounding) {
+        (16, false) => put_rows(src, src_stride, dst, dst_stride, 16, h, half, false),
+        (16, true) => put_rows(src, src_stride, dst, dst_stride, 16, h, half, true),
+        (8, false) => put_rows(src, src_stride, dst, dst_stride, 8, h, half, false),
+        (8, true) => put_rows(src, src_stride, dst, dst_stride, 8, h, half, true),
+        _ => put_rows(src, src_stride, dst, dst_stride, w, h, half, rounding),
+    }
+}
+
+#[allow(clippy::too_many_arguments)]
+#[inline(always)]
+fn put_rows(
     src: &[u8],
     src_stride: usize,
     dst: &mut [u8],
@@ -148,8 +172,15 @@ fn put_block(
         (true, false) => {
             for (d, s) in dst_rows.zip(src.chunks(src_stride)) {
                 let (a, b) = (&s[..w], &s[1..=w]);
+                // 8 wide with rounding control: FFmpeg's default x86 build uses an approximate
+                // kernel, pavgb(saturating(left - 1), right) (put_no_rnd_pixels8_x2_mmxext; only
+                // its BITEXACT mode is exact). Its output is what PyAV gives, so match it. [R2b]
                 for ((o, &a), &b) in d[..w].iter_mut().zip(a).zip(b) {
-                    *o = ((u16::from(a) + u16::from(b) + 1 - r) >> 1) as u8;
+                    *o = if rounding && w == 8 {
+                        ((u16::from(a.saturating_sub(1)) + u16::from(b) + 1) >> 1) as u8
+                    } else {
+                        ((u16::from(a) + u16::from(b) + 1 - r) >> 1) as u8
+                    };
                 }
             }
         }
@@ -158,7 +189,15 @@ fn put_block(
                 let a = &src[y * src_stride..y * src_stride + w];
                 let b = &src[(y + 1) * src_stride..(y + 1) * src_stride + w];
                 for ((o, &a), &b) in d[..w].iter_mut().zip(a).zip(b) {
-                    *o = ((u16::from(a) + u16::from(b) + 1 - r) >> 1) as u8;
+                    // As above (put_no_rnd_pixels8_y2_mmxext): the odd source rows of the block
+                    // are decremented (saturating) before pavgb. [R2b]
+                    *o = match (rounding && w == 8, y % 2) {
+                        (false, _) => ((u16::from(a) + u16::from(b) + 1 - r) >> 1) as u8,
+                        (true, 0) => {
+                            ((u16::from(a) + u16::from(b.saturating_sub(1)) + 1) >> 1) as u8
+                        }
+                        _ => ((u16::from(a.saturating_sub(1)) + u16::from(b) + 1) >> 1) as u8,
+                    };
                 }
             }
         }
@@ -166,11 +205,12 @@ fn put_block(
             for (y, d) in dst_rows.enumerate() {
                 let top = &src[y * src_stride..y * src_stride + w + 1];
                 let bottom = &src[(y + 1) * src_stride..(y + 1) * src_stride + w + 1];
-                for (i, o) in d[..w].iter_mut().enumerate() {
-                    let sum = u16::from(top[i])
-                        + u16::from(top[i + 1])
-                        + u16::from(bottom[i])
-                        + u16::from(bottom[i + 1]);
+                let corners = top[..w]
+                    .iter()
+                    .zip(&top[1..])
+                    .zip(bottom[..w].iter().zip(&bottom[1..]));
+                for (o, ((&a, &b), (&c, &e))) in d[..w].iter_mut().zip(corners) {
+                    let sum = u16::from(a) + u16::from(b) + u16::from(c) + u16::from(e);
                     *o = ((sum + 2 - r) >> 2) as u8;
                 }
             }

@@ -97,8 +97,25 @@ pub fn yuv_view_to_rgb(y: PlaneView, u: PlaneView, v: PlaneView, bgr: bool) -> V
     if check_420(y, u, v).is_err() || w == 0 || h == 0 {
         return out;
     }
-    let (ri, bi) = if bgr { (2, 0) } else { (0, 2) };
+    // One copy per channel order, so the byte positions are constants.
+    if bgr {
+        convert::<2, 0>(y, u, v, &mut out);
+    } else {
+        convert::<0, 2>(y, u, v, &mut out);
+    }
+    out
+}
+
+/// The conversion into `out` (checked sizes), red at byte `RI` and blue at `BI` of each pixel.
+fn convert<const RI: usize, const BI: usize>(
+    y: PlaneView,
+    u: PlaneView,
+    v: PlaneView,
+    out: &mut [u8],
+) {
+    let w = y.width;
     let cw = u.width;
+    let t = &TABLES;
     for (row, (out_row, y_row)) in out
         .chunks_exact_mut(w * 3)
         .zip(y.data.chunks_exact(w))
@@ -106,32 +123,89 @@ pub fn yuv_view_to_rgb(y: PlaneView, u: PlaneView, v: PlaneView, bgr: bool) -> V
     {
         let crow = row / 2 * cw;
         let (u_row, v_row) = (&u.data[crow..crow + cw], &v.data[crow..crow + cw]);
-        // Two luma samples share one chroma pair: compute its terms once per pair.
-        for (((pair_out, pair_y), &cu), &cv) in out_row
-            .chunks_mut(6)
-            .zip(y_row.chunks(2))
-            .zip(u_row)
-            .zip(v_row)
-        {
-            let (d, e) = (i32::from(cu) - 128, i32::from(cv) - 128);
-            let r_add = R_FROM_V * e;
-            let g_add = -G_FROM_U * d - G_FROM_V * e;
-            let b_add = B_FROM_U * d;
-            for (px, &ys) in pair_out.chunks_exact_mut(3).zip(pair_y) {
-                let c = LUMA * (i32::from(ys) - 16) + HALF;
-                px[ri] = to_u8((c + r_add) >> 16);
-                px[1] = to_u8((c + g_add) >> 16);
-                px[bi] = to_u8((c + b_add) >> 16);
-            }
+        let pixel = |px: &mut [u8], luma: u8, (r, g, b): (i32, i32, i32)| {
+            let c = t.luma[usize::from(luma)];
+            px[RI] = to_u8((c + r) >> 16);
+            px[1] = to_u8((c + g) >> 16);
+            px[BI] = to_u8((c + b) >> 16);
+        };
+        let chroma = |cu: u8, cv: u8| {
+            let (cu, cv) = (usize::from(cu), usize::from(cv));
+            (t.r_v[cv], t.g_u[cu] + t.g_v[cv], t.b_u[cu])
+        };
+        // Two luma samples share one chroma pair: look its terms up once per pair.
+        let pairs = out_row.chunks_exact_mut(6).zip(y_row.chunks_exact(2));
+        for (((px2, y2), &cu), &cv) in pairs.zip(u_row).zip(v_row) {
+            let terms = chroma(cu, cv);
+            pixel(&mut px2[..3], y2[0], terms);
+            pixel(&mut px2[3..], y2[1], terms);
+        }
+        if w % 2 == 1 {
+            let terms = chroma(u_row[cw - 1], v_row[cw - 1]);
+            pixel(&mut out_row[3 * (w - 1)..], y_row[w - 1], terms);
         }
     }
-    out
 }
 
+/// The products of the formula for every 8-bit value, built at compile time.
+struct Tables {
+    /// `76309 * (Y - 16) + 32768 + (CLAMP_OFFSET << 16)`
+    luma: [i32; 256],
+    r_v: [i32; 256],
+    g_u: [i32; 256],
+    g_v: [i32; 256],
+    b_u: [i32; 256],
+}
+
+const TABLES: Tables = build_tables();
+
+const fn build_tables() -> Tables {
+    let mut t = Tables {
+        luma: [0; 256],
+        r_v: [0; 256],
+        g_u: [0; 256],
+        g_v: [0; 256],
+        b_u: [0; 256],
+    };
+    let mut i = 0;
+    while i < 256 {
+        let (y, c) = (i as i32 - 16, i as i32 - 128);
+        // The clamp table's offset rides along in the luma term (exact: a multiple of 2^16).
+        t.luma[i] = LUMA * y + HALF + (CLAMP_OFFSET << 16);
+        t.r_v[i] = R_FROM_V * c;
+        t.g_u[i] = -G_FROM_U * c;
+        t.g_v[i] = -G_FROM_V * c;
+        t.b_u[i] = B_FROM_U * c;
+        i += 1;
+    }
+    t
+}
+
+/// `clamp(v - CLAMP_OFFSET, 0, 255)` by table, for the shifted sums (which carry the offset
+/// from the luma table): they lie in `0..1024` (see the test), and masking the index keeps the
+/// lookup in bounds whatever happens.
 #[inline]
 fn to_u8(v: i32) -> u8 {
-    v.clamp(0, 255) as u8
+    CLAMP[v as usize & (CLAMP.len() - 1)]
 }
+
+const CLAMP_OFFSET: i32 = 384;
+const CLAMP: [u8; 1024] = {
+    let mut t = [0u8; 1024];
+    let mut i = 0;
+    while i < 1024 {
+        let v = i as i32 - CLAMP_OFFSET;
+        t[i] = if v < 0 {
+            0
+        } else if v > 255 {
+            255
+        } else {
+            v as u8
+        };
+        i += 1;
+    }
+    t
+};
 
 #[cfg(test)]
 mod tests {
@@ -237,6 +311,61 @@ mod tests {
         let err = check_420((&y).into(), (&u).into(), (&bad).into()).unwrap_err();
         assert!(err.contains("v plane is 2x3"), "{err}");
         assert!(yuv_to_rgb(&y, &u, &bad, false).iter().all(|&b| b == 0));
+    }
+
+    #[test]
+    fn every_shifted_sum_is_inside_the_clamp_table() {
+        let t = &TABLES;
+        let (mut lo, mut hi) = (i32::MAX, i32::MIN);
+        for &c in &t.luma {
+            for chroma in [&t.r_v, &t.b_u] {
+                for &x in chroma {
+                    lo = lo.min((c + x) >> 16);
+                    hi = hi.max((c + x) >> 16);
+                }
+            }
+            for &gu in &t.g_u {
+                for &gv in &t.g_v {
+                    lo = lo.min((c + gu + gv) >> 16);
+                    hi = hi.max((c + gu + gv) >> 16);
+                }
+            }
+        }
+        assert!(lo >= 0 && hi < CLAMP.len() as i32, "{lo} {hi}");
+    }
+
+    #[test]
+    fn every_yuv_triple_follows_the_documented_formula() {
+        // The split coefficients must give exactly the documented integers: check all 2^24.
+        let formula = |y: i32, u: i32, v: i32| {
+            let c = LUMA * (y - 16) + HALF;
+            let (d, e) = (u - 128, v - 128);
+            [
+                ((c + R_FROM_V * e) >> 16).clamp(0, 255) as u8,
+                ((c - G_FROM_U * d - G_FROM_V * e) >> 16).clamp(0, 255) as u8,
+                ((c + B_FROM_U * d) >> 16).clamp(0, 255) as u8,
+            ]
+        };
+        // 512 x 128 picture: chroma sample (i, j) has U = i, and its 2x2 luma block holds
+        // 4j..4j+3, so every (Y, U) pair occurs once; then every V.
+        let luma = |x: usize, row: usize| (4 * (row / 2) + 2 * (row % 2) + x % 2) as u8;
+        let y = plane(512, 128, luma);
+        let u = plane(256, 64, |i, _| i as u8);
+        for vv in 0..=255u8 {
+            let v = Plane::filled(256, 64, vv);
+            let out = yuv_to_rgb(&y, &u, &v, false);
+            for row in 0..128 {
+                for x in 0..512 {
+                    let (yl, ul) = (i32::from(luma(x, row)), (x / 2) as i32);
+                    let at = 3 * (row * 512 + x);
+                    assert_eq!(
+                        out[at..at + 3],
+                        formula(yl, ul, i32::from(vv)),
+                        "y {yl} u {ul} v {vv}"
+                    );
+                }
+            }
+        }
     }
 
     #[test]
