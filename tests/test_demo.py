@@ -1,0 +1,157 @@
+"""`pkdkit demo --quick` end to end: the report's sections and numbers, checked against the files it
+was computed from (logits, WISE models), plus the CLI."""
+
+from __future__ import annotations
+
+import json
+import math
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+pytestmark = pytest.mark.slow
+
+ROW = re.compile(r"^\|(.+)\|$")
+
+
+@pytest.fixture(scope="module")
+def demo(tmp_path_factory):
+    from pkdkit.demo import run_demo
+
+    out = tmp_path_factory.mktemp("demo")
+    return run_demo(out, device="cpu", quick=True, progress=False)
+
+
+def _section(report: str, title: str) -> str:
+    """The text of one ``## title`` section."""
+    parts = re.split(r"^## ", report, flags=re.M)
+    for part in parts:
+        if part.startswith(title):
+            return part
+    raise AssertionError(f"no section {title!r} in the report; sections: {[p.splitlines()[0] for p in parts[1:]]}")
+
+
+def _table(section: str) -> list[list[str]]:
+    """Body rows of the first markdown table in ``section`` (header and rule dropped)."""
+    rows = [m.group(1) for line in section.splitlines() if (m := ROW.match(line.strip()))]
+    return [[cell.strip() for cell in row.split("|")] for row in rows[2:]]
+
+
+def test_report_has_every_section(demo):
+    text = demo.report.read_text()
+    for title in ("Per-exit accuracy, CE vs PKD", "Flatness of the three backbones",
+                  "WISE accuracy / compute trade-off", "Learning curves", "Run time"):
+        _section(text, title)
+    classes = demo.results["settings"]["classes"]
+    assert f"Chance level: {100 / classes:.1f} %" in text
+
+
+def test_accuracy_table_matches_the_logits_files(demo):
+    from pkdkit.evaluate import load_logits, per_exit_accuracy
+    from pkdkit.wise import CASCADE
+
+    rows = _table(_section(demo.report.read_text(), "Per-exit accuracy"))
+    assert len(rows) == 6  # 3 modalities x (CE, PKD)
+    names = {"I-frame": "I", "motion vectors": "MV", "residual": "R"}
+    for method in ("ce", "pkd"):
+        data = load_logits(demo.out / "logits" / f"{method}_test.npz")
+        assert data.names == list(CASCADE) and data.logits.shape[0] == 12
+        expected = per_exit_accuracy(data)
+        # An independent count with numpy: argmax of each exit against the labels.
+        for k, name in enumerate(data.names):
+            assert expected[name] == pytest.approx(np.mean(data.logits[k].argmax(-1) == data.labels))
+        for modality, by, *cells in rows:
+            if by != method.upper():
+                continue
+            values = [float(c) for c in cells]
+            assert len(values) == 4 and all(0.0 <= v <= 100.0 for v in values)
+            for k, v in enumerate(values, start=1):
+                assert v == pytest.approx(100 * expected[f"{names[modality]}{k}"], abs=0.05)
+    # Exit 4 is the frozen backbone's own classifier: identical whichever way the ICs were trained.
+    by_modality: dict[str, dict[str, str]] = {}
+    for modality, by, *cells in rows:
+        by_modality.setdefault(modality, {})[by] = cells[3]
+    assert all(v["CE"] == v["PKD"] for v in by_modality.values())
+
+
+def test_flatness_table_is_finite_and_matches_json(demo):
+    rows = _table(_section(demo.report.read_text(), "Flatness"))
+    assert [r[0] for r in rows] == ["I-frame", "motion vectors", "residual"]
+    report = json.loads((demo.out / "flatness" / "flatness.json").read_text())
+    for (_, eig, trace, at_min, at_edge), modality in zip(rows, ("iframe", "mv", "residual")):
+        run = report["runs"][modality]
+        assert float(eig.split()[0]) == pytest.approx(run["eigenvalues"]["values"][0], rel=1e-3)
+        assert float(trace.split()[0]) == pytest.approx(run["trace"]["mean"], rel=1e-3)
+        assert all(math.isfinite(float(x)) for x in (at_min, at_edge))
+        # The landscape is centred on the trained weights: its middle point is the unperturbed loss,
+        # which is what a fresh evaluation of the loss gives.
+        losses = run["landscape"]["losses"]
+        assert len(losses) % 2 == 1 and float(at_min) == pytest.approx(losses[len(losses) // 2], abs=1e-3)
+
+
+def test_tradeoff_costs_grow_with_the_threshold(demo):
+    from pkdkit.evaluate import load_logits
+    from pkdkit.wise import WiseModel
+
+    rows = _table(_section(demo.report.read_text(), "WISE"))
+    curves: dict[str, list[tuple[float, float, float]]] = {}
+    for method, threshold, acc, cost, _ in rows:
+        if threshold != "-":
+            curves.setdefault(method, []).append((float(threshold), float(acc), float(cost)))
+    assert set(curves) == {"WISE, PKD ICs", "WISE, CE ICs"}
+    assert any(r[0] == "CoViAR 2:1:1" for r in rows)
+    for method, points in curves.items():
+        thresholds, accs, costs = zip(*points)
+        assert list(thresholds) == sorted(thresholds) and thresholds[-1] == 1.0
+        assert all(0.0 <= a <= 100.0 for a in accs)
+        assert all(a <= b + 1e-9 for a, b in zip(costs, costs[1:])), f"{method}: cost not monotone {costs}"
+        # Threshold 1.0 runs every exit: the cost of all 12, from the logits file (MMACs).
+        data = load_logits(demo.out / "logits" / f"{method.split()[1].lower()}_test.npz")
+        assert costs[-1] == pytest.approx(data.costs.sum() / 1e6, rel=1e-3)
+        # And its accuracy is the saved WISE model's last stage, recomputed here.
+        model = WiseModel.load(demo.out / "wise" / f"wise_{method.split()[1].lower()}.json")
+        last = model.stage_logits(data.logits)[-1].numpy()
+        assert accs[-1] == pytest.approx(100 * np.mean(last.argmax(-1) == data.labels), abs=0.01)
+
+
+def _png_ok(path: Path) -> None:
+    import matplotlib.image
+
+    assert path.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", path
+    image = matplotlib.image.imread(path)
+    assert image.shape[0] > 100 and image.shape[1] > 100, path
+    assert float(image[..., :3].std()) > 0.01, f"{path} is blank"
+
+
+def test_files_and_plots_exist(demo):
+    report = demo.report.read_text()
+    for png in ("curves.png", "tradeoff.png", "landscape1d.png"):
+        assert f"]({png})" in report
+        _png_ok(demo.out / png)
+    for run in ("iframe", "mv", "residual", "iframe-ce", "mv-pkd", "residual-pkd"):
+        assert (demo.out / "runs" / run / "checkpoint.pt").is_file()
+        _png_ok(demo.out / "runs" / run / "curves.png")
+    results = json.loads((demo.out / "results.json").read_text())
+    assert results["wall_seconds"] > 0 and results["cpu_seconds"] > 0
+
+
+def test_refuses_a_folder_it_did_not_write(tmp_path):
+    from pkdkit.demo import run_demo
+
+    (tmp_path / "thesis.tex").write_text("precious")
+    with pytest.raises(ValueError, match="not a previous demo output"):
+        run_demo(tmp_path, device="cpu", quick=True, progress=False)
+    assert (tmp_path / "thesis.tex").read_text() == "precious"
+
+
+def test_cli_help():
+    from pkdkit.cli import main
+
+    result = CliRunner().invoke(main, ["demo", "--help"])
+    assert result.exit_code == 0
+    for option in ("--out", "--device", "--quick"):
+        assert option in result.output
+    assert "demo" in CliRunner().invoke(main, ["--help"]).output
