@@ -400,3 +400,19 @@ def test_fused_dataset_on_pkdkit_survives_damaged_videos(synth_root: Path, tmp_p
     )
     for modality in ("iframe", "mv", "residual"):
         torch.testing.assert_close(batches[0][modality][1], reference[1][modality], rtol=0, atol=0)
+
+
+def test_mirror_off_keeps_the_crops_and_drops_only_the_flip():
+    """`mirror=False` (for direction-defined classes) draws the same crops, never flips."""
+    from pkdkit.data import transforms as T
+
+    raw = torch.from_numpy(np.random.default_rng(5).integers(-20, 20, (8, 2, 40, 48, 2)).astype(np.int32))
+    mirrored = T.train_transform(raw, "mv", [np.random.default_rng(i) for i in range(8)], 32, mirror=True)
+    plain = T.train_transform(raw, "mv", [np.random.default_rng(i) for i in range(8)], 32, mirror=False)
+    same = [torch.equal(a, b) for a, b in zip(mirrored, plain)]
+    assert any(same) and not all(same)  # fixed seeds: some clips were flipped, some not
+    for a, b, s in zip(mirrored, plain, same):
+        if not s:  # the flipped clip is the plain one mirrored, with the x component negated
+            expected = b.flip(-1)
+            expected[:, 0] = -expected[:, 0]
+            torch.testing.assert_close(a, expected)

@@ -120,6 +120,7 @@ class _CompressedDataset(Dataset):
         seed: int | None,
         opener: Callable[[str], Any] | None,
         loader: Loader | None,
+        mirror: bool = True,
     ) -> None:
         if num_segments < 1:
             raise ValueError(f"num_segments {num_segments}: must be at least 1")
@@ -127,6 +128,7 @@ class _CompressedDataset(Dataset):
         self.num_segments = num_segments
         self.is_train = is_train
         self.crop_size = crop_size
+        self.mirror = mirror
         self.ten_crop = False
         self.seed = seed
         self.epoch = 0
@@ -202,7 +204,7 @@ class _CompressedDataset(Dataset):
         """(B*T, H, W, C) raw -> (B, T, C, S, S) network input."""
         x = torch.from_numpy(np.ascontiguousarray(raw)).reshape(len(rngs), self.num_segments, *raw.shape[1:])
         if self.is_train:
-            return T.train_transform(x, modality, rngs, self.crop_size)
+            return T.train_transform(x, modality, rngs, self.crop_size, mirror=self.mirror)
         if self.ten_crop:
             return T.ten_crop_transform(x, modality, self.crop_size)
         return T.eval_transform(x, modality, self.crop_size)
@@ -225,6 +227,9 @@ class CoviarDataset(_CompressedDataset):
         is_train: random frame per segment + multi-scale crop + flip; else segment centres and a
             centre crop.
         crop_size: output side (224 in the paper; smaller for the demo).
+        mirror: in training, flip half of the clips left-right (MV x negated), as CoViAR does.
+            Turn it off for classes that mirroring turns into each other (``pkdkit synth``'s
+            MoveLeft/MoveRight, clockwise/counter-clockwise rotation).
         ten_crop: at test, the ten views of CoViAR's test (five crops and their mirrors) instead of
             the centre crop; items then have an extra leading axis of 10.
         seed: see the module docstring; ``None`` = fresh randomness.
@@ -250,10 +255,11 @@ class CoviarDataset(_CompressedDataset):
         seed: int | None = None,
         opener: Callable[[str], Any] | None = None,
         loader: Loader | None = None,
+        mirror: bool = True,
     ) -> None:
         if modality not in MODALITIES:
             raise ValueError(f"modality {modality!r}: expected one of {MODALITIES}")
-        super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader)
+        super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader, mirror)
         self.modality = modality
         self.ten_crop = ten_crop
 
@@ -291,8 +297,9 @@ class FusedDataset(_CompressedDataset):
         seed: int | None = None,
         opener: Callable[[str], Any] | None = None,
         loader: Loader | None = None,
+        mirror: bool = True,
     ) -> None:
-        super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader)
+        super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader, mirror)
 
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> list[tuple[int, int]]:
         g = gops

@@ -251,6 +251,7 @@ def train_transform(
     rng: np.random.Generator | Sequence[np.random.Generator],
     size: int = 224,
     scales: tuple[float, ...] | None = None,
+    mirror: bool = True,
 ) -> torch.Tensor:
     """Training input: multi-scale crop, random flip (MV x negated), normalisation.
 
@@ -260,6 +261,8 @@ def train_transform(
         rng: random source of crops and flips, or one per clip (a dataset's per-sample seeds).
         size: output side.
         scales: crop scales (default :data:`TRAIN_SCALES` of the modality).
+        mirror: flip half of the clips. Turn it off when mirroring changes the class (e.g.
+            "move left" vs "move right"); the random draws stay the same, so the crops do too.
 
     Returns:
         (B, T, C, size, size) float32.
@@ -274,6 +277,8 @@ def train_transform(
             raise ValueError(f"{len(rng)} random generators for {b} clips")
         boxes = np.concatenate([sample_multiscale_crops(r, 1, h, w, scales, size) for r in rng])
         flip = np.array([r.random() < 0.5 for r in rng])
+    if not mirror:
+        flip[:] = False
     out = _to_input(crop_resize(raw, modality, boxes, size, flip), modality)
     return negate_flipped_mv(out, flip, modality)
 

@@ -42,6 +42,7 @@ DEFAULTS: dict[str, Any] = {
         "split": 1,  # recorded by `pkdkit train` (the --split option)
         "num_segments": 3,
         "input_size": 224,
+        "mirror": True,  # random left-right flips in training (off for direction-defined classes)
         "test_batch_size": 0,  # 0: same as the stage's batch size
     },
     "model": {

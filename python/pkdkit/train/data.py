@@ -76,7 +76,8 @@ def open_datasets(
         modality: the network's modality (test set, and the training set when not fused).
         fused: training items carry all three modalities of the same GOPs (PKD's teachers need
             them); the test set stays single-modality.
-        config: a full config: ``data.num_segments``, ``data.input_size`` and ``run.seed`` are used.
+        config: a full config: ``data.num_segments``, ``data.input_size``, ``data.mirror`` (flip
+            training clips) and ``run.seed`` are used.
         train_size: crop side of the training set (0: ``data.input_size``, as the test set).
 
     Returns:
@@ -90,9 +91,12 @@ def open_datasets(
     size = int(config["data"]["input_size"])
     seed = int(config["run"]["seed"])
     crop = train_size or size
+    mirror = bool(config["data"].get("mirror", True))
     if fused:
-        train: Dataset = FusedDataset(data_dir, train_list, segments, True, crop_size=crop, seed=seed)
+        train: Dataset = FusedDataset(data_dir, train_list, segments, True, crop_size=crop, seed=seed, mirror=mirror)
     else:
-        train = CoviarDataset(data_dir, train_list, modality, segments, True, crop_size=crop, seed=seed)
+        train = CoviarDataset(
+            data_dir, train_list, modality, segments, True, crop_size=crop, seed=seed, mirror=mirror
+        )
     test = CoviarDataset(data_dir, test_list, modality, segments, False, crop_size=size, seed=seed)
     return TrainingData(train, test, _num_classes(data_dir, train_list, test_list))
