@@ -114,8 +114,8 @@ def test_h264_fallback_equals_oracle(h264_clip: tuple[Path, list[ref.Gop]]) -> N
     """pkdkit.open falls back to FFmpeg for H.264; B-frames follow the documented anchor rule."""
     path, gops = h264_clip
     with pytest.raises(UnsupportedCodecError, match="H.264"):
-        pkdkit.open(path)  # without fallback=True the Rust reader's refusal stands
-    video = pkdkit.open(path, fallback=True)
+        pkdkit.open(path, fallback=False)  # the Rust reader alone refuses it
+    video = pkdkit.open(path)
     assert isinstance(video, PyAVVideo) and video.codec == "h264"
     assert_video_equals_oracle(video, gops)
 
