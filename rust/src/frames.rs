@@ -5,8 +5,10 @@
 
 use std::ops::Deref;
 
+use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType};
 use crate::mpeg4::decoder::{auto_idct, Decoder};
+use crate::mpeg4::header::parse_gov;
 use crate::mpeg4::idct::IdctKind;
 use crate::video::Video;
 use crate::{Error, Result};
@@ -35,6 +37,9 @@ pub struct FrameIter<V: Deref<Target = Video>> {
     /// The last frame output with the VOP it came from, kept only when FFmpeg shows that VOP
     /// again (a repeated final picture).
     repeat: Option<(usize, StreamFrame)>,
+    /// A frame decoded before its display position (an I/P-VOP decoded before the B-VOPs
+    /// shown ahead of it), with its VOP index.
+    pending: Option<(usize, StreamFrame)>,
     failed: bool,
 }
 
@@ -44,20 +49,21 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
     pub fn new(video: V, start: usize, end: usize, idct: Option<IdctKind>) -> Self {
         let end = end.min(video.num_frames());
         let first_vop = video.display.get(start).copied().unwrap_or(0);
+        // The last I-VOP at or before the first frame's VOP that is also shown at or before it
+        // (B-VOPs shown before an I-VOP predict from the reference before that I-VOP).
         let next_vop = (0..=first_vop)
             .rev()
             .find(|&k| {
-                video
-                    .vops
-                    .get(k)
-                    .is_some_and(|v| v.header.coding_type == FrameType::I)
+                video.vops.get(k).is_some_and(|v| {
+                    v.header.coding_type == FrameType::I
+                        && v.display_index.is_some_and(|d| d <= start)
+                })
             })
             .unwrap_or(0);
-        let (decoder, init_error) =
-            match Decoder::new(&video.vol, &video.encoder, idct.or(Some(video.auto_idct()))) {
-                Ok(d) => (Some(d), None),
-                Err(e) => (None, Some(e)),
-            };
+        let (decoder, init_error) = match video.decoder(idct) {
+            Ok(d) => (Some(d), None),
+            Err(e) => (None, Some(e)),
+        };
         FrameIter {
             video,
             decoder,
@@ -66,6 +72,7 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
             end,
             next_vop,
             repeat: None,
+            pending: None,
             failed: false,
         }
     }
@@ -97,7 +104,7 @@ impl Video {
         last_vop: usize,
         idct: Option<IdctKind>,
     ) -> Result<Vec<StreamFrame>> {
-        let mut decoder = Decoder::new(&self.vol, &self.encoder, idct.or(Some(self.auto_idct())))?;
+        let mut decoder = self.decoder(idct)?;
         let mut out = Vec::new();
         let last = last_vop.min(self.vops.len().saturating_sub(1));
         for k in first_vop..=last {
@@ -108,9 +115,44 @@ impl Video {
         Ok(out)
     }
 
+    /// Whether FFmpeg outputs every picture as soon as it is decoded (`low_delay`): as
+    /// signalled by the VOL, else assumed for Simple/Advanced Simple object types until a
+    /// B-VOP shows up.
+    fn low_delay(&self) -> bool {
+        self.vol.low_delay.unwrap_or_else(|| {
+            matches!(self.vol.vo_type, 1 | 17)
+                && !self
+                    .vops
+                    .iter()
+                    .any(|v| v.header.coding_type == FrameType::B)
+        })
+    }
+
+    /// A decoder for this video with FFmpeg's automatic choices (IDCT unless `idct` is given,
+    /// encoder workarounds) from its user data and container tag.
+    fn decoder(&self, idct: Option<IdctKind>) -> Result<Decoder> {
+        let mut decoder = Decoder::new(&self.vol, &self.encoder, idct.or(Some(self.auto_idct())))?;
+        decoder.set_fourcc(&self.encoder, self.fourcc.as_deref());
+        Ok(decoder)
+    }
+
     /// The IDCT FFmpeg would choose for this video (by encoder, else by container tag).
     pub fn auto_idct(&self) -> IdctKind {
         auto_idct(&self.encoder, self.fourcc.as_deref())
+    }
+
+    /// The time code of a group-of-VOP header right before the VOP at byte `offset`, if any
+    /// (FFmpeg's encoder writes VOS/VOL/GOV headers directly before the VOP; an all-zero GOV
+    /// is ignored like FFmpeg does).
+    fn gov_before(&self, offset: usize) -> Option<u32> {
+        let data = self.data();
+        let window = data.get(offset.saturating_sub(16)..offset)?;
+        let at = window.windows(4).rposition(|w| w == [0, 0, 1, 0xB3])?;
+        let body = window.get(at + 4..)?;
+        if BitReader::new(body).peek(23) == 0 {
+            return None;
+        }
+        parse_gov(&mut BitReader::new(body)).ok().map(|(s, _, _)| s)
     }
 
     /// Decode VOP `k` with `decoder`; `None` when FFmpeg outputs no frame for it.
@@ -118,6 +160,13 @@ impl Video {
         let Some(entry) = self.vops.get(k) else {
             return Ok(None);
         };
+        if entry.header.coding_type == FrameType::B && entry.display_index.is_none() {
+            // A B-VOP FFmpeg drops (bad time order): nothing to decode, no state to update.
+            return Ok(None);
+        }
+        if let Some(seconds) = self.gov_before(entry.offset) {
+            decoder.gov(seconds);
+        }
         let frame = decoder
             .decode(self.vop_bytes(k), &entry.header)
             .map_err(|e| e.at_frame(entry.display_index.unwrap_or(k)))?;
@@ -152,21 +201,32 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
         let Some(decoder) = self.decoder.as_mut() else {
             return Ok(None);
         };
-        let mut found = match self.repeat.take() {
-            // FFmpeg's repeat of the last picture (after a final not-coded VOP) carries no
-            // exported vectors.
-            Some((k, mut frame)) if k == vop => {
-                frame.frame.motion_vectors.clear();
-                Some(frame)
+        let mut found = match self.pending.take() {
+            Some((k, frame)) if k == vop => Some(frame),
+            other => {
+                self.pending = other;
+                None
             }
-            _ => None,
         };
+        if found.is_none() {
+            found = match self.repeat.take() {
+                // FFmpeg's repeat of the last picture (after a final not-coded VOP) carries no
+                // exported vectors.
+                Some((k, mut frame)) if k == vop => {
+                    frame.frame.motion_vectors.clear();
+                    Some(frame)
+                }
+                _ => None,
+            };
+        }
         while found.is_none() && self.next_vop <= vop {
             let k = self.next_vop;
             self.next_vop += 1;
             let frame = video.decode_vop(decoder, k)?;
             if k == vop {
                 found = frame;
+            } else if let Some(frame) = frame.filter(|f| f.frame.index > index) {
+                self.pending = Some((k, frame));
             }
         }
         let Some(mut frame) = found else {
@@ -177,6 +237,11 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
             .at_frame(index));
         };
         frame.frame.index = index;
+        if index + 1 == video.num_frames() && !video.low_delay() {
+            // FFmpeg outputs the last reference of a delayed (B-frame) stream when it is
+            // flushed, without exported vectors.
+            frame.frame.motion_vectors.clear();
+        }
         self.next += 1;
         if video.display.get(index + 1) == Some(&vop) {
             self.repeat = Some((vop, frame.clone()));

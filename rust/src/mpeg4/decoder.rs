@@ -1,6 +1,10 @@
 //! The VOP decoder: walks the macroblocks of an I- or P-VOP, split into video packets by resync
-//! markers, reconstructs them against the single reference picture it keeps, and exports the
-//! motion vectors the way FFmpeg's `export_mvs` does.
+//! markers, reconstructs them against the reference picture, and exports the motion vectors the
+//! way FFmpeg's `export_mvs` does. B-VOPs go to [`bvop`] (with the past and the future reference
+//! it keeps, the future one's vectors and `not_coded` flags for direct mode, and TRB/TRD from its
+//! VOP clock); quarter-sample inter MBs of P-VOPs are reconstructed by
+//! [`bvop::reconstruct_p_qpel`]. Still refused with `Unsupported`: interlaced video, sprite/GMC
+//! VOPs, non-8-bit video.
 //!
 //! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
 //! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
@@ -12,6 +16,7 @@
 
 use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType, MotionVector};
+use crate::mpeg4::bvop::{self, BParams, BRefs, Quirks, VopClock};
 use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader};
 use crate::mpeg4::idct::IdctKind;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
@@ -29,8 +34,14 @@ pub struct Decoder {
     mb_width: usize,
     mb_height: usize,
     idct: IdctKind,
-    /// The last decoded I/P picture (what P-VOPs predict from).
+    /// The last decoded I/P picture (what P-VOPs predict from; the future reference of B-VOPs).
     reference: Option<Picture>,
+    /// The I/P picture before `reference` (the past reference of B-VOPs).
+    past: Option<Picture>,
+    /// VOP time stamps, for the temporal distances of B-VOP direct mode.
+    clock: VopClock,
+    /// Encoder bugs FFmpeg works around (quarter-sample chroma, direct-mode block size).
+    quirks: Quirks,
     /// The picture being decoded (its buffer is the old reference's, recycled).
     current: Option<Picture>,
     mvs: MvField,
@@ -62,9 +73,6 @@ impl Decoder {
         if vol.interlaced {
             return unsupported("interlaced video (Advanced Simple Profile)");
         }
-        if vol.quarter_sample {
-            return unsupported("quarter-sample motion vectors (Advanced Simple Profile)");
-        }
         if vol.data_partitioned && vol.reversible_vlc {
             return unsupported("data partitioning with reversible VLCs");
         }
@@ -84,6 +92,9 @@ impl Decoder {
             mb_height,
             idct: idct.unwrap_or_else(|| auto_idct(encoder, None)),
             reference: None,
+            past: None,
+            clock: VopClock::default(),
+            quirks: Quirks::detect(encoder, None),
             current: None,
             mvs: MvField::new(mb_width, mb_height),
             kinds: vec![MbKind::Concealed; mb_width * mb_height],
@@ -105,20 +116,36 @@ impl Decoder {
         self.damaged_mbs
     }
 
-    /// The kind of every macroblock of the last decoded VOP, raster order.
+    /// The kind of every macroblock of the last decoded I- or P-VOP, raster order (B-VOPs leave
+    /// it alone: it is the co-located data of their direct mode).
     pub fn mb_kinds(&self) -> &[MbKind] {
         &self.kinds
     }
 
-    /// Pictures held between calls (the reference, plus a recycled buffer): at most 2, whatever
-    /// the length of the video.
+    /// Pictures held between calls (the two references B-VOPs need, plus a recycled buffer):
+    /// at most 3, whatever the length of the video.
     pub fn pictures_held(&self) -> usize {
-        usize::from(self.reference.is_some()) + usize::from(self.current.is_some())
+        usize::from(self.reference.is_some())
+            + usize::from(self.past.is_some())
+            + usize::from(self.current.is_some())
+    }
+
+    /// Use the encoder workarounds FFmpeg picks for this stream when the container tags it
+    /// `fourcc` (XviD tags without user data count as XviD build 0, like in [`auto_idct`]).
+    pub fn set_fourcc(&mut self, encoder: &EncoderInfo, fourcc: Option<&str>) {
+        self.quirks = Quirks::detect(encoder, fourcc);
+    }
+
+    /// A group-of-VOP header with time code `seconds` precedes the next VOP (FFmpeg restarts
+    /// its VOP clock there).
+    pub fn gov(&mut self, seconds: u32) {
+        self.clock.gov(seconds);
     }
 
     /// Forget the reference (before decoding from a new random-access point).
     pub fn reset(&mut self) {
         self.reference = None;
+        self.past = None;
     }
 
     /// Decode one VOP: `vop` holds the bytes after its `00 00 01 B6` start code (up to the next
@@ -126,13 +153,10 @@ impl Decoder {
     /// outputs no frame for it). The frame's `index` counts the frames output so far; callers
     /// that know the display index overwrite it.
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
+        let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         match header.coding_type {
             FrameType::I | FrameType::P => {}
-            FrameType::B => {
-                return Err(Error::Unsupported(
-                    "mpeg4: B-VOPs (Advanced Simple Profile)".into(),
-                ))
-            }
+            FrameType::B => return Ok(self.decode_b(vop, header, b_times)),
             FrameType::S => {
                 return Err(Error::Unsupported(
                     "mpeg4: sprite (GMC) VOPs (Advanced Simple Profile)".into(),
@@ -165,9 +189,77 @@ impl Decoder {
             motion_vectors,
         };
         self.frames_out += 1;
-        // The new picture becomes the reference; the old reference's buffer is reused next.
-        self.current = self.reference.replace(cur);
+        // The new picture becomes the reference, the old one the past reference; the buffer of
+        // the one before is reused next.
+        if let Some(old) = self.reference.replace(cur) {
+            self.current = self.past.replace(old);
+        }
         Ok(Some(frame))
+    }
+
+    /// Decode a B-VOP (`times` = TRB, TRD from the clock). Like FFmpeg, outputs nothing for a
+    /// B-VOP without both references or with an impossible time stamp.
+    fn decode_b(
+        &mut self,
+        vop: &[u8],
+        header: &VopHeader,
+        times: Option<(i32, i32)>,
+    ) -> Option<DecodedFrame> {
+        self.damaged_mbs = 0;
+        let (trb, trd) = times?;
+        if !header.vop_coded {
+            return None;
+        }
+        let (Some(past), Some(future)) = (self.past.as_ref(), self.reference.as_ref()) else {
+            return None;
+        };
+        let mut cur = self
+            .current
+            .take()
+            .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
+        let params = self.block_params(trb, trd);
+        let refs = BRefs {
+            past,
+            future,
+            future_mvs: &self.mvs,
+            future_kinds: &self.kinds,
+        };
+        let mut r = BitReader::new(vop);
+        r.seek(header.header_bits);
+        let out = bvop::decode_bvop(
+            &mut r,
+            &self.vol,
+            header,
+            &params,
+            &refs,
+            &mut self.texture,
+            &mut cur,
+        );
+        self.damaged_mbs = out.damaged_mbs;
+        let frame = DecodedFrame {
+            index: self.frames_out,
+            frame_type: FrameType::B,
+            yuv: cur.crop(self.width, self.height),
+            motion_vectors: out.motion_vectors,
+        };
+        self.frames_out += 1;
+        // B-VOPs are never references: the buffer is reused next.
+        self.current = Some(cur);
+        Some(frame)
+    }
+
+    /// What the B-VOP and quarter-sample reconstruction need to know about the stream.
+    fn block_params(&self, trb: i32, trd: i32) -> BParams {
+        BParams {
+            idct: self.idct,
+            width: self.width,
+            height: self.height,
+            mb_width: self.mb_width,
+            mb_height: self.mb_height,
+            trb,
+            trd,
+            quirks: self.quirks,
+        }
     }
 
     /// Decode every macroblock of the VOP into `cur`, packet by packet, concealing damage.
@@ -189,6 +281,8 @@ impl Decoder {
         self.mvs.clear();
         self.kinds.fill(MbKind::Concealed);
         self.texture.start_vop(&self.vol, header);
+        let qpel = self.vol.quarter_sample.then(|| self.block_params(0, 1));
+        let qpel = qpel.as_ref();
         let recon = ReconContext {
             reference: self.reference.as_ref(),
             idct: self.idct,
@@ -223,7 +317,7 @@ impl Decoder {
                     &mut self.mb,
                     |index, mb| {
                         kinds[index] = mb.kind;
-                        reconstruct(cur, &recon, mb, index % mb_width, index / mb_width);
+                        reconstruct_mb(cur, &recon, qpel, mb, index % mb_width, index / mb_width);
                     },
                 );
                 let (done, failed) = match result {
@@ -252,7 +346,7 @@ impl Decoder {
                         break;
                     }
                     self.kinds[mb_index] = self.mb.kind;
-                    reconstruct(cur, &recon, &mut self.mb, mb_x, mb_y);
+                    reconstruct_mb(cur, &recon, qpel, &mut self.mb, mb_x, mb_y);
                     mb_index += 1;
                     if let Some(next) = packets.packet_end(&mut r) {
                         if mb_index >= next {
@@ -302,6 +396,20 @@ impl Decoder {
 
     /// The vectors of the last P-VOP in FFmpeg's `export_mvs` order and form.
     fn export_mvs(&self) -> Vec<MotionVector> {
+        let mut out = self.export_halfpel_mvs();
+        if self.vol.quarter_sample {
+            // Quarter-sample vectors: FFmpeg exports motion_scale 4, src = dst + motion / 4.
+            for v in &mut out {
+                v.motion_scale = 4;
+                v.src_x = (i32::from(v.dst_x) + v.motion_x / 4) as i16;
+                v.src_y = (i32::from(v.dst_y) + v.motion_y / 4) as i16;
+            }
+        }
+        out
+    }
+
+    /// The vectors as [`export`] forms them (half-sample scale).
+    fn export_halfpel_mvs(&self) -> Vec<MotionVector> {
         let mut out = Vec::with_capacity(self.kinds.len());
         for (i, kind) in self.kinds.iter().enumerate() {
             let (mb_x, mb_y) = (i % self.mb_width, i / self.mb_width);
@@ -322,6 +430,24 @@ impl Decoder {
             }
         }
         out
+    }
+}
+
+/// Reconstruct one MB of an I/P-VOP: quarter-sample inter MBs (`qpel` given) by
+/// [`bvop::reconstruct_p_qpel`], everything else by [`reconstruct`].
+fn reconstruct_mb(
+    cur: &mut Picture,
+    recon: &ReconContext,
+    qpel: Option<&BParams>,
+    mb: &mut Macroblock,
+    mb_x: usize,
+    mb_y: usize,
+) {
+    match (qpel, recon.reference) {
+        (Some(params), Some(reference)) if mb.kind != MbKind::Intra => {
+            bvop::reconstruct_p_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
+        }
+        _ => reconstruct(cur, recon, mb, mb_x, mb_y),
     }
 }
 
@@ -347,12 +473,11 @@ fn conceal(cur: &mut Picture, reference: Option<&Picture>, mb_x: usize, mb_y: us
     match reference {
         Some(reference) => cur.copy_mb_from(reference, mb_x, mb_y),
         None => {
-            let grey = Picture::grey(1, 1);
             let (ls, cs) = (cur.width, cur.width / 2);
             for row in 0..16 {
                 let at = (mb_y * 16 + row) * ls + mb_x * 16;
                 if let Some(d) = cur.y.get_mut(at..at + 16) {
-                    d.copy_from_slice(&grey.y[..16]);
+                    d.fill(128);
                 }
             }
             for row in 0..8 {
@@ -402,7 +527,7 @@ impl PacketSyntax {
             10
         };
         let mut v = r.peek(16);
-        while v <= 0xFF && v >> (17 - stuffing_bits) == 1 {
+        while v <= 0xFF && v >> (16 - stuffing_bits) == 1 {
             r.skip(stuffing_bits);
             v = r.peek(16);
         }
@@ -656,12 +781,82 @@ mod tests {
                     (w as usize, h as usize)
                 );
                 assert!(dec.damaged_mbs() <= w.div_ceil(16) as usize * h.div_ceil(16) as usize);
-                assert!(dec.pictures_held() <= 2);
+                assert!(dec.pictures_held() <= 3);
                 damaged_frames += usize::from(dec.damaged_mbs() > 0);
             }
         }
         // Random bits are rarely a valid 99-MB VOP: the damage path really ran.
         assert!(damaged_frames > 100, "{damaged_frames}");
+    }
+
+    /// A VOP header: type, time (modulo 0, `time` in 5 bits), coded, then the type's fields.
+    fn vop_head(coding: u32, time: u32, seed: u64) -> Vec<(u32, u32)> {
+        let mut fields = vec![(2, coding), (1, 0), (1, 1), (5, time), (1, 1), (1, 1)];
+        if coding == 1 {
+            fields.push((1, (seed & 1) as u32));
+        }
+        fields.extend([(3, (seed % 8) as u32), (5, 1 + (seed % 31) as u32)]);
+        if coding != 0 {
+            fields.push((3, 1 + (seed % 7) as u32));
+        }
+        if coding == 2 {
+            fields.push((3, 1 + (seed / 7 % 7) as u32));
+        }
+        fields
+    }
+
+    #[test]
+    fn garbage_b_vops_are_concealed_without_panicking() {
+        let mut damaged_frames = 0;
+        for (w, h, mq, dp) in [
+            (176, 144, false, false),
+            (33, 17, true, false),
+            (48, 32, true, true),
+        ] {
+            let vol = vol(w, h, mq, dp);
+            let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
+            // References: an I-VOP at time 0 and a P-VOP at time 4, both random data too.
+            for (coding, time) in [(0, 0), (1, 4)] {
+                let mut vop = pack(&vop_head(coding, time, 5));
+                vop.extend(random_bytes(77 + u64::from(time), 300));
+                let header =
+                    crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
+                dec.decode(&vop, &header).unwrap().unwrap();
+            }
+            for seed in 0..120u64 {
+                let mut vop = pack(&vop_head(2, 1 + (seed % 3) as u32, seed));
+                vop.extend(random_bytes(seed, (seed as usize * 37) % 700));
+                let header =
+                    crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
+                let frame = dec.decode(&vop, &header).unwrap().unwrap();
+                assert_eq!(frame.frame_type, FrameType::B);
+                assert_eq!(
+                    (frame.yuv.width(), frame.yuv.height()),
+                    (w as usize, h as usize)
+                );
+                assert!(dec.damaged_mbs() <= w.div_ceil(16) as usize * h.div_ceil(16) as usize);
+                assert!(dec.pictures_held() <= 3);
+                damaged_frames += usize::from(dec.damaged_mbs() > 0);
+            }
+            // A B-VOP timed after its future reference is dropped like FFmpeg does.
+            let vop = pack(&vop_head(2, 9, 1));
+            let header = crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
+            assert!(dec.decode(&vop, &header).unwrap().is_none());
+        }
+        assert!(damaged_frames > 100, "{damaged_frames}");
+    }
+
+    #[test]
+    fn sprite_vops_are_refused_by_name() {
+        let vol = vol(32, 32, false, false);
+        let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
+        let vop = pack(&vop_head(1, 1, 0));
+        let mut header = crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
+        header.coding_type = FrameType::S;
+        match dec.decode(&vop, &header) {
+            Err(Error::Unsupported(what)) => assert!(what.contains("GMC"), "{what}"),
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

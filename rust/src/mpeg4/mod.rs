@@ -1,5 +1,6 @@
 //! MPEG-4 Part 2 (ISO/IEC 14496-2) video: headers, entropy decoding, reconstruction.
 
+pub mod bvop;
 pub mod decoder;
 pub mod header;
 pub mod idct;
@@ -7,6 +8,7 @@ pub mod macroblock;
 pub mod mc;
 pub mod mv;
 pub mod partitioned;
+pub mod qpel;
 pub mod recon;
 pub mod tables;
 pub mod texture;
