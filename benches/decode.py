@@ -193,6 +193,8 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0, help="seed of the rendered clip")
     parser.add_argument("--repeat", type=int, default=5, help="timed passes per peer (best is kept)")
     parser.add_argument("--keep", type=Path, help="also save the rendered clip here")
+    parser.add_argument("--asp", action="store_true",
+                        help="render the clip as Advanced Simple Profile (2 B-frames, quarter-pel)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -200,8 +202,8 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         path = args.input
         if path is None:
-            path = args.keep or Path(tmp) / "coviar_natural.m4v"
-            make_coviar_clip(path, frames=args.frames, seed=args.seed)
+            path = args.keep or Path(tmp) / ("asp_natural.m4v" if args.asp else "coviar_natural.m4v")
+            make_coviar_clip(path, frames=args.frames, seed=args.seed, asp=args.asp)
         results = run(path, args.repeat)
     if args.json:
         print(json.dumps(results, indent=2))

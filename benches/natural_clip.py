@@ -145,8 +145,12 @@ def render(frames: int, width: int = 340, height: int = 256, seed: int = 0) -> n
     return out
 
 
-def make_coviar_clip(path: str | Path, frames: int = 300, seed: int = 0) -> Path:
-    """Render and encode the clip in CoViAR's format (340x256, q 1, GOP 12, no B-frames, raw m4v)."""
+def make_coviar_clip(path: str | Path, frames: int = 300, seed: int = 0, asp: bool = False) -> Path:
+    """Render and encode the clip in CoViAR's format (340x256, q 1, GOP 12, no B-frames, raw m4v).
+
+    With ``asp``, the same content as an Advanced Simple Profile stream instead: two B-frames
+    between references and quarter-pel motion, as XviD/DivX files of UCF-101 and HMDB-51 use.
+    """
     path = Path(path)
     images = render(frames, seed=seed)
     with av.open(str(path), "w", format="m4v") as out:
@@ -155,9 +159,13 @@ def make_coviar_clip(path: str | Path, frames: int = 300, seed: int = 0) -> Path
         stream.pix_fmt = "yuv420p"
         cc = stream.codec_context
         cc.gop_size = 12
-        cc.max_b_frames = 0
-        cc.qscale = 1
-        stream.options = {"sc_threshold": "1000000000"}  # fixed GOP, as CoViAR's re-encode
+        cc.max_b_frames = 2 if asp else 0
+        # qmin = qmax = 1 is `-q:v 1` (PyAV's codec_context.qscale alone does not fix the quantiser);
+        # a huge sc_threshold keeps the GOP fixed, as CoViAR's re-encode.
+        options = {"qmin": "1", "qmax": "1", "sc_threshold": "1000000000"}
+        if asp:
+            options["flags"] = "+qpel"
+        stream.options = options
         for img in images:
             for packet in stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")):
                 out.mux(packet)
