@@ -21,7 +21,7 @@ use crate::mpeg4::header::{Encoder, EncoderInfo};
 use crate::mpeg4::header::{VolHeader, VopHeader};
 use crate::mpeg4::idct::{idct_add, IdctKind};
 use crate::mpeg4::macroblock::{add_dquant, Macroblock, MbKind};
-use crate::mpeg4::mc::{mc_halfpel, RefPlane};
+use crate::mpeg4::mc::mc_halfpel;
 use crate::mpeg4::mv::{chroma_1mv, chroma_4mv, decode_component, MvField};
 use crate::mpeg4::qpel::{chroma_1mv_qpel_with, chroma_4mv_qpel_sum, mc_qpel, QpelChroma};
 use crate::mpeg4::recon::Picture;
@@ -386,13 +386,7 @@ fn predict(
     mb_x: usize,
     mb_y: usize,
 ) {
-    let (lw, lh) = (reference.width, reference.height);
-    let (cw, ch) = (lw / 2, lh / 2);
-    let (Some(ry), Some(ru), Some(rv)) = (
-        RefPlane::new(&reference.y, lw, lh, lw),
-        RefPlane::new(&reference.u, cw, ch, cw),
-        RefPlane::new(&reference.v, cw, ch, cw),
-    ) else {
+    let Some([ry, ru, rv]) = reference.ref_planes() else {
         return;
     };
     let (x, y) = ((mb_x * 16) as i32, (mb_y * 16) as i32);

@@ -37,6 +37,18 @@ impl Picture {
         }
     }
 
+    /// The Y, U and V planes as motion-compensation references: reads outside clamp to the
+    /// macroblock-aligned edge, as FFmpeg's edge emulation does. `None` if the buffers are short.
+    pub fn ref_planes(&self) -> Option<[RefPlane<'_>; 3]> {
+        let (lw, lh) = (self.width, self.height);
+        let (cw, ch) = (lw / 2, lh / 2);
+        Some([
+            RefPlane::new(&self.y, lw, lh, lw)?,
+            RefPlane::new(&self.u, cw, ch, cw)?,
+            RefPlane::new(&self.v, cw, ch, cw)?,
+        ])
+    }
+
     /// The visible `width x height` part as tightly packed planes (chroma rounded up).
     pub fn crop(&self, width: usize, height: usize) -> YuvFrame {
         let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
@@ -131,15 +143,10 @@ fn predict(
     mb_x: usize,
     mb_y: usize,
 ) {
-    let (lw, lh) = (reference.width, reference.height);
-    let (cw, ch) = (lw / 2, lh / 2);
-    let (Some(ry), Some(ru), Some(rv)) = (
-        RefPlane::new(&reference.y, lw, lh, lw),
-        RefPlane::new(&reference.u, cw, ch, cw),
-        RefPlane::new(&reference.v, cw, ch, cw),
-    ) else {
+    let Some([ry, ru, rv]) = reference.ref_planes() else {
         return;
     };
+    let (lw, cw) = (reference.width, reference.width / 2);
     let (x, y) = ((mb_x * 16) as i32, (mb_y * 16) as i32);
     let (cx, cy) = ((mb_x * 8) as i32, (mb_y * 8) as i32);
     let chroma_off = (mb_y * 8) * cw + mb_x * 8;
