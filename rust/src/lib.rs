@@ -11,6 +11,9 @@ pub mod mpeg4;
 pub mod repr;
 pub mod video;
 
+#[cfg(test)]
+mod test_rng;
+
 #[cfg(feature = "python")]
 mod python;
 

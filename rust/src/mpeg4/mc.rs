@@ -222,21 +222,7 @@ fn put_rows(
 mod tests {
     use super::*;
 
-    /// Small deterministic generator (xorshift64*) so the tests need no extra crates.
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-
-        fn range(&mut self, lo: i64, hi: i64) -> i64 {
-            lo + (self.next() % (hi - lo + 1) as u64) as i64
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Per-sample definition: bilinear half-pel interpolation of edge-clamped samples.
     #[allow(clippy::too_many_arguments)]

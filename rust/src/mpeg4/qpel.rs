@@ -244,16 +244,7 @@ pub fn chroma_4mv_qpel_sum(luma_qpel: [i32; 4]) -> i32 {
 mod tests {
     use super::*;
 
-    struct Rng(u64);
-
-    impl Rng {
-        fn next(&mut self) -> u64 {
-            self.0 ^= self.0 >> 12;
-            self.0 ^= self.0 << 25;
-            self.0 ^= self.0 >> 27;
-            self.0.wrapping_mul(0x2545_f491_4f6c_dd1d)
-        }
-    }
+    use crate::test_rng::Rng;
 
     /// Naive reference straight from the definition: 2D arrays of integer, horizontal half,
     /// vertical half and centre samples on a block-local grid, then the quarter averages,
