@@ -265,3 +265,26 @@ def test_damaged_files_give_arrays_or_a_video_error_never_a_crash(clip_dir: Path
             load_batch([path], [video.num_gops - 1], [video.gop_lengths[-1] - 1], "residual")
         except pkdkit.VideoError as err:
             assert str(path) in str(err)
+
+
+def test_p_chain_positions_equal_the_oracle_on_i_and_p_frames_alone(clip_dir: Path) -> None:
+    """b_frames="skip": the accumulation over the I/P frames only, as if the B-frames were absent."""
+    path = make_clip(clip_dir / "pchain.m4v", ClipSpec(frames=20, gop=12, bf=2, flags=("qpel",)))
+    video = pkdkit.open(path)
+    assert "B" in video.frame_types
+    for g, gop in enumerate(ref.ffmpeg_gops(path)):
+        keep = [i for i, t in enumerate(gop.types) if t != "B"]
+        assert video.gop_positions(g, "skip") == keep
+        chain = ref.Gop(
+            types="".join(gop.types[i] for i in keep),
+            planes=[gop.planes[i] for i in keep],
+            vectors=[gop.vectors[i] for i in keep],
+        )
+        for accumulate in (True, False):
+            got = video.decode_gop(g, accumulate=accumulate, b_frames="skip")
+            assert got["motion_vectors"].shape[0] == len(keep)
+            for k in range(len(keep)):
+                assert np.array_equal(got["motion_vectors"][k], ref.motion_vectors(chain, k, accumulate))
+                assert np.array_equal(got["residuals"][k], ref.residual(chain, k, to_rgb, accumulate))
+    with pytest.raises(ValueError, match="b_frames must be"):
+        video.gop_positions(0, "drop")

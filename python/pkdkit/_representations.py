@@ -8,6 +8,7 @@ over by the Rust core without a copy.
 
 from __future__ import annotations
 
+import abc
 from typing import Any
 
 import numpy as np
@@ -33,17 +34,19 @@ def out_of_range(path: Any, what: str, index: int, count: int) -> VideoIndexErro
     return VideoIndexError(f"{path}: {what} {index} out of range: valid values are 0..={count - 1}")
 
 
-class RepresentationMethods:
+class RepresentationMethods(abc.ABC):
     """``iframe``, ``motion_vectors``, ``residual`` and ``decode_gop`` for a video class.
 
-    The class provides ``path``, ``num_gops``, ``gop_lengths`` and two hooks that do the work:
-    ``_represent_position(gop, pos, representation, accumulate, bgr, wide)`` and
-    ``_represent_gop(gop, accumulate, bgr)``; arguments reach them already checked.
+    The class provides ``path``, ``num_gops``, ``gop_starts``, ``gop_lengths``, ``frame_types``
+    and two hooks that do the work: ``_represent_position(gop, pos, representation, accumulate,
+    bgr, wide)`` and ``_represent_gop(gop, accumulate, bgr)``; arguments reach them already checked.
     """
 
     path: Any
     num_gops: int
+    gop_starts: list[int]
     gop_lengths: list[int]
+    frame_types: str
 
     def _check(self, gop: int, pos: int | None = None) -> None:
         gop, pos = int(gop), None if pos is None else int(pos)
@@ -105,28 +108,62 @@ class RepresentationMethods:
         self._check(gop, pos)
         return self._represent_position(int(gop), int(pos), "residual", bool(accumulate), bool(bgr), False)
 
-    def decode_gop(self, gop: int, accumulate: bool = True, bgr: bool = False) -> dict[str, np.ndarray]:
+    def gop_positions(self, gop: int, b_frames: str = "keep") -> list[int]:
+        """The positions of GOP ``gop``, in display order.
+
+        Args:
+            gop: GOP index.
+            b_frames: ``"keep"``: every displayed frame (``range(gop_lengths[gop])``); ``"skip"``:
+                the I-frame and the P-frames only (the P-chain). B-frames feed no later frame, so
+                the values at those positions are what the P-chain alone gives.
+
+        Raises:
+            VideoIndexError: ``gop`` out of range.
+            ValueError: ``b_frames`` is not ``"keep"`` or ``"skip"``.
+        """
+        self._check(gop)
+        if b_frames not in ("keep", "skip"):
+            raise ValueError(f"b_frames must be 'keep' or 'skip', got {b_frames!r}")
+        start = self.gop_starts[int(gop)]
+        types = self.frame_types[start : start + self.gop_lengths[int(gop)]]
+        return [i for i, t in enumerate(types) if b_frames == "keep" or t != "B"]
+
+    def decode_gop(
+        self, gop: int, accumulate: bool = True, bgr: bool = False, b_frames: str = "keep"
+    ) -> dict[str, np.ndarray]:
         """Every position of GOP ``gop`` at once, decoding it once.
+
+        Args:
+            gop: GOP index.
+            accumulate: trace back to the I-frame (CoViAR's accumulation) or to the previous frame.
+            bgr: residual channels in BGR order.
+            b_frames: ``"keep"`` (every position) or ``"skip"`` (the P-chain: see
+                :meth:`gop_positions`; the arrays are then copies, in chain order).
 
         Returns:
             ``{"iframe": (H, W, 3) uint8, "motion_vectors": (L, H, W, 2) int32,
-            "residuals": (L, H, W, 3) int16}`` with ``L = gop_lengths[gop]``; position 0 of
-            ``motion_vectors`` and ``residuals`` is all zeros.
+            "residuals": (L, H, W, 3) int16}`` with ``L = gop_lengths[gop]`` (or the P-chain's
+            length); position 0 of ``motion_vectors`` and ``residuals`` is all zeros.
 
         Raises:
             VideoIndexError: ``gop`` out of range.
         """
-        self._check(gop)
-        return self._represent_gop(int(gop), bool(accumulate), bool(bgr))
+        positions = self.gop_positions(gop, b_frames)
+        out = self._represent_gop(int(gop), bool(accumulate), bool(bgr))
+        if b_frames == "skip" and len(positions) != self.gop_lengths[int(gop)]:
+            out = {**out, "motion_vectors": out["motion_vectors"][positions], "residuals": out["residuals"][positions]}
+        return out
 
     # Hooks a video class implements.
+    @abc.abstractmethod
     def _represent_position(
         self, gop: int, pos: int, representation: str, accumulate: bool, bgr: bool, wide: bool
     ) -> np.ndarray:
-        raise NotImplementedError
+        """One representation at one position."""
 
+    @abc.abstractmethod
     def _represent_gop(self, gop: int, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
-        raise NotImplementedError
+        """Every position of one GOP (see :meth:`decode_gop`)."""
 
 
 class NativeRepresentations(RepresentationMethods):
