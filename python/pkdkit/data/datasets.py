@@ -17,6 +17,7 @@ draw is fresh.
 
 from __future__ import annotations
 
+import abc
 import logging
 import os
 from dataclasses import dataclass
@@ -105,7 +106,7 @@ def _default_load_batch(paths: list[str], gops: list[int], positions: list[int],
 Loader = Callable[[list, list, list, str], np.ndarray]
 
 
-class _CompressedDataset(Dataset):
+class _CompressedDataset(Dataset, abc.ABC):
     """Shared machinery: datalist, GOP index cache, seeding, damaged-video replacement."""
 
     max_retries = 50
@@ -209,11 +210,13 @@ class _CompressedDataset(Dataset):
             return T.ten_crop_transform(x, modality, self.crop_size)
         return T.eval_transform(x, modality, self.crop_size)
 
+    @abc.abstractmethod
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> Any:
-        raise NotImplementedError
+        """The (gop, position) pairs to load for one clip."""
 
+    @abc.abstractmethod
     def _build(self, chosen: list) -> list:
-        raise NotImplementedError
+        """Load and transform the planned clips into dataset items."""
 
 
 class CoviarDataset(_CompressedDataset):
