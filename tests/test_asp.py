@@ -15,7 +15,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from handmade import packed_frames, paired_frames, write_avi
-from test_decoder import MV_FIELDS, PICT_TYPES, ffmpeg_vectors, planes_of
+from test_decoder import assert_same_as_ffmpeg, planes_of
 
 import pkdkit
 
@@ -60,37 +60,11 @@ CONFIGS = {
 }
 
 
-def assert_asp_same_as_ffmpeg(path: Path) -> str:
-    """Decode ``path`` with pkdkit and FFmpeg, compare; returns the frame types (display order)."""
-    ours = list(pkdkit.open(path).frames())
-    theirs = ffmpeg_frames(path, export_mvs=True)
-    assert len(ours) == len(theirs)
-    types = ""
-    for k, (a, b) in enumerate(zip(ours, theirs)):
-        assert a.index == k
-        assert a.frame_type == PICT_TYPES[int(b.pict_type)], f"frame {k}"
-        types += a.frame_type
-        assert not a.damaged
-        for name, got, want in zip("YUV", a.yuv, planes_of(b)):
-            if not np.array_equal(got, want):
-                bad = np.argwhere(got != want)
-                raise AssertionError(f"frame {k} ({a.frame_type}) {name}: {len(bad)} samples differ, first at {bad[0]}")
-        want_mvs = ffmpeg_vectors(b)
-        got_mvs = a.motion_vectors
-        if want_mvs is None:
-            assert len(got_mvs) == 0, f"frame {k}: FFmpeg exports no vectors"
-            continue
-        assert len(got_mvs) == len(want_mvs), f"frame {k}: vector count"
-        for field in MV_FIELDS:
-            assert np.array_equal(got_mvs[field], want_mvs[field]), f"frame {k} ({a.frame_type}): field {field}"
-    return types
-
-
 @pytest.mark.parametrize("name", list(CONFIGS))
 def test_asp_bit_exact_with_ffmpeg(tmp_path: Path, name: str) -> None:
     spec = CONFIGS[name]
     path = make_clip(tmp_path / spec.filename(name), spec)
-    types = assert_asp_same_as_ffmpeg(path)
+    types = assert_same_as_ffmpeg(path)
     assert len(types) == spec.frames
     assert ("B" in types) == (spec.bf > 0)
 
@@ -150,7 +124,7 @@ def test_xvid_style_asp_stream_with_the_xvid_idct(tmp_path: Path, user_data: byt
     end = data.index(b"\x00\x00\x01", at + 4)
     xvid = tmp_path / "xvid.m4v"
     xvid.write_bytes(data[:at] + b"\x00\x00\x01\xb2" + user_data + data[end:])
-    assert "B" in assert_asp_same_as_ffmpeg(xvid)
+    assert "B" in assert_same_as_ffmpeg(xvid)
     simple = list(pkdkit.open(xvid).frames(idct="simple"))
     assert any(not np.array_equal(a.yuv[0], planes_of(b)[0]) for a, b in zip(simple, ffmpeg_frames(xvid)))
 
@@ -164,4 +138,4 @@ def test_packed_bitstream_avi_decodes_like_ffmpeg(tmp_path: Path, layout: str, b
     stream = make_clip(tmp_path / "s.m4v", ClipSpec(frames=13, gop=12, bf=bf, flags=flags)).read_bytes()
     frames = packed_frames(stream) if layout == "divx" else paired_frames(stream)
     path = write_avi(tmp_path / "packed.avi", frames, 176, 144)
-    assert "B" in assert_asp_same_as_ffmpeg(path)
+    assert "B" in assert_same_as_ffmpeg(path)
