@@ -323,3 +323,19 @@ def test_ssv2_annotation_errors(ssv2: Path, tmp_path: Path) -> None:
     (ann / "labels.json").write_text(json.dumps({"A": "0", "B": "2"}))
     with pytest.raises(ValueError, match="class indices must be 0..1"):
         ssv2_splits(ann, tmp_path)
+
+
+@pytest.mark.parametrize("name", ["kinetics400", "ssv2"])
+def test_dataset_configs_resolve(name: str) -> None:
+    from pkdkit.models import list_models
+    from pkdkit.train.config import load_config, resolve
+
+    config = load_config(Path(__file__).parents[1] / "configs" / f"{name}.toml")
+    assert config["data"]["num_segments"] == 8
+    assert config["data"]["mirror"] is (name == "kinetics400")  # SSv2 classes name left and right
+    for modality in ("iframe", "mv", "residual"):
+        for stage in ("backbone", "ics"):
+            cfg = resolve(config, stage, modality)
+            assert cfg["lr"] > 0 and cfg["batch_size"] == 32 and cfg["epochs"] > max(cfg["lr_steps"])
+            assert cfg["model"]["arch"] in list_models()
+        assert resolve(config, "ics", modality)["boundaries"] == [8, 17]

@@ -115,7 +115,9 @@ def _convert(job: tuple[str, Path, Path, EncodeSpec]) -> tuple[str, str, int, st
     target = out_dir / output_path(relpath)
     try:
         if target.exists():
-            return relpath, "skipped", 0, ""
+            # Counted here, in parallel: a closing run over all of Kinetics would otherwise
+            # count 240k files one by one while writing the datalists.
+            return relpath, "skipped", count_frames(target), ""
         import av
 
         target.parent.mkdir(parents=True, exist_ok=True)
