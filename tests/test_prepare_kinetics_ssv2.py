@@ -127,6 +127,14 @@ def test_kinetics_splits(kinetics: Path) -> None:
         if clip_name(r) not in K_MISSING
     }
     assert found == expected
+    # Outputs of an earlier prepare inside the videos folder are not taken for clips.
+    inside = kinetics / "videos" / "0-coviar"
+    (inside / "train").mkdir(parents=True, exist_ok=True)
+    (inside / "prepare.json").write_text("{}")
+    (inside / "train" / "aaaaaaaaaa1_000000_000010.m4v").write_bytes(b"")
+    (again,) = read_splits("kinetics400", kinetics / "annotations", kinetics / "videos")
+    assert again == split
+    shutil.rmtree(inside)
     # A single CSV works too.
     (one,) = kinetics400_splits(kinetics / "annotations" / "validate.csv", kinetics / "videos")
     assert len(one.train) == 0 and len(one.test) == 3

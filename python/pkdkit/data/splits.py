@@ -201,10 +201,14 @@ def folder_split(videos_dir: str | Path, test_ratio: float = 0.3, seed: int = 0)
 
 def _index_videos(videos_dir: Path) -> dict[str, str]:
     """Every video file under ``videos_dir``, by file name without extension -> path relative to
-    ``videos_dir``. Hidden files (partial downloads, our own temporaries) are left out; of two
-    files with one name the first in sorted order wins."""
+    ``videos_dir``. Hidden files (partial downloads, our own temporaries) and the outputs of
+    ``pkdkit prepare`` (a folder with ``prepare.json``, should OUT lie inside the videos folder)
+    are left out; of two files with one name the first in sorted order wins."""
     index: dict[str, str] = {}
     for folder, subdirs, files in os.walk(videos_dir):
+        if "prepare.json" in files:
+            subdirs.clear()
+            continue
         subdirs[:] = sorted(d for d in subdirs if not d.startswith("."))
         rel = Path(folder).relative_to(videos_dir)
         for name in sorted(files):
