@@ -33,6 +33,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .devices import resolve_device
+from .vocabulary import CASCADE_EXITS
+
 __all__ = [
     "CASCADE",
     "VARIANTS",
@@ -44,7 +47,7 @@ __all__ = [
 ]
 
 #: The cascade order of the authors' WISE code: the residual net first, then MV, then I-frame.
-CASCADE: tuple[str, ...] = tuple(f"{m}{i}" for m in ("R", "MV", "I") for i in range(1, 5))
+CASCADE: tuple[str, ...] = CASCADE_EXITS
 
 VARIANTS = ("wise", "no_division", "no_scaling", "no_lateral")
 
@@ -257,7 +260,7 @@ def fit(
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     z, y = _as_tensor(logits, labels, device)
     k = z.shape[0]
     if len(names) != k:

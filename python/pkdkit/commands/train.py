@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
+from ..vocabulary import MODALITIES
+
 _DEVICES = click.Choice(["auto", "cpu", "cuda"])
-_MODALITIES = click.Choice(["iframe", "mv", "residual"])
+_MODALITIES = click.Choice(MODALITIES)
 
 
 def _common(fn):

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..vocabulary import MODALITIES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -26,7 +28,6 @@ else:  # pragma: no cover
 __all__ = ["DEFAULTS", "load_config", "merge", "resolve", "dump_toml", "STAGES", "MODALITIES"]
 
 STAGES = ("backbone", "ics")
-MODALITIES = ("iframe", "mv", "residual")
 
 DEFAULTS: dict[str, Any] = {
     "run": {

@@ -13,6 +13,8 @@ from typing import Any
 
 from torch.utils.data import Dataset
 
+from ..data.datalists import find_datalist
+
 __all__ = ["TrainingData", "find_datalists", "open_datasets"]
 
 
@@ -32,16 +34,7 @@ def find_datalists(data_dir: str | Path, split: int) -> tuple[Path, Path]:
         FileNotFoundError: no such datalists (the message lists what is there).
         ValueError: several datasets in the folder have that split.
     """
-    lists = Path(data_dir) / "datalists"
-    found = sorted(lists.glob(f"*_split{split}_train.txt"))
-    if not found:
-        have = ", ".join(sorted(p.name for p in lists.glob("*.txt"))) if lists.is_dir() else "no datalists/ folder"
-        raise FileNotFoundError(
-            f"{data_dir}: no datalists for split {split} ({have}); run `pkdkit prepare` or `pkdkit synth` first"
-        )
-    if len(found) > 1:
-        raise ValueError(f"{lists}: several datalists for split {split}: {', '.join(p.name for p in found)}")
-    train = found[0]
+    train = find_datalist(data_dir, split, "train")
     test = train.with_name(train.name.replace("_train.txt", "_test.txt"))
     if not test.is_file():
         raise FileNotFoundError(f"{test}: missing (the test side of {train.name})")
