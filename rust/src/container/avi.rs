@@ -197,13 +197,27 @@ fn parse_strl(data: &[u8], start: usize, end: usize, number: usize) -> Result<Op
     let mut fourcc = [0u8; 4];
     fourcc.copy_from_slice(&data[s + 16..s + 20]);
     codec_check(&fourcc)?;
-    let header_size = (le_u32(data, s).unwrap_or(40) as usize).clamp(40, e - s);
     Ok(Some(VideoStream {
         number,
         fourcc,
         fps,
-        extradata: data[s + header_size..e].to_vec(),
+        extradata: strf_extradata(data, s, e).to_vec(),
     }))
+}
+
+/// The codec's extra bytes in `strf` (VOS/VOL headers for MPEG-4): everything after the
+/// 40-byte BITMAPINFOHEADER, as FFmpeg reads it. `biSize` counts them too in files written by
+/// FFmpeg (e.g. 88 = 40 + 48), so it does not mark where they start; only an odd `biSize`
+/// one short of the chunk (a padded chunk) marks where they end.
+fn strf_extradata(data: &[u8], start: usize, end: usize) -> &[u8] {
+    const BIH: usize = 40;
+    let bi_size = le_u32(data, start).unwrap_or(0) as usize;
+    let stop = if bi_size % 2 == 1 && bi_size + 1 == end - start {
+        start + bi_size
+    } else {
+        end
+    };
+    data.get(start + BIH..stop).unwrap_or(&[])
 }
 
 /// True for a chunk id `NNdc` / `NNdb` of stream `number`.
@@ -387,18 +401,31 @@ pub(crate) mod tests {
 
     /// A minimal AVI with one video stream of the given fourcc and size, and `frames` chunks.
     pub(crate) fn build_avi(fourcc: &[u8; 4], w: i32, h: i32, frames: &[&[u8]]) -> Vec<u8> {
+        build_avi_with_extradata(fourcc, w, h, &[], frames)
+    }
+
+    /// [`build_avi`] with `extra` codec bytes after the BITMAPINFOHEADER (counted in biSize,
+    /// as FFmpeg writes it).
+    pub(crate) fn build_avi_with_extradata(
+        fourcc: &[u8; 4],
+        w: i32,
+        h: i32,
+        extra: &[u8],
+        frames: &[&[u8]],
+    ) -> Vec<u8> {
         let mut strh = b"vids".to_vec();
         strh.extend_from_slice(fourcc);
         strh.extend_from_slice(&[0; 12]);
         strh.extend_from_slice(&1u32.to_le_bytes()); // scale
         strh.extend_from_slice(&25u32.to_le_bytes()); // rate
         strh.extend_from_slice(&[0; 28]);
-        let mut bih = 40u32.to_le_bytes().to_vec();
+        let mut bih = (40 + extra.len() as u32).to_le_bytes().to_vec();
         bih.extend_from_slice(&w.to_le_bytes());
         bih.extend_from_slice(&h.to_le_bytes());
         bih.extend_from_slice(&[1, 0, 24, 0]);
         bih.extend_from_slice(fourcc);
         bih.extend_from_slice(&[0; 20]);
+        bih.extend_from_slice(extra);
         let hdrl = list(
             b"hdrl",
             &[
@@ -429,6 +456,26 @@ pub(crate) mod tests {
         assert_eq!(bodies, vec![&b"abc"[..], b"", b"defg", b"xy"]);
         assert_eq!(d.fps, Some(25.0));
         assert_eq!(d.fourcc.as_deref(), Some("XVID"));
+    }
+
+    #[test]
+    fn extradata_is_everything_after_the_bitmapinfoheader() {
+        let avi = build_avi_with_extradata(b"FMP4", 176, 144, b"\0\0\x01\xB0VOL", &[b"abc"]);
+        assert_eq!(demux(&avi).unwrap().config, b"\0\0\x01\xB0VOL");
+        // biSize left at 40 by some writers: the bytes after the header still count
+        let mut short = avi.clone();
+        let strf = avi.windows(4).position(|w| w == b"strf").unwrap();
+        short[strf + 8..strf + 12].copy_from_slice(&40u32.to_le_bytes());
+        assert_eq!(demux(&short).unwrap().config, b"\0\0\x01\xB0VOL");
+        // an odd biSize one short of the chunk: the padding byte is not extradata
+        let avi = build_avi_with_extradata(b"XVID", 176, 144, b"abcde\0", &[b"abc"]);
+        let mut odd = avi.clone();
+        odd[strf + 8..strf + 12].copy_from_slice(&45u32.to_le_bytes());
+        assert_eq!(demux(&odd).unwrap().config, b"abcde");
+        assert_eq!(
+            demux(&build_avi(b"XVID", 8, 8, &[b"a"])).unwrap().config,
+            b""
+        );
     }
 
     #[test]
