@@ -362,7 +362,12 @@ impl Video {
                 } else if decoded_one {
                     rest.push(unit);
                 } else {
-                    pictured = index_vop(&data, unit, &mut state, &mut vops, &mut output)?;
+                    pictured = match index_vop(&data, unit, &mut state, &mut vops, &mut output) {
+                        // A file cut inside its last VOP's header: that VOP gives no picture,
+                        // as in FFmpeg, and the frames before it stand.
+                        Err(_) if unit.end == data.len() && !vops.is_empty() => break,
+                        other => other?,
+                    };
                     decoded_one = true;
                 }
             }
