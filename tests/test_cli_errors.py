@@ -143,3 +143,34 @@ def test_usage_errors_stay_clicks(tmp_path: Path) -> None:
 def test_json_model_round_trip_still_loads(inputs: dict[str, Path]) -> None:
     model = wise.WiseModel.load(inputs["model"])
     assert model.names == json.loads(inputs["model"].read_text())["names"]
+
+
+def test_resume_without_a_checkpoint_fails_in_one_line(tmp_path: Path, inputs: dict[str, Path]) -> None:
+    out = tmp_path / "run"
+    args = ["train", "backbone", "--modality", "mv", "--arch", "resnet10_tiny", "--data", str(inputs["synth"]),
+            "--out", str(out), "--epochs", "1", "--batch-size", "2", "--workers", "0", "--device", "cpu", "--quiet"]
+    one_line_error(CliRunner().invoke(main, [*args, "--resume"]), str(out / "checkpoint.pt"), "no checkpoint to resume")
+    assert not out.exists()
+    ics = ["train", "ics", "--method", "ce", "--backbone", str(inputs["synth"]), "--data", str(inputs["synth"]),
+           "--out", str(out), "--resume"]
+    one_line_error(CliRunner().invoke(main, ics), "no checkpoint to resume")
+
+
+def test_show_defaults_to_a_position_that_exists(tmp_path: Path) -> None:
+    """GOPs of 4, 4 and 1 frames: the default position is 1, or 0 in the one-frame GOP; a
+    position past the GOP names the ones that exist."""
+    clip = make_clip(tmp_path / "g.m4v", ClipSpec(64, 48, frames=9, gop=4))
+    for gop in ("0", "2"):
+        result = CliRunner().invoke(main, ["show", str(clip), "--gop", gop, "--out", str(tmp_path / f"{gop}.png")])
+        assert result.exit_code == 0, result.output
+        assert (tmp_path / f"{gop}.png").stat().st_size > 1000
+    result = CliRunner().invoke(main, ["show", str(clip), "--gop", "2", "--pos", "1", "--out", str(tmp_path / "x.png")])
+    one_line_error(result, "g.m4v", "valid values are 0..=0")
+
+
+def test_probe_counts_gop_lengths_and_json_keeps_them_all(tmp_path: Path) -> None:
+    clip = make_clip(tmp_path / "g.m4v", ClipSpec(64, 48, frames=9, gop=4))
+    result = CliRunner().invoke(main, ["probe", str(clip)])
+    assert result.exit_code == 0 and "3 (lengths 4 x 2, 1 x 1)" in result.output, result.output
+    result = CliRunner().invoke(main, ["probe", "--json", str(clip)])
+    assert json.loads(result.output)["gop_lengths"] == [4, 4, 1]

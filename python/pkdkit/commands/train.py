@@ -69,6 +69,7 @@ def backbone(modality: str, arch: str | None, pretrained: str | None, data: str,
     from ..train import load_config, train_backbone
     from ..train.data import open_datasets
 
+    _check_resumable(out, resume)
     overrides = _overrides("backbone", modality, split=split, **values)
     if arch:
         overrides.setdefault("model", {})["arch"] = {modality: arch}
@@ -114,6 +115,7 @@ def ics(method: str, modality: str | None, backbone_run: str, teachers: str, sch
     from ..train import load_config, resolve, train_ics
     from ..train.data import open_datasets
 
+    _check_resumable(out, resume)
     student_modality = read_checkpoint(backbone_run)["model_config"]["modality"]
     if modality and modality != student_modality:
         raise click.BadParameter(f"--backbone {backbone_run} is a {student_modality} network", param_hint="--modality")
@@ -146,6 +148,19 @@ def ics(method: str, modality: str | None, backbone_run: str, teachers: str, sch
                             train_set=sets.train, test_set=sets.test, config=config, resume=resume,
                             progress=not quiet)
     _report(out, summary)
+
+
+def _check_resumable(out: str, resume: bool) -> None:
+    """--resume needs a checkpoint: without one, say so instead of silently starting afresh."""
+    from pathlib import Path
+
+    from ..models import CHECKPOINT_NAME
+
+    checkpoint = Path(out) / CHECKPOINT_NAME
+    if resume and not checkpoint.is_file():
+        raise click.ClickException(
+            f"{checkpoint}: no checkpoint to resume from; run without --resume to start a fresh run in {out}"
+        )
 
 
 @contextlib.contextmanager
