@@ -174,3 +174,18 @@ def test_probe_counts_gop_lengths_and_json_keeps_them_all(tmp_path: Path) -> Non
     assert result.exit_code == 0 and "3 (lengths 4 x 2, 1 x 1)" in result.output, result.output
     result = CliRunner().invoke(main, ["probe", "--json", str(clip)])
     assert json.loads(result.output)["gop_lengths"] == [4, 4, 1]
+
+
+def test_errors_from_dataloader_workers_keep_their_last_line() -> None:
+    from torch._utils import ExceptionWrapper
+
+    from pkdkit.cli import describe_error
+    from pkdkit.data.datasets import EvaluationVideoError
+
+    try:
+        raise EvaluationVideoError("/data/v.m4v: test video cannot be read (truncated)")
+    except EvaluationVideoError:
+        wrapped = ExceptionWrapper(where="in DataLoader worker process 0")
+    with pytest.raises(EvaluationVideoError) as caught:
+        wrapped.reraise()
+    assert describe_error(caught.value) == "/data/v.m4v: test video cannot be read (truncated)"

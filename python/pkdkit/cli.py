@@ -77,6 +77,9 @@ def describe_error(err: BaseException) -> str:
         text = err.format_message()
     else:
         text = str(err).strip()
+        if "Original Traceback" in text:  # re-raised from a DataLoader worker: keep its last line
+            head, sep, rest = text.splitlines()[-1].strip().partition(": ")
+            text = rest if sep and head.split(".")[-1] == type(err).__name__ else head + sep + rest
         own = type(err).__module__.split(".")[0] == "pkdkit"
         if not text or not (own or isinstance(err, _PLAIN_MESSAGE)):
             text = f"{type(err).__name__}: {text or 'no message'}"
