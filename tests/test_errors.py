@@ -236,6 +236,27 @@ def test_seeded_corruption_loop_never_crashes(tmp_path: Path, clips: dict[str, b
     assert errors  # the loop really produced broken files
 
 
+@pytest.mark.parametrize("container", ["m4v", "avi", "mp4", "fragmented-mp4"])
+def test_truncation_at_every_percent_never_crashes(tmp_path: Path, clips: dict[str, bytes], container: str) -> None:
+    """Part of the mutation loop: the file cut at every 1 %; opening and decoding every frame
+    gives frames or a VideoError, never a panic or a hang; a cut AVI keeps its first frames."""
+    data = clips[container]
+    path = tmp_path / f"cut.{container.split('-')[-1]}"
+    opened = 0
+    for percent in range(1, 100):
+        path.write_bytes(data[: len(data) * percent // 100])
+        try:
+            video = pkdkit.open(path)
+            frames = list(video.frames())
+        except pkdkit.VideoError as err:
+            assert str(err).startswith(str(path))
+        else:
+            assert len(frames) == video.num_frames == len(video.frame_types) > 0
+            opened += 1
+    if container != "mp4":  # an MP4 with its sample tables at the end has nothing before them
+        assert opened >= 80, opened
+
+
 def test_cli_prints_one_line_and_exits_1(tmp_path: Path) -> None:
     path = _write(tmp_path / "garbage.avi", b"RIFF\x10\x00\x00\x00AVI LIST")
     result = CliRunner().invoke(main, ["probe", str(path)])

@@ -210,16 +210,38 @@ class WiseModel:
 
     @classmethod
     def load(cls, path: str | Path) -> WiseModel:
-        """Read a model written by :meth:`save`."""
-        d = json.loads(Path(path).read_text())
-        return cls(
-            weights=np.array(d["weights"], np.float32),
-            costs=np.array(d["costs"], np.float64),
-            names=list(d["names"]),
-            variant=d["variant"],
-            temperatures=np.array(d.get("temperatures", []), np.float32),
-            history=list(d.get("history", [])),
-        )
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: the file is not a WISE model (the message names it and says why).
+        """
+        path = Path(path)
+        expected = "expected a WISE model from `pkdkit wise fit` (a JSON object with weights, costs, names, variant)"
+        try:
+            d = json.loads(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: a binary file, not JSON; {expected}") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"{path}: not valid JSON (line {err.lineno} column {err.colno}: {err.msg}; truncated?); {expected}"
+            ) from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: holds a JSON {type(d).__name__}; {expected}")
+        missing = [k for k in ("weights", "costs", "names", "variant") if k not in d]
+        if missing:
+            raise ValueError(f"{path}: lacks {', '.join(missing)}; {expected}")
+        try:
+            return cls(
+                weights=np.array(d["weights"], np.float32),
+                costs=np.array(d["costs"], np.float64),
+                names=list(d["names"]),
+                variant=d["variant"],
+                temperatures=np.array(d.get("temperatures", []), np.float32),
+                history=list(d.get("history", [])),
+            )
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: malformed WISE model ({err}); {expected}") from None
 
 
 def _default_alphas(k: int, l1: float, free_stages: int) -> torch.Tensor:

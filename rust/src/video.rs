@@ -331,7 +331,12 @@ fn index_source(
         if unit.code != sc::VOP {
             state.header(data, unit)?;
         } else {
-            let pictured = index_vop(data, unit, state, vops, output)?;
+            let pictured = match index_vop(data, unit, state, vops, output) {
+                // A file cut inside its last VOP's header: that VOP gives no picture, as in
+                // FFmpeg, and the frames before it stand.
+                Err(_) if unit.end == data.len() && !vops.is_empty() => false,
+                other => other?,
+            };
             return Ok(pictured.then_some(unit));
         }
     }

@@ -45,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
         "input_size": 224,
         "mirror": True,  # random left-right flips in training (off for direction-defined classes)
         "test_batch_size": 0,  # 0: same as the stage's batch size
+        "missing": "error",  # listed videos that do not exist: error (list them) | drop (warn, record)
     },
     "model": {
         "arch": {"iframe": "resnet50", "mv": "resnet18", "residual": "resnet18"},
