@@ -20,8 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UnsupportedCodecError
-
 __all__ = ["BlockMotion", "block_motion", "vectors_to_grid", "FORWARD", "BACKWARD", "MIXED", "GRIDS"]
 
 #: ``direction`` bits: a forward (past-reference) vector covers the block.
