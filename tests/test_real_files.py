@@ -14,7 +14,9 @@ import shutil
 import subprocess
 from pathlib import Path
 
+import av
 import pytest
+from handmade import bitmapinfoheader, split_vops, write_mkv
 from test_decoder import assert_same_as_ffmpeg
 
 import pkdkit
@@ -92,3 +94,45 @@ def test_avi_with_the_vol_only_in_the_stream_format(tmp_path: Path, tag: str) ->
     assert data.count(VOL) == 1 and data.index(VOL) < data.index(b"movi")  # only in the header list
     assert_native_and_exact(avi)
     assert_native_and_exact(mp4)
+
+
+def packets_of(path: Path) -> list[bytes]:
+    """The video packets of ``path`` as FFmpeg's demuxer hands them to the decoder."""
+    with av.open(str(path)) as container:
+        return [bytes(p) for p in container.demux(container.streams.video[0]) if p.size]
+
+
+def test_matroska_from_ffmpeg_with_b_frames(tmp_path: Path) -> None:
+    """FFmpeg's Matroska muxer: V_MPEG4/ISO/ASP, the VOL only in CodecPrivate."""
+    mp4 = encode(tmp_path / "in.mp4", ["-c:v", "mpeg4", "-bf", "2", "-g", "10", "-q:v", "5", "-flags", "+qpel"])
+    mkv = tmp_path / "out.mkv"
+    ffmpeg("-i", mp4, "-c:v", "copy", mkv)
+    assert pkdkit.open(mkv, fallback=False).container == "mkv"
+    types = assert_native_and_exact(mkv)
+    assert types.count("I") >= 2 and "B" in types
+
+
+def test_matroska_written_by_libxvid(tmp_path: Path) -> None:
+    mkv = encode(tmp_path / "xvid.mkv", ["-c:v", "libxvid", "-bf", "0", "-g", "10", "-q:v", "3"])
+    assert_native_and_exact(mkv)
+
+
+def test_matroska_vfw_track_with_packed_xvid(tmp_path: Path) -> None:
+    """An XviD AVI's chunks (packed B-frames, placeholders) in a V_MS/VFW/FOURCC track, as
+    remuxers that keep the AVI's codec set-up write them."""
+    avi = encode(tmp_path / "x.avi", [*XVID, "-g", "10", "-bf", "2"])
+    mkv = write_mkv(
+        tmp_path / "vfw.mkv", "V_MS/VFW/FOURCC", bitmapinfoheader(176, 144, b"XVID"), packets_of(avi), 176, 144
+    )
+    types = assert_native_and_exact(mkv)
+    assert types == pkdkit.open(avi).frame_types and "B" in types
+
+
+@pytest.mark.parametrize("lacing", ["xiph", "ebml"])
+def test_matroska_laced_blocks(tmp_path: Path, lacing: str) -> None:
+    """Three VOPs per SimpleBlock, laced: FFmpeg splits the lace into packets, so must pkdkit."""
+    m4v = encode(tmp_path / "s.m4v", ["-c:v", "mpeg4", "-bf", "1", "-g", "6", "-q:v", "4", "-f", "m4v"], frames=13)
+    headers, vops = split_vops(m4v.read_bytes())
+    mkv = write_mkv(tmp_path / f"{lacing}.mkv", "V_MPEG4/ISO/ASP", headers, vops, 176, 144, lacing, per_block=3)
+    types = assert_native_and_exact(mkv)
+    assert len(types) == 13 and "B" in types
