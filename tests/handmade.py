@@ -183,7 +183,8 @@ def paired_frames(stream: bytes, packed_tag: bool = True) -> list[bytes]:
 
 def ebml(element_id: int, body: bytes) -> bytes:
     """An EBML element: its ID as written, an 8-byte size, the body."""
-    return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + b"\x01" + len(body).to_bytes(7, "big") + body
+    size = b"\x01" + len(body).to_bytes(7, "big")
+    return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + size + body
 
 
 def ebml_uint(element_id: int, value: int) -> bytes:

@@ -12,11 +12,13 @@ from __future__ import annotations
 
 import shutil
 import subprocess
+import sys
 from pathlib import Path
 
 import av
 import pytest
 from handmade import bitmapinfoheader, split_vops, write_mkv
+from test_asp_corruption import LOOP
 from test_decoder import assert_same_as_ffmpeg
 
 import pkdkit
@@ -136,3 +138,23 @@ def test_matroska_laced_blocks(tmp_path: Path, lacing: str) -> None:
     mkv = write_mkv(tmp_path / f"{lacing}.mkv", "V_MPEG4/ISO/ASP", headers, vops, 176, 144, lacing, per_block=3)
     types = assert_native_and_exact(mkv)
     assert len(types) == 13 and "B" in types
+
+
+@pytest.mark.parametrize("kind", ["packed_avi", "mkv"])
+def test_mutated_real_files_never_crash_or_hang(tmp_path: Path, kind: str) -> None:
+    """The corruption loop of ``test_asp_corruption`` on a packed multi-GOP XviD AVI and on a
+    Matroska file: only ``VideoError`` may come out, in a child process with a time limit."""
+    if kind == "packed_avi":
+        path = encode(tmp_path / "p.avi", [*XVID, "-g", "5", "-bf", "2", "-flags", "+qpel"], size="96x64", frames=12)
+    else:
+        mp4 = encode(tmp_path / "m.mp4", ["-c:v", "mpeg4", "-bf", "2", "-g", "5", "-q:v", "4"], size="96x64", frames=12)
+        path = tmp_path / "m.mkv"
+        ffmpeg("-i", mp4, "-c:v", "copy", path)
+    runs = 90
+    result = subprocess.run(
+        [sys.executable, "-c", LOOP, str(path), "11", str(runs)], capture_output=True, text=True, timeout=300
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    outcomes = eval(result.stdout.strip().splitlines()[-1])  # a dict literal printed by the loop
+    assert outcomes["ok"] + outcomes["error"] == runs
+    assert outcomes["ok"] > 0 and outcomes["error"] > 0

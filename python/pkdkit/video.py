@@ -83,7 +83,7 @@ class CompressedVideo(NativeRepresentations):
 
     @property
     def container(self) -> str:
-        """``"m4v"`` (raw elementary stream), ``"avi"`` or ``"mp4"``, sniffed from the content."""
+        """``"m4v"`` (raw elementary stream), ``"avi"``, ``"mp4"`` or ``"mkv"``, sniffed from the content."""
         return self._video.container
 
     @property

@@ -11,6 +11,9 @@
 //! MPEG-4 Part 2 comes as `V_MPEG4/ISO/{SP,ASP,AP}` (`CodecPrivate` = VOS/VOL headers) or as
 //! `V_MS/VFW/FOURCC` (`CodecPrivate` = a BITMAPINFOHEADER with an XVID/DIVX/FMP4... fourcc and
 //! the headers after its 40 bytes). A file cut short keeps the frames that are whole.
+//!
+//! Own code rather than a crate: the Matroska crates on crates.io hand out copies of the frames,
+//! while pkdkit's packets are byte ranges of the file (no copy, error offsets in file bytes).
 #![forbid(unsafe_code)]
 
 use super::{avi, printable, ContainerKind, Demuxed, Packet};
