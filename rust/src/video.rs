@@ -688,7 +688,8 @@ mod tests {
     #[test]
     fn mutated_streams_never_panic() {
         let good = stream(&[(0, true), (1, true), (2, true), (1, true)]);
-        // The same VOPs in an AVI (headers in the first chunk) and an MP4 (headers in esds).
+        // The same VOPs in an AVI (headers in the first chunk), an MP4 (headers in esds) and a
+        // Matroska file (headers in CodecPrivate).
         let first_vop = good.windows(4).position(|w| w == [0, 0, 1, 0xB6]).unwrap();
         let mut vops: Vec<&[u8]> = Vec::new();
         let mut at = first_vop;
@@ -702,7 +703,12 @@ mod tests {
         let avi = crate::container::avi::tests::build_avi(b"XVID", 32, 32, &avi_frames);
         let mp4 =
             crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &good[..first_vop], &vops);
-        for file in [&good, &avi, &mp4] {
+        let mkv = crate::container::mkv::tests::build_mkv(
+            "V_MPEG4/ISO/ASP",
+            &good[..first_vop],
+            &[crate::container::mkv::tests::frames_as_blocks(&vops)],
+        );
+        for file in [&good, &avi, &mp4, &mkv] {
             // vo_type 1 without vol_control_parameters: low delay until the B-VOP clears it,
             // so FFmpeg shows the P-VOP before the B twice (checked against FFmpeg in
             // tests/test_probe.py).
@@ -718,7 +724,23 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for good in [good.clone(), avi, mp4] {
+        // DivX-style packed: the B-VOP shares the P-VOP's chunk, a not-coded P-VOP placeholder
+        // (type 01, time 0, markers, vop_coded 0, stuffing) follows.
+        let mut head = good[..first_vop].to_vec();
+        head.extend_from_slice(b"\0\0\x01\xB2DivX503b1393p");
+        head.extend_from_slice(vops[0]);
+        let pair = [vops[1], vops[2]].concat();
+        let placeholder = [0, 0, 1, 0xB6, 0b0101_0000, 0b0100_1111];
+        let packed = crate::container::avi::tests::build_avi(
+            b"XVID",
+            32,
+            32,
+            &[&head, &pair, &placeholder, vops[3]],
+        );
+        let v = Video::from_bytes(packed.clone()).unwrap();
+        assert!(v.encoder.packed_bitstream);
+        assert_eq!(v.frame_types, "IPBPP");
+        for good in [good.clone(), avi, mp4, mkv, packed] {
             for _ in 0..1500 {
                 let mut bad = good.clone();
                 match next() % 4 {

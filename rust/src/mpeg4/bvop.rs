@@ -248,7 +248,11 @@ pub fn decode_bvop(
         reconstruct(cur, params, refs, vol.quarter_sample, &mut mb, mb_x, mb_y);
         export(&mut out.motion_vectors, &mb, mb_x, mb_y, vol.quarter_sample);
         mb_index += 1;
-        if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(r)) {
+        // Like FFmpeg, a packet boundary is not looked for before a macroblock that is skipped
+        // in the future reference: it takes no bits, so it still belongs to this packet.
+        let next_skipped = refs.future_kinds.get(mb_index) == Some(&MbKind::Skipped);
+        let next_packet = syntax.as_ref().filter(|_| !next_skipped);
+        if let Some(next) = next_packet.and_then(|s| s.next_packet(r)) {
             if next.mb_index < mb_index {
                 continue;
             }
