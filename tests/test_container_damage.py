@@ -6,10 +6,12 @@ until the demuxer gives up, decode each packet, go on after a packet that fails 
 frame count must equal FFmpeg's, every frame before the damage must be bit-exact, and the
 frame cut by the end of the file is reported damaged.
 
-One thing is left out on purpose: a cut that leaves only the first few bytes of a VOP (fewer
-than ``TINY_REMNANT``). There FFmpeg's answer depends on how its bit reader runs over the end of
-the packet (it sometimes reads the missing ``vop_coded`` bit as 0 and repeats the last frame,
-sometimes keeps or drops a nearly empty picture); pkdkit drops such a remnant.
+One thing is left out on purpose: a packet that holds only the first few bytes of a VOP (a cut
+fewer than ``TINY_REMNANT`` bytes into it, or a chunk size lying it down to a handful of bytes).
+There FFmpeg's answer depends on how its bit reader runs over the end of the packet: it reads a
+missing ``vop_coded`` bit as 0 and repeats the last frame, or drops a picture it can decode
+almost nothing of (a 7-byte P-VOP) while keeping one of 13 bytes. pkdkit drops a VOP whose header
+is cut and keeps one whose header is whole, so its count may differ by one there.
 """
 
 from __future__ import annotations
