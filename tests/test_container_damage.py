@@ -38,6 +38,8 @@ def ffmpeg_decode(path: Path) -> list[av.VideoFrame]:
     except av.FFmpegError:
         return frames
     with container:
+        if not container.streams.video:
+            return frames
         packets = container.demux(container.streams.video[0])
         while True:
             try:
