@@ -332,9 +332,10 @@ fn index_source(
             state.header(data, unit)?;
         } else {
             let pictured = match index_vop(data, unit, state, vops, output) {
-                // A file cut inside its last VOP's header: that VOP gives no picture, as in
-                // FFmpeg, and the frames before it stand.
-                Err(_) if unit.end == data.len() && !vops.is_empty() => false,
+                // A damaged VOP header (a cut file, a packet cut short by a lying container
+                // size): FFmpeg drops that packet ("header damaged") and goes on, so the VOP
+                // gives no picture and the others stand.
+                Err(Error::Corrupt { .. }) => false,
                 other => other?,
             };
             return Ok(pictured.then_some(unit));
@@ -672,6 +673,23 @@ mod tests {
         let v = Video::from_bytes(stream(&[(0, true), (1, true), (1, false)])).unwrap();
         assert_eq!(v.frame_types, "IPP");
         assert_eq!(v.display, vec![0, 1, 1]);
+    }
+
+    #[test]
+    fn a_vop_with_a_damaged_header_is_dropped_and_the_others_stand() {
+        let good = stream(&[(0, true), (1, true), (1, true)]);
+        let vops: Vec<usize> = good
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == [0, 0, 1, 0xB6])
+            .map(|(at, _)| at)
+            .collect();
+        // The second VOP keeps one byte of its header (a packet cut short).
+        let mut bad = good[..vops[1] + 5].to_vec();
+        bad.extend_from_slice(&good[vops[2]..]);
+        let v = Video::from_bytes(bad).unwrap();
+        assert_eq!(v.frame_types, "IP");
+        assert_eq!(v.vops.len(), 2);
     }
 
     #[test]
