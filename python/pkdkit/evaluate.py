@@ -128,7 +128,7 @@ def tradeoff_report(
 
     Returns:
         ``{"curves": {label: [rows]}, "baselines": {...}, "per_exit": {...}, "full_cost": float,
-        "metrics": {label: summary}, "cost_rules": [rows]}``; every cost is the mean over all
+        "metrics": {label: summary}, "cost_rules": [rows], "settings": {label: text}}``; every cost is the mean over all
         test videos, each counted once, wrong early exits included. Unreachable budgets are None.
     """
     from . import tradeoff
@@ -143,6 +143,7 @@ def tradeoff_report(
         for label, rows in {**curves, **{k: [v] for k, v in baselines.items()}}.items():
             summary = tradeoff.summarise(rows, full_cost)
             metrics[label] = {k: (None if np.isnan(v) else v) for k, v in summary.items()}
+    settings = {label: m.describe() if hasattr(m, "describe") else str(m) for label, m in models.items()}
     cost_rules = []
     if models:
         first = next(iter(models.values()))
@@ -154,6 +155,7 @@ def tradeoff_report(
         "full_cost": full_cost,
         "metrics": metrics,
         "cost_rules": cost_rules,
+        "settings": settings,
     }
 
 
@@ -179,6 +181,10 @@ def report_markdown(report: dict, cost_unit: float = 1e9, unit_name: str = "GMAC
     for label, b in report["baselines"].items():
         lines.append(f"| {label} | - | {100 * b['accuracy']:.2f} | {b['cost'] / cost_unit:.4g} | all |")
     text = "\n".join(lines) + "\n"
+    if report.get("settings"):
+        text += "\nStages of each WISE curve:\n\n" + "".join(
+            f"- {label}: {how}\n" for label, how in report["settings"].items()
+        )
     if report.get("metrics"):
         text += (
             f"\nTrade-off metrics (cost normalised by the full cascade, "
