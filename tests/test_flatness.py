@@ -257,7 +257,7 @@ def test_repeatable_and_model_restored():
             (
                 top_eigenvalues(net, criterion, data, k=2, seed=5).eigenvalues,
                 top_eigenvalues(net, criterion, data, method="power", seed=5).eigenvalues,
-                hessian_trace(net, criterion, data, samples=4, seed=5).mean,
+                hessian_trace(net, criterion, data, samples=6, seed=5).mean,
                 keskar_sharpness(net, criterion, data, steps=3, seed=5).value,
                 worst_case_sharpness(net, criterion, data, rho=0.05, steps=3, seed=5).value,
                 average_case_sharpness(net, criterion, data, rho=0.05, samples=3, per_batch=True, seed=5).value,
@@ -369,7 +369,11 @@ def test_bad_arguments_fail_clearly():
     with pytest.raises(ValueError, match="no batch"):
         hessian_trace(model, criterion, [])
     with pytest.raises(ValueError, match="samples must be at least 2"):
-        hessian_trace(model, criterion, data, samples=1)
+        hessian_trace(model, criterion, data, samples=1, method="hutchinson")
+    with pytest.raises(ValueError, match="at least 6 products"):
+        hessian_trace(model, criterion, data, samples=5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        hessian_trace(model, criterion, data, method="xtrace")
     with pytest.raises(ValueError, match="not trainable parameters"):
         landscape_1d(model, criterion, data, direction={"nope": torch.zeros(1)})
     with pytest.raises(ValueError, match="lacks"):
