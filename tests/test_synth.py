@@ -182,3 +182,44 @@ def test_synth_cli_fails(tmp_path: Path, args: list[str], message: str) -> None:
     result = CliRunner().invoke(main, ["synth", str(tmp_path / "x"), "--frames", "2", *args])
     assert result.exit_code == 1
     assert message in result.output
+
+
+# ------------------------------------------------------------------------------ the actions preset
+
+
+def test_actions_preset_layout_and_determinism(tmp_path: Path) -> None:
+    from pkdkit.data.synth import PRESETS
+
+    names = PRESETS["actions"].classes
+    assert names == ("Swim", "Juggle", "Fence", "Dive", "Run", "Dribble", "Wrestle", "Cartwheel")
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    synth_dataset(a, 3, 2, seed=5, workers=1, preset="actions", **TINY)
+    synth_dataset(b, 3, 2, seed=5, workers=2, preset="actions", **TINY)
+    synth_dataset(c, 3, 2, seed=6, workers=1, preset="actions", **TINY)
+    assert (a / "classInd.txt").read_text().splitlines() == ["1 Swim", "2 Juggle", "3 Fence"]
+    assert _digest(a) == _digest(b)  # the seed, not the process count, decides every byte
+    videos = [p for p in _digest(a) if p.endswith(".m4v")]
+    assert len(videos) == 6
+    assert all(_digest(a)[v] != _digest(c)[v] for v in videos)  # another seed, other clips
+    assert all(len(ffmpeg_frames(a / v)) == 16 for v in videos)
+    with pytest.raises(ValueError, match="between 1 and 8 for preset 'actions'"):
+        plan_videos(9, 2, "m4v", "actions")
+    with pytest.raises(ValueError, match="--preset 'nope'"):
+        plan_videos(2, 2, "m4v", "nope")
+
+
+def test_actions_cues_follow_the_documented_probabilities() -> None:
+    """Each clip draws its class's own motion, scene, prop and colour with the probabilities of
+    PREFERENCE (docs/synthetic.md), and otherwise one of the others."""
+    from pkdkit.data._actions import ACTION_CLASSES, PREFERENCE, make_action_scene
+
+    draws = 300
+    for cls in ACTION_CLASSES[:4]:
+        own = dict.fromkeys(PREFERENCE, 0)
+        for i in range(draws):
+            scene = make_action_scene(cls.name, 4, 64, 48, np.random.default_rng([1, i]))
+            for cue in PREFERENCE:
+                own[cue] += scene.cues[cue] == getattr(cls, cue)
+        for cue, p in PREFERENCE.items():
+            # Binomial standard deviation at 300 draws is at most 0.029: allow 4 of them.
+            assert abs(own[cue] / draws - p) < 0.115, (cls.name, cue, own[cue] / draws)

@@ -2,21 +2,18 @@
 
 In UCF-101 the scene and the objects already say a lot (water, a ball, a court), and the motion
 settles what appearance leaves open; CoViAR's single networks rank I-frame > residual > MV. Here
-each class is a *gross motion* (travel, bounce, spin, approach), a *preferred scene*, a
-*preferred prop* (a static object) and a *preferred outfit colour* of its actor:
+each class is a *motion* (travel, bounce, spin, approach), a *scene*, a *prop* (a static object)
+and an *outfit colour* of its actor, and each clip draws each of the four independently: the
+class's own with the probability in :data:`PREFERENCE`, otherwise another at random. So:
 
-- every motion is shared by two classes, and every scene by two others, so neither motion nor
-  appearance alone names the class, while the two together do;
-- each preference holds only with some probability (:data:`PREFERENCE`); otherwise the clip takes
-  another scene, prop or colour at random, so appearance is informative but never decisive;
+- every motion is shared by two classes: motion alone at best halves the candidates;
+- every class has its own scene, but the scenes come in pairs of one colour whose classes move
+  differently: appearance is informative but never decisive, and motion settles it;
 - which cue reaches which representation follows from what each one can see: the I-frame sees
-  scene, prop and outfit but no motion; motion vectors see the motion and outlines but no colour;
-  residuals see the motion through its prediction errors and the outfit, whose pattern changes
-  inside the actor's outline (limbs, cloth) where block motion cannot follow, but not the static
-  scene or prop.
-
-A slow random camera drift, shared by every class, moves the whole picture a little, so motion
-vectors and residuals are never clean.
+  scene, prop and outfit but no motion; motion vectors see the motion (and the camera's drift) but
+  no colour; residuals see the motion through its prediction errors, the scene's fine texture
+  through the camera's drift, and the outfit, whose pattern changes inside the actor's outline
+  (limbs, cloth) where block motion cannot follow; never the static prop.
 
 ``docs/synthetic.md`` lists the classes and every distribution.
 """
@@ -30,7 +27,7 @@ import numpy as np
 from ._motion import _pair_path, _period, _speed, _time
 from ._scene import Actor, Scene, Shape, Texture
 
-SCENES = ("water", "grass", "court", "indoor")
+SCENES = ("water", "pool", "grass", "field", "court", "sand", "indoor", "track")
 PROPS = ("ball", "cone", "goal", "flag")
 #: Outfit colours: mean RGB of the actor's texture (each clip jitters it by up to 25 per channel).
 COLOURS: dict[str, tuple[float, float, float]] = {
@@ -44,14 +41,14 @@ COLOURS: dict[str, tuple[float, float, float]] = {
     "pink": (240, 120, 190),
 }
 MOTIONS = ("travel", "bounce", "spin", "approach")
-#: Probability that a clip shows its class's own scene, prop and outfit colour (each drawn
+#: Probability that a clip shows its class's own motion, scene, prop and outfit colour (each drawn
 #: independently); otherwise one of the others, uniformly.
-PREFERENCE = {"scene": 0.8, "prop": 0.7, "colour": 0.4}
+PREFERENCE = {"motion": 0.7, "scene": 0.65, "prop": 0.5, "colour": 0.3}
 
 
 @dataclass(frozen=True)
 class ActionClass:
-    """One class of the preset: its motion and its preferred appearance."""
+    """One class of the preset: its usual motion and its preferred appearance."""
 
     name: str
     motion: str
@@ -60,18 +57,18 @@ class ActionClass:
     colour: str
 
 
-#: In the order ``--classes N`` takes them. Motion pairs: Swim/Run (travel), Juggle/Dribble
-#: (bounce), Fence/Box (approach), Dive/Breakdance (spin); scene pairs: Swim/Dive (water),
-#: Run/Juggle (grass), Dribble/Fence (court), Box/Breakdance (indoor).
+#: In the order ``--classes N`` takes them. Each motion is shared by two classes (Swim/Run travel,
+#: Juggle/Dribble bounce, Fence/Wrestle approach, Dive/Cartwheel spin); scenes of the same colour
+#: (water/pool blue, grass/field green, court/sand tan) belong to classes of different motions.
 ACTION_CLASSES: tuple[ActionClass, ...] = (
     ActionClass("Swim", "travel", "water", "flag", "red"),
     ActionClass("Juggle", "bounce", "grass", "ball", "purple"),
-    ActionClass("Box", "approach", "indoor", "goal", "green"),
-    ActionClass("Dive", "spin", "water", "goal", "yellow"),
-    ActionClass("Run", "travel", "grass", "cone", "white"),
+    ActionClass("Fence", "approach", "indoor", "flag", "black"),
+    ActionClass("Dive", "spin", "pool", "goal", "yellow"),
+    ActionClass("Run", "travel", "track", "cone", "white"),
     ActionClass("Dribble", "bounce", "court", "ball", "orange"),
-    ActionClass("Fence", "approach", "court", "flag", "black"),
-    ActionClass("Breakdance", "spin", "indoor", "cone", "pink"),
+    ActionClass("Wrestle", "approach", "sand", "goal", "green"),
+    ActionClass("Cartwheel", "spin", "field", "cone", "pink"),
 )
 CLASS_BY_NAME = {c.name: c for c in ACTION_CLASSES}
 
@@ -105,25 +102,47 @@ def _gratings(
     )
 
 
+def _lines(tex: Texture, angles: list[float], rng: np.random.Generator) -> Texture:
+    """``tex`` with its gratings turned to ``angles`` (plus a little jitter): straight lines."""
+    ang = np.array(angles, np.float32) + rng.uniform(-0.08, 0.08, len(angles)).astype(np.float32)
+    omega = np.hypot(tex.freqs[:, 0], tex.freqs[:, 1])
+    freqs = np.stack([omega * np.cos(ang), omega * np.sin(ang)], axis=1).astype(np.float32)
+    return Texture(freqs, tex.phases, tex.colours, tex.base, tex.sharpness)
+
+
 def scene_texture(kind: str, rng: np.random.Generator, scale: float) -> Texture:
-    """The background of one scene family; ``scale`` is the frame's short side in pixels."""
+    """The background of one scene family; ``scale`` is the frame's short side in pixels.
+
+    Families come in pairs of one colour told apart by their texture (water/pool, grass/field,
+    court/sand), so colour alone does not name the scene.
+    """
     half = np.pi / 2
+    k = int(rng.integers(3, 6))
     if kind == "water":  # blue, smooth horizontal swell
-        return _gratings(rng, int(rng.integers(3, 6)), (0.12 * scale, 0.35 * scale), (half - 0.3, half + 0.3),
-                         (12, 28), (0.6, 0.8, 1.0), (45, 105, 175), 25, 0.0)
+        return _gratings(rng, k, (0.12 * scale, 0.35 * scale), (half - 0.3, half + 0.3), (12, 28),
+                         (0.6, 0.8, 1.0), (45, 105, 175), 25, 0.0)
+    if kind == "pool":  # blue, a grid of tiles
+        tex = _gratings(rng, 2, (0.1 * scale, 0.16 * scale), (0, 0), (20, 30), (1.0, 1.0, 1.0), (60, 120, 190), 25, 8.0)
+        return _lines(tex, [0.0, half], rng)
     if kind == "grass":  # green, fine vertical blades
-        return _gratings(rng, int(rng.integers(5, 9)), (0.03 * scale, 0.08 * scale), (-0.25, 0.25),
-                         (10, 25), (0.6, 1.0, 0.4), (70, 140, 55), 25, float(rng.uniform(2.5, 6.0)))
+        return _gratings(rng, k + 3, (0.04 * scale, 0.09 * scale), (-0.25, 0.25), (10, 25), (0.6, 1.0, 0.4),
+                         (70, 140, 55), 25, float(rng.uniform(2.5, 6.0)))
+    if kind == "field":  # green, large soft patches
+        return _gratings(rng, k, (0.3 * scale, 0.8 * scale), (0, np.pi), (15, 30), (0.8, 1.0, 0.5), (80, 150, 60),
+                         25, 0.0)
     if kind == "court":  # tan floor with long straight lines along and across
-        tex = _gratings(rng, 4, (0.25 * scale, 0.6 * scale), (0.0, 0.0), (15, 30), (1.0, 0.9, 0.7),
-                        (185, 135, 85), 25, 8.0)
-        ang = np.array([0.0, half, 0.0, half], np.float32) + rng.uniform(-0.08, 0.08, 4).astype(np.float32)
-        omega = np.hypot(tex.freqs[:, 0], tex.freqs[:, 1])
-        freqs = np.stack([omega * np.cos(ang), omega * np.sin(ang)], axis=1).astype(np.float32)
-        return Texture(freqs, tex.phases, tex.colours, tex.base, tex.sharpness)
+        tex = _gratings(rng, 4, (0.25 * scale, 0.6 * scale), (0, 0), (15, 30), (1.0, 0.9, 0.7), (185, 135, 85), 25, 8.0)
+        return _lines(tex, [0.0, half, 0.0, half], rng)
+    if kind == "sand":  # tan, fine ripples in every direction
+        return _gratings(rng, k + 2, (0.05 * scale, 0.1 * scale), (0, np.pi), (6, 14), (1.0, 0.9, 0.7),
+                         (190, 150, 95), 25, 0.0)
     if kind == "indoor":  # grey, low contrast, any orientation
-        return _gratings(rng, int(rng.integers(4, 8)), (0.06 * scale, 0.25 * scale), (0, np.pi), (5, 14),
-                         (1.0, 1.0, 1.0), (125, 120, 118), 30, float(rng.choice([0.0, 2.0])))
+        return _gratings(rng, k + 1, (0.06 * scale, 0.25 * scale), (0, np.pi), (5, 14), (1.0, 1.0, 1.0),
+                         (125, 120, 118), 30, float(rng.choice([0.0, 2.0])))
+    if kind == "track":  # red-brown with white horizontal lanes
+        tex = _gratings(rng, 2, (0.15 * scale, 0.25 * scale), (0, 0), (25, 40), (1.0, 1.0, 1.0), (165, 70, 55),
+                        25, 10.0)
+        return _lines(tex, [half, half], rng)
     raise ValueError(f"unknown scene {kind!r}; expected one of {SCENES}")
 
 
@@ -198,6 +217,7 @@ def make_action_scene(class_name: str, frames: int, width: int, height: int, rng
         raise ValueError(f"unknown action class {class_name!r}; expected one of {list(CLASS_BY_NAME)}")
     cls = CLASS_BY_NAME[class_name]
     short = float(min(width, height))
+    motion = _pick(rng, cls.motion, MOTIONS, PREFERENCE["motion"])
     scene_kind = _pick(rng, cls.scene, SCENES, PREFERENCE["scene"])
     prop_kind = _pick(rng, cls.prop, PROPS, PREFERENCE["prop"])
     colour = _pick(rng, cls.colour, tuple(COLOURS), PREFERENCE["colour"])
@@ -205,8 +225,9 @@ def make_action_scene(class_name: str, frames: int, width: int, height: int, rng
     other = str(rng.choice([c for c in COLOURS if c != colour]))
     actors = [person_actor(colour, rng, width, height, frames), person_actor(other, rng, width, height, frames),
               prop_actor(prop_kind, rng, width, height, frames)]
-    # A hand-held camera: a slow drift of up to 0.4 % of the width per frame, any direction.
-    drift = rng.uniform(0.0, 0.004) * width
+    # A hand-held camera: a slow drift of 0.2-0.6 % of the width per frame, any direction. Motion
+    # vectors follow it; residuals show the scene's fine texture, which block motion smooths over.
+    drift = rng.uniform(0.002, 0.006) * width
     heading = rng.uniform(0, 2 * np.pi)
     t = np.arange(frames, dtype=np.float32)
     flicker = 1 + rng.uniform(0, 0.03) * np.sin(rng.uniform(0.1, 0.5) * t + rng.uniform(0, 6))
@@ -220,6 +241,7 @@ def make_action_scene(class_name: str, frames: int, width: int, height: int, rng
         gain=(rng.uniform(0.8, 1.15) * flicker).astype(np.float32),
         gradient=rng.uniform(-0.3, 0.3, 2).astype(np.float32),
         noise_sigma=float(rng.uniform(1.0, 4.0)),
+        cues={"motion": motion, "scene": scene_kind, "prop": prop_kind, "colour": colour},
     )
-    _move(cls.motion, scene, rng, width, height)
+    _move(motion, scene, rng, width, height)
     return scene

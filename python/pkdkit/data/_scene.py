@@ -8,7 +8,7 @@ renderer knows nothing about the action classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -145,6 +145,7 @@ class Scene:
     gain: np.ndarray  # (F,) float32 global brightness
     gradient: np.ndarray  # (2,) float32 brightness slope across x and y (fraction per frame size)
     noise_sigma: float
+    cues: dict[str, str] = field(default_factory=dict)  # what a preset drew (scene kind, motion...)
 
 
 def _wrap(d: np.ndarray, period: float) -> np.ndarray:

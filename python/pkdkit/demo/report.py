@@ -12,6 +12,16 @@ from ._names import IC_METHODS, MODALITIES, MODALITY_NAMES
 
 __all__ = ["render_report", "combine_curves"]
 
+# What the data leads one to expect of the three networks, per synthetic preset.
+EXPECTATION = {
+    "actions": "Appearance (scene, prop, outfit) hints at the class and motion settles it, so, as "
+    "CoViAR found on UCF-101, the I-frame network is expected first, the residual network second and "
+    "the MV network third, all above chance and below their fusion.",
+    "motion": "The synthetic classes differ only in motion: textures, shapes and places are drawn the "
+    "same way for every class, so the I-frame network is expected near chance, while the MV and "
+    "residual networks should be well above it.",
+}
+
 
 def combine_curves(runs_dir: Path, path: Path, chance: float) -> None:
     """Learning curves of the three backbones on one PNG: train loss, exit-4 test accuracy."""
@@ -54,10 +64,11 @@ def render_report(results: Mapping[str, Any]) -> str:
 
     s = results["settings"]
     chance = results["chance"]
+    preset = s.get("preset", "motion")
     lines = [
         "# pkdkit demo report",
         "",
-        f"Synthetic data (`pkdkit synth`): {s['classes']} classes (motion patterns), "
+        f"Synthetic data (`pkdkit synth --preset {preset}`, see docs/synthetic.md): {s['classes']} classes, "
         f"{results['videos']['train']} training and {results['videos']['test']} test videos of "
         f"{s['frames']} frames at {s['size'][0]}x{s['size'][1]}; networks `resnet10_tiny` on "
         f"{s['num_segments']} segments of {s['input_size']}x{s['input_size']}, trained from scratch "
@@ -65,15 +76,14 @@ def render_report(results: Mapping[str, Any]) -> str:
         f"device {s['device']}{' (quick variant)' if s['quick'] else ''}.",
         "",
         f"**Chance level: {_pct(chance)} %** (1/{s['classes']} classes). All accuracies are top-1 on "
-        "the test split, in %.",
+        "the test split, in %. One seed: differences of a few points are within noise; "
+        "`pkdkit demo --seeds N` gives intervals.",
         "",
         "## Per-exit accuracy, CE vs PKD",
         "",
         "Exits 1-3 are the internal classifiers (trained with the backbone frozen), exit 4 the "
         "backbone's own classifier (identical for both methods). PKD teachers: the MV network, then "
-        "the residual network, then the network's own final exit. The synthetic classes differ only in "
-        "motion: textures, shapes and places are drawn the same way for every class, so the I-frame "
-        "network is expected near chance, while the MV and residual networks should be well above it.",
+        "the residual network, then the network's own final exit. " + EXPECTATION[preset],
         "",
         "| modality | ICs trained by | exit 1 | exit 2 | exit 3 | exit 4 |",
         "|---|---|---|---|---|---|",
