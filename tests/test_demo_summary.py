@@ -46,6 +46,12 @@ def _results(i: int, seed: int) -> dict:
         "flatness": {m: {"top_eigenvalue": e, "trace": t, "loss_at_minimum": lo, "loss_at_edges": hi}
                      for m, (e, t, lo, hi) in flat.items()},
         "wall_seconds": 100.0 + i,
+        "tradeoff_metrics": {
+            "WISE, PKD ICs": {"auc": 0.50 + 0.01 * i, "acc_at_25": None if i == 0 else 0.4, "acc_at_50": 0.6},
+            "WISE, CE ICs": {"auc": 0.45 + 0.01 * i, "acc_at_25": 0.3, "acc_at_50": 0.6 - 0.01 * i},
+            "confidence exit (SDN), PKD ICs": {"auc": [0.52, 0.49, 0.55, 0.50][i], "acc_at_25": 0.35,
+                                               "acc_at_50": 0.5},
+        },
     }
 
 
@@ -143,3 +149,21 @@ def test_compare_cli(run_dirs: list[Path], tmp_path: Path) -> None:
         summary["per_exit"]["mv"][1]["diff"]["mean"])
     missing = CliRunner().invoke(main, ["compare", str(tmp_path)])
     assert missing.exit_code == 1 and "results.json: missing" in missing.output
+
+
+def test_tradeoff_metrics_over_seeds(run_dirs: list[Path]) -> None:
+    table = compare_runs(load_runs(run_dirs))["tradeoff_metrics"]
+    assert table["curves"]["WISE, PKD ICs"]["auc"]["mean"] == pytest.approx(0.515)
+    # A budget out of reach in one run (None) has no interval and no comparison.
+    assert math.isnan(table["curves"]["WISE, PKD ICs"]["acc_at_25"]["mean"])
+    vs_ce = table["comparisons"]["WISE, PKD ICs vs WISE, CE ICs"]
+    assert "acc_at_25" not in vs_ce
+    assert vs_ce["auc"]["diff"]["mean"] == pytest.approx(0.05) and vs_ce["auc"]["significant"]
+    assert vs_ce["acc_at_50"]["diff"]["mean"] == pytest.approx(np.mean([0.0, 0.01, 0.02, 0.03]))
+    vs_sdn = table["comparisons"]["WISE, PKD ICs vs confidence exit (SDN), PKD ICs"]["auc"]
+    d = [0.50 - 0.52, 0.51 - 0.49, 0.52 - 0.55, 0.53 - 0.50]
+    assert vs_sdn["diff"]["mean"] == pytest.approx(np.mean(d))
+    assert vs_sdn["diff"]["high"] == pytest.approx(np.mean(d) + _half_width(d))
+    assert vs_sdn["verdict"] == "no significant difference between WISE, PKD ICs and confidence exit (SDN), PKD ICs"
+    text = render_summary(compare_runs(load_runs(run_dirs)))
+    assert "| WISE, PKD ICs | 51.5 [" in text and "| n/a |" in text

@@ -363,6 +363,8 @@ def _run(out: Path, device: str, quick: bool, seed: int, settings: DemoSettings,
             "accuracy": _accuracy_table(logits),
             "flatness": flatness,
             "tradeoff": tradeoff,
+            # label -> {"auc", "acc_at_25", ...}: what `pkdkit compare` puts intervals on.
+            "tradeoff_metrics": tradeoff.get("metrics", {}),
             "step_seconds": {k: round(v, 2) for k, v in steps.durations.items()},
             "step_cpu_seconds": {k: None if math.isnan(v) else round(v, 2) for k, v in steps.cpu.items()},
             "wall_seconds": round(steps.elapsed(), 1),
@@ -472,28 +474,36 @@ def _save_logits(steps: _Steps, data_dir: Path, ic_runs: dict, out: Path, device
 
 
 def _fit_wise(steps: _Steps, logits: dict, out: Path, settings: DemoSettings, device: Any) -> dict:
+    """WISE fitted on each IC variant's train logits, swept on its test logits, with the trade-off
+    metrics and the confidence-exit (SDN) baseline on the same logits (:func:`evaluate.tradeoff_report`)."""
     from .. import wise
-    from ..evaluate import plot_tradeoff, report_markdown
+    from ..evaluate import CONFIDENCE_LABEL, plot_tradeoff, report_markdown, tradeoff_report
 
     folder = out / "wise"
     folder.mkdir(parents=True, exist_ok=True)
     with steps.step("fit WISE and sweep exit thresholds") as note:
-        curves: dict[str, list] = {}
+        pkd_test = logits[("pkd", "test")]
+        baselines = {"CoViAR 2:1:1": wise.coviar_fusion(pkd_test.logits, pkd_test.labels, pkd_test.costs,
+                                                          pkd_test.names)}
+        report: dict[str, Any] = {"curves": {}, "baselines": baselines, "metrics": {}, "settings": {}}
         for method in reversed(IC_METHODS):  # PKD first: the method's own curve leads the table
             train, test = logits[(method, "train")], logits[(method, "test")]
             model = wise.fit(train.logits, train.labels, train.costs, iterations=settings.wise_iterations,
                              device=device)
             model.save(folder / f"wise_{method}.json")
-            curves[f"WISE, {method.upper()} ICs"] = model.tradeoff(test.logits, test.labels, THRESHOLDS)
-        test = logits[("pkd", "test")]
-        report = {
-            "curves": curves,
-            "baselines": {"CoViAR 2:1:1": wise.coviar_fusion(test.logits, test.labels, test.costs, test.names)},
-        }
+            label = f"WISE, {method.upper()} ICs"
+            part = tradeoff_report({label: model}, test, THRESHOLDS, baselines if method == "pkd" else None)
+            # The confidence-exit baseline runs on each variant's own logits: name it after them.
+            rename = {CONFIDENCE_LABEL: f"{CONFIDENCE_LABEL}, {method.upper()} ICs"}
+            report["curves"].update({rename.get(k, k): v for k, v in part["curves"].items()})
+            report["metrics"].update({rename.get(k, k): v for k, v in part["metrics"].items()})
+            report["settings"].update(part["settings"])
+            if method == "pkd":
+                report["full_cost"], report["cost_rules"] = part["full_cost"], part["cost_rules"]
         (folder / "tradeoff.json").write_text(json.dumps(report, indent=1) + "\n")
         (folder / "tradeoff.md").write_text(report_markdown(report, 1e6, "MMACs"))
         plot_tradeoff(report, out / "tradeoff.png", 1e6, "MMACs")
-        best = curves["WISE, PKD ICs"][-1]
+        best = report["curves"]["WISE, PKD ICs"][-1]
         note["text"] = f"PKD ICs, all exits: {100 * best['accuracy']:.1f} %"
     return report
 

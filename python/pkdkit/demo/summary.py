@@ -32,6 +32,7 @@ __all__ = ["load_runs", "compare_runs", "render_summary", "write_summary"]
 SHORT = {"iframe": "I", "mv": "MV", "residual": "R"}
 WISE_CURVES = {"pkd": "WISE, PKD ICs", "ce": "WISE, CE ICs"}
 COVIAR = "CoViAR 2:1:1"
+CONFIDENCE = "confidence exit (SDN)"  # pkdkit.evaluate.CONFIDENCE_LABEL, without importing torch
 #: Flatness metrics of the report, each "smaller is flatter".
 FLATNESS_METRICS = {
     "top_eigenvalue": "top Hessian eigenvalue",
@@ -180,24 +181,33 @@ def compare_runs(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
 def _tradeoff_metrics(runs: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """Mean and interval of each trade-off metric of each curve, and PKD vs CE per metric.
 
-    Reads ``results["tradeoff_metrics"]``: ``{curve label: {metric name: number}}`` (higher is
-    better for every metric: areas and accuracies). Only metrics present in every run are kept.
+    Reads ``results["tradeoff_metrics"]``: ``{curve label: {metric name: number or None}}``
+    (higher is better for every metric: areas and accuracies; None where a budget is out of the
+    curve's reach). Only metrics present in every run are kept; a metric out of reach in some run
+    has no interval and no comparison.
     """
     tables = [r.get("tradeoff_metrics") or {} for r in runs]
     if not all(tables):
         return {}
+
+    def values(label: str, k: str) -> list[float]:
+        return [math.nan if t[label][k] is None else float(t[label][k]) for t in tables]
+
     labels = [lab for lab in tables[0] if all(lab in t for t in tables)]
-    out: dict[str, Any] = {"curves": {}, "pkd_vs_ce": {}}
+    out: dict[str, Any] = {"curves": {}, "comparisons": {}}
     for label in labels:
-        names = [k for k, v in tables[0][label].items()
-                 if isinstance(v, (int, float)) and all(k in t[label] for t in tables)]
-        out["curves"][label] = {k: mean_ci([float(t[label][k]) for t in tables]).as_dict() for k in names}
-    pkd, ce = WISE_CURVES["pkd"], WISE_CURVES["ce"]
-    if pkd in out["curves"] and ce in out["curves"]:
-        for k in out["curves"][pkd]:
-            if k in out["curves"][ce]:
-                out["pkd_vs_ce"][k] = _pair([float(t[ce][k]) for t in tables], [float(t[pkd][k]) for t in tables],
-                                            "higher", ce, pkd)
+        names = [k for k in tables[0][label] if all(k in t[label] for t in tables)]
+        out["curves"][label] = {k: mean_ci(values(label, k)).as_dict() for k in names}
+    # PKD's ICs against CE's under WISE, and WISE against the confidence exit on the same ICs.
+    pairs = [(WISE_CURVES["ce"], WISE_CURVES["pkd"])]
+    pairs += [(f"{CONFIDENCE}, {m.upper()} ICs", WISE_CURVES[m]) for m in ("pkd", "ce")]
+    for a, b in pairs:
+        if a in out["curves"] and b in out["curves"]:
+            out["comparisons"][f"{b} vs {a}"] = {
+                k: _pair(values(a, k), values(b, k), "higher", a, b)
+                for k in out["curves"][b] if k in out["curves"][a]
+                and not any(math.isnan(v) for v in values(a, k) + values(b, k))
+            }
     return out
 
 
@@ -382,15 +392,28 @@ def _render_tradeoff_metrics(table: Mapping[str, Any]) -> list[str]:
             "",
         ]
     curves = table["curves"]
-    metrics = sorted({k for v in curves.values() for k in v})
-    lines = ["## Trade-off metrics", "", "| curve | " + " | ".join(metrics) + " |",
-             "|---|" + "---|" * len(metrics)]
+    metrics = list(dict.fromkeys(k for v in curves.values() for k in v))
+    names = {"auc": "area under acc-vs-cost"} | {k: f"acc at {k.rsplit('_', 1)[-1]} % cost" for k in metrics
+                                                 if k.startswith("acc_at_")}
+    lines = [
+        "## Trade-off metrics",
+        "",
+        "Cost normalised by the full cascade (every exit computed); every test video is charged once, "
+        "wrong early exits included; Pareto points joined linearly (`pkdkit.tradeoff`). In %; "
+        "n/a where a budget is below the curve's cheapest point in some run.",
+        "",
+        "| curve | " + " | ".join(names.get(k, k) for k in metrics) + " |",
+        "|---|" + "---|" * len(metrics),
+    ]
     for label, values in curves.items():
-        lines.append(f"| {label} | " + " | ".join(_g(values[k]) if k in values else "" for k in metrics) + " |")
-    if table.get("pkd_vs_ce"):
-        lines += ["", "WISE on PKD ICs against WISE on CE ICs, per metric:", ""]
-        for k, pair in table["pkd_vs_ce"].items():
-            lines.append(f"- {k}: {_g(pair['diff'], signed=True)} (p {_p(pair)}): {pair['verdict']}.")
+        cells = ["n/a" if k not in values or math.isnan(values[k]["mean"]) else _ci(values[k]) for k in metrics]
+        lines.append(f"| {label} | " + " | ".join(cells) + " |")
+    for title, per_metric in table.get("comparisons", {}).items():
+        if per_metric:
+            lines += ["", f"{title}, paired by seed:", ""]
+            for k, pair in per_metric.items():
+                lines.append(f"- {names.get(k, k)}: {_ci(pair['diff'], signed=True)} points (p {_p(pair)}): "
+                             f"{pair['verdict']}.")
     lines.append("")
     return lines
 
