@@ -175,7 +175,7 @@ def test_cli_help():
 
     result = CliRunner().invoke(main, ["demo", "--help"])
     assert result.exit_code == 0
-    for option in ("--out", "--device", "--quick"):
+    for option in ("--out", "--device", "--quick", "--seeds", "--preset"):
         assert option in result.output
     assert "demo" in CliRunner().invoke(main, ["--help"]).output
 
@@ -210,3 +210,14 @@ def test_seeds_summary_pairs_the_runs(seeds):
                   "Trade-off metrics", "Flatness of the three backbones", "Per seed"):
         assert f"## {title}" in text
     assert "PKD's gain over CE is significant at" in text
+
+
+def test_cli_rejects_zero_seeds_and_unknown_presets(tmp_path):
+    from pkdkit.cli import main
+
+    out = str(tmp_path / "never")
+    result = CliRunner().invoke(main, ["demo", "--out", out, "--seeds", "0"])
+    assert result.exit_code == 2 and "--seeds" in result.output
+    result = CliRunner().invoke(main, ["demo", "--out", out, "--preset", "cartoons"])
+    assert result.exit_code == 2 and "cartoons" in result.output
+    assert not (tmp_path / "never").exists()
