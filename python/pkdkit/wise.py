@@ -22,9 +22,9 @@ option:
 
 - **Stage 1** (``learn_first_stage``). The authors test R1's raw logits, ``softmax(z_R1)``; no
   weight is learned for it. Default ``False`` holds ``w^(1) = 1``. ``True`` learns ``w^(1)``, a
-  temperature on R1 that makes its confidence honest; on the demo's synthetic logits this alone
-  moved accuracy at threshold 0.5 (no division) from 58.9 % to 77.8 %. It is pkdkit's
-  improvement, not the paper's method.
+  temperature on R1 that makes its confidence honest, so fewer videos leave at R1 on
+  overconfident logits; at low thresholds this can change accuracy by many points. It is
+  pkdkit's improvement, not the paper's method: report it as such.
 - **Last stage** (``last_stage``). A video that no stage is sure of: the authors fall back to a
   fixed 3-head ensemble ``(a*I4 + b*R4 + c*MV4) / 3`` (``/3`` dropped in ``no_division``, and
   ``(I4 + R4 + MV4) / 3`` for ``no_scaling``). Their ``a, b, c`` are hard-coded per split; pkdkit
