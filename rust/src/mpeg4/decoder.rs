@@ -3,8 +3,9 @@
 //! way FFmpeg's `export_mvs` does. B-VOPs go to [`bvop`] (with the past and the future reference
 //! it keeps, the future one's vectors and `not_coded` flags for direct mode, and TRB/TRD from its
 //! VOP clock); quarter-sample inter MBs of P-VOPs are reconstructed by
-//! [`bvop::reconstruct_p_qpel`]. Still refused with `Unsupported`: interlaced video, sprite/GMC
-//! VOPs, non-8-bit video.
+//! [`bvop::reconstruct_p_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
+//! their `mcsel` macroblocks. Still refused with `Unsupported`: interlaced video, static
+//! sprites, GMC with data partitioning, non-8-bit video.
 //!
 //! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
 //! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
@@ -17,7 +18,8 @@
 use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType, MotionVector};
 use crate::mpeg4::bvop::{self, BParams, BRefs, Quirks, VopClock};
-use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader};
+use crate::mpeg4::gmc::{self, Warp};
+use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
 use crate::mpeg4::idct::IdctKind;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
 use crate::mpeg4::mv::{MvField, SliceState};
@@ -72,6 +74,9 @@ impl Decoder {
         let unsupported = |what: &str| Err(Error::Unsupported(format!("mpeg4: {what}")));
         if vol.interlaced {
             return unsupported("interlaced video (Advanced Simple Profile)");
+        }
+        if vol.data_partitioned && vol.sprite_enable == SPRITE_GMC {
+            return unsupported("GMC sprite VOPs with data partitioning");
         }
         if vol.data_partitioned && vol.reversible_vlc {
             return unsupported("data partitioning with reversible VLCs");
@@ -157,9 +162,16 @@ impl Decoder {
         match header.coding_type {
             FrameType::I | FrameType::P => {}
             FrameType::B => return Ok(self.decode_b(vop, header, b_times)),
-            FrameType::S => {
+            FrameType::S if self.vol.sprite_enable == SPRITE_GMC || !header.vop_coded => {}
+            FrameType::S if self.vol.sprite_enable == SPRITE_STATIC => {
                 return Err(Error::Unsupported(
-                    "mpeg4: sprite (GMC) VOPs (Advanced Simple Profile)".into(),
+                    "mpeg4: static sprite VOPs (Main Profile)".into(),
+                ))
+            }
+            FrameType::S => {
+                return Err(Error::corrupt(
+                    0,
+                    "mpeg4: sprite VOP in a layer without sprites",
                 ))
             }
         }
@@ -167,20 +179,27 @@ impl Decoder {
             self.damaged_mbs = 0;
             return Ok(None);
         }
+        let sprite = match header.coding_type {
+            FrameType::S => Some(
+                Warp::for_vop(&self.vol, header)
+                    .ok_or_else(|| Error::corrupt(0, "mpeg4: sprite trajectory out of range"))?,
+            ),
+            _ => None,
+        };
         let total = self.mb_width * self.mb_height;
         let mut cur = self
             .current
             .take()
             .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
         self.damaged_mbs = 0;
-        let is_p = header.coding_type == FrameType::P;
+        let is_p = header.coding_type != FrameType::I;
         if is_p && self.reference.is_none() {
             // A P-VOP without its reference (stream cut before an I-VOP): predict from grey and
             // report the whole frame as damaged.
             self.reference = Some(Picture::grey(self.mb_width, self.mb_height));
             self.damaged_mbs = total;
         }
-        self.decode_mbs(vop, header, &mut cur);
+        self.decode_mbs(vop, header, sprite, &mut cur);
         let motion_vectors = if is_p { self.export_mvs() } else { Vec::new() };
         let frame = DecodedFrame {
             index: self.frames_out,
@@ -263,12 +282,19 @@ impl Decoder {
     }
 
     /// Decode every macroblock of the VOP into `cur`, packet by packet, concealing damage.
-    fn decode_mbs(&mut self, vop: &[u8], header: &VopHeader, cur: &mut Picture) {
+    fn decode_mbs(
+        &mut self,
+        vop: &[u8],
+        header: &VopHeader,
+        sprite: Option<Warp>,
+        cur: &mut Picture,
+    ) {
         let total = self.mb_width * self.mb_height;
         let params = MbParams {
             coding_type: header.coding_type,
             f_code: header.fcode_forward.max(1),
             intra_dc_threshold: header.intra_dc_threshold(),
+            sprite,
         };
         let packets = PacketSyntax {
             coding_type: header.coding_type,
@@ -289,6 +315,7 @@ impl Decoder {
             rounding: header.rounding_type,
             visible_width: self.width,
             visible_height: self.height,
+            sprite,
         };
         let mut r = BitReader::new(vop);
         r.seek(header.header_bits);
@@ -444,6 +471,13 @@ fn reconstruct_mb(
     mb_y: usize,
 ) {
     match (qpel, recon.reference) {
+        (_, Some(reference)) if mb.gmc => {
+            let (warp, visible) = (recon.sprite, (recon.visible_width, recon.visible_height));
+            if let Some(warp) = warp {
+                warp.predict(cur, reference, visible, recon.rounding, mb_x, mb_y);
+            }
+            gmc::add_residual(cur, recon.idct, mb, mb_x, mb_y);
+        }
         (Some(params), Some(reference)) if mb.kind != MbKind::Intra => {
             bvop::reconstruct_p_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
         }
@@ -521,10 +555,11 @@ impl PacketSyntax {
     /// the packet ends here. `Some(n)`: a packet whose first MB is `n` follows (`Some(0)` for an
     /// unreadable one, `Some(total)` at the end of the VOP). As FFmpeg's `mpeg4_is_resync`.
     fn packet_end(&self, r: &mut BitReader) -> Option<usize> {
-        let stuffing_bits = if self.coding_type == FrameType::I {
-            9
-        } else {
-            10
+        // FFmpeg skips 8 + pict_type bits (S-VOPs: 12, which no real stuffing matches).
+        let stuffing_bits = match self.coding_type {
+            FrameType::I => 9,
+            FrameType::S => 12,
+            _ => 10,
         };
         let mut v = r.peek(16);
         while v <= 0xFF && v >> (16 - stuffing_bits) == 1 {
@@ -847,15 +882,28 @@ mod tests {
     }
 
     #[test]
-    fn sprite_vops_are_refused_by_name() {
-        let vol = vol(32, 32, false, false);
+    fn sprite_vops_need_a_gmc_layer() {
+        let mut vol = vol(32, 32, false, false);
         let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
         let vop = pack(&vop_head(1, 1, 0));
         let mut header = crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
         header.coding_type = FrameType::S;
+        assert!(matches!(
+            dec.decode(&vop, &header),
+            Err(Error::Corrupt { .. })
+        ));
+        vol.sprite_enable = SPRITE_STATIC;
+        let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
         match dec.decode(&vop, &header) {
-            Err(Error::Unsupported(what)) => assert!(what.contains("GMC"), "{what}"),
+            Err(Error::Unsupported(what)) => assert!(what.contains("static sprite"), "{what}"),
             other => panic!("{other:?}"),
+        }
+        // GMC with data partitioning is refused when the layer is opened.
+        let mut vol = self::vol(32, 32, false, true);
+        vol.sprite_enable = SPRITE_GMC;
+        match Decoder::new(&vol, &EncoderInfo::default(), None) {
+            Err(Error::Unsupported(what)) => assert!(what.contains("GMC"), "{what}"),
+            other => panic!("{:?}", other.map(|_| ())),
         }
     }
 

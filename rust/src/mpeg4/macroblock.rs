@@ -9,6 +9,7 @@
 
 use crate::bits::BitReader;
 use crate::frame::FrameType;
+use crate::mpeg4::gmc::Warp;
 use crate::mpeg4::mv::{decode_component, MvField, SliceState};
 use crate::mpeg4::tables::MbType;
 use crate::mpeg4::texture::TextureDecoder;
@@ -38,6 +39,9 @@ pub struct Macroblock {
     pub cbp: u8,
     /// Dequantised coefficients in raster order, ready for the IDCT.
     pub blocks: [[i16; 64]; 6],
+    /// Predicted through the S-VOP's global warp (`mcsel`, or not coded in an S-VOP); `mv`
+    /// then holds the warp's average vector.
+    pub gmc: bool,
 }
 
 impl Default for Macroblock {
@@ -47,6 +51,7 @@ impl Default for Macroblock {
             mv: [[0; 2]; 4],
             cbp: 0,
             blocks: [[0; 64]; 6],
+            gmc: false,
         }
     }
 }
@@ -66,6 +71,8 @@ pub struct MbParams {
     pub f_code: u8,
     /// Intra DC uses its own VLC while the quantiser is below this (Table 6-21).
     pub intra_dc_threshold: u8,
+    /// The warp of a GMC S-VOP (`None` otherwise).
+    pub sprite: Option<Warp>,
 }
 
 /// The mutable state the macroblock layer carries from MB to MB.
@@ -91,6 +98,7 @@ pub fn decode_macroblock(
     mb: &mut Macroblock,
 ) -> std::result::Result<(), &'static str> {
     mb.cbp = 0;
+    mb.gmc = false;
     let (mb_type, cbpc) = if params.coding_type == FrameType::I {
         loop {
             match read_mcbpc_i(r) {
@@ -102,6 +110,12 @@ pub fn decode_macroblock(
     } else {
         loop {
             if r.read_bit() {
+                if let Some(warp) = &params.sprite {
+                    // not_coded in an S-VOP: the warp's prediction, no texture.
+                    set_gmc(mb, state, warp, mb_x, mb_y);
+                    state.texture.mark_inter(mb_x, mb_y);
+                    return Ok(());
+                }
                 // not_coded: zero vector, no texture.
                 mb.kind = MbKind::Skipped;
                 mb.mv = [[0; 2]; 4];
@@ -147,12 +161,18 @@ pub fn decode_macroblock(
             state.mvs.set_mb(mb_x, mb_y, [0, 0]);
         }
         MbType::Inter | MbType::InterQ | MbType::Inter4V => {
+            let mcsel = match &params.sprite {
+                Some(warp) if mb_type != MbType::Inter4V && r.read_bit() => Some(warp),
+                _ => None,
+            };
             let cbpy = read_cbpy(r, false).ok_or("invalid CBPY")?;
             mb.cbp = (cbpc & 3) | (cbpy << 2);
             if mb_type == MbType::InterQ {
                 *state.qscale = add_dquant(*state.qscale, read_dquant(r));
             }
-            if mb_type == MbType::Inter4V {
+            if let Some(warp) = mcsel {
+                set_gmc(mb, state, warp, mb_x, mb_y);
+            } else if mb_type == MbType::Inter4V {
                 for block in 0..4 {
                     let pred = state.mvs.predict(mb_x, mb_y, block, state.slice);
                     let mv = read_mv(r, pred, params.f_code)?;
@@ -180,6 +200,15 @@ pub fn decode_macroblock(
         return Err("macroblock runs past the end of the VOP");
     }
     Ok(())
+}
+
+/// A GMC macroblock: its vector (for prediction of later ones) is the warp's average.
+fn set_gmc(mb: &mut Macroblock, state: &mut MbState, warp: &Warp, mb_x: usize, mb_y: usize) {
+    let mv = warp.average_vector(mb_x, mb_y);
+    mb.kind = MbKind::Inter;
+    mb.gmc = true;
+    mb.mv = [mv; 4];
+    state.mvs.set_mb(mb_x, mb_y, mv);
 }
 
 /// One motion vector (x then y) against its predictor.

@@ -2,6 +2,7 @@
 
 pub mod bvop;
 pub mod decoder;
+pub mod gmc;
 pub mod header;
 pub mod idct;
 pub mod macroblock;
