@@ -26,16 +26,22 @@ SEEDS = {
 }
 
 
+# Checked-in streams FFmpeg's own encoder cannot write (libxvid GMC).
+FILES = ["gmc_xvid.m4v"]
+
+
 def main() -> None:
     out = HERE / "corpus" / "decode_any"
     out.mkdir(parents=True, exist_ok=True)
     for name, spec in SEEDS.items():
         make_clip(out / name, spec)
+    for name in FILES:
+        shutil.copy(HERE.parent / "tests" / "data" / name, out / name)
     demux = HERE / "corpus" / "demux"
     demux.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():
         shutil.copy(f, demux / f.name)
-    print(f"{len(SEEDS)} seeds in {out} and {demux}")
+    print(f"{len(SEEDS) + len(FILES)} seeds in {out} and {demux}")
 
 
 if __name__ == "__main__":

@@ -816,3 +816,57 @@ mod tests {
         assert!(simd_blocks > 50, "{simd_blocks}");
     }
 }
+
+#[cfg(test)]
+mod stream_tests {
+    use crate::test_rng::Rng;
+    use crate::video::Video;
+
+    /// A 96x64 libxvid stream with GMC S-VOPs, quarter-sample vectors and B-frames
+    /// (`ffmpeg -f lavfi -i mandelbrot,zoompan -c:v libxvid -gmc 1 -flags +qpel -bf 1`),
+    /// bit-exact with FFmpeg (checked by tests/test_gmc.py on fresh encodes).
+    const GMC_STREAM: &[u8] = include_bytes!("../../../tests/data/gmc_xvid.m4v");
+
+    /// Decode every frame; an error ends the stream like for a user. Returns (frames, S-VOPs).
+    fn decode_all(data: Vec<u8>) -> (usize, usize) {
+        let Ok(video) = Video::from_bytes(data) else {
+            return (0, 0);
+        };
+        let (w, h) = (video.width() as usize, video.height() as usize);
+        let (mut frames, mut sprites) = (0, 0);
+        for frame in video.frames(None).map_while(|f| f.ok()) {
+            assert_eq!((frame.frame.yuv.width(), frame.frame.yuv.height()), (w, h));
+            frames += 1;
+            sprites += usize::from(frame.frame.frame_type.letter() == 'S');
+        }
+        (frames, sprites)
+    }
+
+    #[test]
+    fn mutated_gmc_streams_decode_without_panicking() {
+        let (frames, sprites) = decode_all(GMC_STREAM.to_vec());
+        assert_eq!(frames, 9);
+        assert!(sprites >= 2, "{sprites}");
+        let mut rng = Rng(0x6d63_5e1f);
+        let len = GMC_STREAM.len() as i64;
+        for i in 0..600 {
+            let mut bad = GMC_STREAM.to_vec();
+            match i % 3 {
+                0 => {
+                    for _ in 0..rng.range(1, 6) {
+                        let at = rng.range(30, len - 1) as usize;
+                        bad[at] ^= 1 << rng.range(0, 7);
+                    }
+                }
+                1 => {
+                    let at = rng.range(30, len - 17) as usize;
+                    for b in &mut bad[at..at + 16] {
+                        *b = rng.range(0, 255) as u8;
+                    }
+                }
+                _ => bad.truncate(rng.range(30, len - 1) as usize),
+            }
+            decode_all(bad);
+        }
+    }
+}
