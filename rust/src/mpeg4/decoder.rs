@@ -4,8 +4,10 @@
 //! it keeps, the future one's vectors and `not_coded` flags for direct mode, and TRB/TRD from its
 //! VOP clock); quarter-sample inter MBs of P-VOPs are reconstructed by
 //! [`bvop::reconstruct_p_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
-//! their `mcsel` macroblocks. Still refused with `Unsupported`: interlaced video, static
-//! sprites, GMC with data partitioning, non-8-bit video.
+//! their `mcsel` macroblocks; interlaced I/P macroblocks with field DCT or field vectors go
+//! through [`interlaced`]. Still refused with `Unsupported`: interlaced B-VOPs (and interlaced
+//! video with quarter-pel, data partitioning or sprites), static sprites, GMC with data
+//! partitioning, non-8-bit video.
 //!
 //! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
 //! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
@@ -21,6 +23,7 @@ use crate::mpeg4::bvop::{self, BParams, BRefs, Quirks, VopClock};
 use crate::mpeg4::gmc::{self, Warp};
 use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
 use crate::mpeg4::idct::IdctKind;
+use crate::mpeg4::interlaced;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
 use crate::mpeg4::mv::{MvField, SliceState};
 use crate::mpeg4::partitioned::{self, PacketContext, PartitionedMb};
@@ -48,6 +51,8 @@ pub struct Decoder {
     current: Option<Picture>,
     mvs: MvField,
     kinds: Vec<MbKind>,
+    /// Field-predicted MBs of the last I/P-VOP (exported as two 16x8 vectors).
+    field_mbs: Vec<bool>,
     texture: TextureDecoder,
     mb: Box<Macroblock>,
     partition_scratch: Vec<PartitionedMb>,
@@ -72,8 +77,11 @@ impl Decoder {
     /// [`auto_idct`]; pass it `fourcc` from the container when there is one).
     pub fn new(vol: &VolHeader, encoder: &EncoderInfo, idct: Option<IdctKind>) -> Result<Decoder> {
         let unsupported = |what: &str| Err(Error::Unsupported(format!("mpeg4: {what}")));
-        if vol.interlaced {
-            return unsupported("interlaced video (Advanced Simple Profile)");
+        if vol.interlaced && (vol.quarter_sample || vol.data_partitioned) {
+            return unsupported("interlaced video with quarter-pel motion or data partitioning");
+        }
+        if vol.interlaced && vol.sprite_enable != 0 {
+            return unsupported("interlaced video with sprites");
         }
         if vol.data_partitioned && vol.sprite_enable == SPRITE_GMC {
             return unsupported("GMC sprite VOPs with data partitioning");
@@ -103,6 +111,7 @@ impl Decoder {
             current: None,
             mvs: MvField::new(mb_width, mb_height),
             kinds: vec![MbKind::Concealed; mb_width * mb_height],
+            field_mbs: vec![false; mb_width * mb_height],
             texture: TextureDecoder::new(mb_width, mb_height),
             mb: Box::default(),
             partition_scratch: Vec::new(),
@@ -161,6 +170,11 @@ impl Decoder {
         let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         match header.coding_type {
             FrameType::I | FrameType::P => {}
+            FrameType::B if self.vol.interlaced && header.vop_coded => {
+                return Err(Error::Unsupported(
+                    "mpeg4: interlaced B-VOPs (field and direct interlaced prediction)".into(),
+                ))
+            }
             FrameType::B => return Ok(self.decode_b(vop, header, b_times)),
             FrameType::S if self.vol.sprite_enable == SPRITE_GMC || !header.vop_coded => {}
             FrameType::S if self.vol.sprite_enable == SPRITE_STATIC => {
@@ -295,6 +309,7 @@ impl Decoder {
             f_code: header.fcode_forward.max(1),
             intra_dc_threshold: header.intra_dc_threshold(),
             sprite,
+            interlaced: self.vol.interlaced,
         };
         let packets = PacketSyntax {
             coding_type: header.coding_type,
@@ -306,6 +321,7 @@ impl Decoder {
         };
         self.mvs.clear();
         self.kinds.fill(MbKind::Concealed);
+        self.field_mbs.fill(false);
         self.texture.start_vop(&self.vol, header);
         let qpel = self.vol.quarter_sample.then(|| self.block_params(0, 1));
         let qpel = qpel.as_ref();
@@ -373,6 +389,7 @@ impl Decoder {
                         break;
                     }
                     self.kinds[mb_index] = self.mb.kind;
+                    self.field_mbs[mb_index] = self.mb.field.is_some();
                     reconstruct_mb(cur, &recon, qpel, &mut self.mb, mb_x, mb_y);
                     mb_index += 1;
                     if let Some(next) = packets.packet_end(&mut r) {
@@ -441,6 +458,16 @@ impl Decoder {
         for (i, kind) in self.kinds.iter().enumerate() {
             let (mb_x, mb_y) = (i % self.mb_width, i / self.mb_width);
             match kind {
+                MbKind::Inter if self.field_mbs[i] => {
+                    // FFmpeg: two 16x8 entries with the frame vector, y doubled (field MB).
+                    let [mx, my] = self.mvs.get(mb_x, mb_y, 0);
+                    for half in 0..2 {
+                        let y = mb_y * 16 + 4 + 8 * half;
+                        let mut v = export(16, mb_x * 16 + 8, y, [mx, my * 2]);
+                        v.h = 8;
+                        out.push(v);
+                    }
+                }
                 MbKind::Skipped | MbKind::Inter => {
                     let mv = self.mvs.get(mb_x, mb_y, 0);
                     out.push(export(16, mb_x * 16 + 8, mb_y * 16 + 8, mv));
@@ -460,9 +487,29 @@ impl Decoder {
     }
 }
 
+/// Reconstruct one MB of an I/P-VOP; interlaced MBs with field DCT or field vectors go through
+/// [`interlaced::reconstruct`].
+fn reconstruct_mb(
+    cur: &mut Picture,
+    recon: &ReconContext,
+    qpel: Option<&BParams>,
+    mb: &mut Macroblock,
+    mb_x: usize,
+    mb_y: usize,
+) {
+    if mb.field_dct || mb.field.is_some() {
+        let (reference, idct, rounding) = (recon.reference, recon.idct, recon.rounding);
+        interlaced::reconstruct(cur, reference, idct, rounding, mb, mb_x, mb_y, |cur, mb| {
+            reconstruct_frame_mb(cur, recon, qpel, mb, mb_x, mb_y)
+        });
+        return;
+    }
+    reconstruct_frame_mb(cur, recon, qpel, mb, mb_x, mb_y)
+}
+
 /// Reconstruct one MB of an I/P-VOP: quarter-sample inter MBs (`qpel` given) by
 /// [`bvop::reconstruct_p_qpel`], everything else by [`reconstruct`].
-fn reconstruct_mb(
+fn reconstruct_frame_mb(
     cur: &mut Picture,
     recon: &ReconContext,
     qpel: Option<&BParams>,

@@ -10,6 +10,7 @@
 use crate::bits::BitReader;
 use crate::frame::FrameType;
 use crate::mpeg4::gmc::Warp;
+use crate::mpeg4::interlaced::{read_field_motion, FieldMotion};
 use crate::mpeg4::mv::{decode_component, MvField, SliceState};
 use crate::mpeg4::tables::MbType;
 use crate::mpeg4::texture::TextureDecoder;
@@ -42,6 +43,10 @@ pub struct Macroblock {
     /// Predicted through the S-VOP's global warp (`mcsel`, or not coded in an S-VOP); `mv`
     /// then holds the warp's average vector.
     pub gmc: bool,
+    /// Interlaced: the luma blocks cover alternate lines (`dct_type` = 1).
+    pub field_dct: bool,
+    /// Interlaced: one vector per field (`mv` then holds their frame average).
+    pub field: Option<FieldMotion>,
 }
 
 impl Default for Macroblock {
@@ -52,6 +57,8 @@ impl Default for Macroblock {
             cbp: 0,
             blocks: [[0; 64]; 6],
             gmc: false,
+            field_dct: false,
+            field: None,
         }
     }
 }
@@ -73,6 +80,8 @@ pub struct MbParams {
     pub intra_dc_threshold: u8,
     /// The warp of a GMC S-VOP (`None` otherwise).
     pub sprite: Option<Warp>,
+    /// The VOL is interlaced (`dct_type` and `field_prediction` are coded).
+    pub interlaced: bool,
 }
 
 /// The mutable state the macroblock layer carries from MB to MB.
@@ -99,6 +108,8 @@ pub fn decode_macroblock(
 ) -> std::result::Result<(), &'static str> {
     mb.cbp = 0;
     mb.gmc = false;
+    mb.field_dct = false;
+    mb.field = None;
     let (mb_type, cbpc) = if params.coding_type == FrameType::I {
         loop {
             match read_mcbpc_i(r) {
@@ -139,6 +150,9 @@ pub fn decode_macroblock(
             if mb_type == MbType::IntraQ {
                 *state.qscale = add_dquant(*state.qscale, read_dquant(r));
             }
+            if params.interlaced {
+                mb.field_dct = r.read_bit();
+            }
             for (i, block) in mb.blocks.iter_mut().enumerate() {
                 let coded = mb.cbp & (32 >> i) != 0;
                 block.fill(0);
@@ -170,8 +184,17 @@ pub fn decode_macroblock(
             if mb_type == MbType::InterQ {
                 *state.qscale = add_dquant(*state.qscale, read_dquant(r));
             }
+            if params.interlaced && mb.cbp != 0 {
+                mb.field_dct = r.read_bit();
+            }
             if let Some(warp) = mcsel {
                 set_gmc(mb, state, warp, mb_x, mb_y);
+            } else if mb_type != MbType::Inter4V && params.interlaced && r.read_bit() {
+                let field =
+                    read_field_motion(r, state.mvs, state.slice, params.f_code, mb_x, mb_y)?;
+                mb.mv = [field.frame_vector(); 4];
+                mb.field = Some(field);
+                mb.kind = MbKind::Inter;
             } else if mb_type == MbType::Inter4V {
                 for block in 0..4 {
                     let pred = state.mvs.predict(mb_x, mb_y, block, state.slice);

@@ -5,6 +5,7 @@ pub mod decoder;
 pub mod gmc;
 pub mod header;
 pub mod idct;
+pub mod interlaced;
 pub mod macroblock;
 pub mod mc;
 pub mod mv;
