@@ -26,8 +26,8 @@ SEEDS = {
 }
 
 
-# Checked-in streams FFmpeg's own encoder cannot write (libxvid GMC).
-FILES = ["gmc_xvid.m4v"]
+# Checked-in streams: libxvid GMC (FFmpeg cannot write it), FFmpeg interlaced with B-frames.
+FILES = ["gmc_xvid.m4v", "interlaced_bf2.avi"]
 
 
 def main() -> None:

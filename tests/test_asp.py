@@ -5,7 +5,7 @@ Each configuration encodes a short clip with FFmpeg's ``mpeg4`` encoder (B-frame
 every Y/U/V sample of every frame (display order) and every exported vector field to be equal. For
 B-frames FFmpeg exports one entry per block and direction (source -1 forward, +1 backward) with
 motion 0 (its MPEG-4 decoder never stores B-frame vectors); pkdkit exports exactly the same.
-Features pkdkit does not decode (interlaced B-VOPs and quarter-pel) must be refused with a clear error.
+Features pkdkit does not decode (interlaced quarter-pel) must be refused with a clear error.
 """
 
 from __future__ import annotations

@@ -4,7 +4,8 @@ Clips are written by Debian's ``ffmpeg`` from really interlaced lavfi content (t
 woven into each frame), so the encoder chooses field DCT and field motion vectors for many
 macroblocks; each is decoded by pkdkit (``fallback=False``) and by FFmpeg through PyAV, and every
 plane of every frame, the frame count and the exported vectors (field MBs export two 16x8 entries)
-must be equal. Interlaced B-VOPs are not decoded yet: they are refused by name.
+must be equal. B-VOPs cover field vectors in every direction and interlaced direct mode (field
+vectors of the co-located MB scaled by field distances, top or bottom field first).
 """
 
 from __future__ import annotations
@@ -36,30 +37,49 @@ CLIPS = {
     "mv4_rd_odd_size": (208, 120, 12, ["-flags", "+ildct+ilme+mv4", "-mbd", "rd"]),
     "bottom_field_first_q2": (176, 144, 10, ["-flags", "+ildct+ilme", "-top", "0", "-q:v", "2"]),
     "video_packets_mpeg_quant": (176, 144, 10, ["-flags", "+ildct+ilme", "-ps", "200", "-mpeg_quant", "1"]),
+    "bf1": (176, 144, 13, ["-flags", "+ildct+ilme", "-bf", "1"]),
+    "bf2": (176, 144, 16, ["-flags", "+ildct+ilme", "-bf", "2", "-top", "1"]),
+    "bf2_bottom_field_first": (176, 144, 16, ["-flags", "+ildct+ilme", "-bf", "2", "-top", "0"]),
+    "bf2_mv4_rd_odd_size_packets": (
+        208,
+        120,
+        16,
+        ["-flags", "+ildct+ilme+mv4", "-bf", "2", "-mbd", "rd", "-ps", "300"],
+    ),
+    "bf3_alternate_scan_q8": (176, 144, 16, ["-flags", "+ildct+ilme", "-bf", "3", "-alternate_scan", "1", "-q:v", "8"]),
 }
 
 
-def encode(path: Path, name: str, bf: int = 0) -> Path:
+def encode(path: Path, name: str) -> Path:
     w, h, frames, extra = CLIPS[name]
     source = WOVEN.format(w=w, h=h, h2=2 * h)
     cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source, "-frames:v", str(frames), "-c:v", "mpeg4"]
-    cmd += ["-q:v", "4", "-g", "100", "-bf", str(bf), *extra, str(path)]
+    cmd += ["-q:v", "4", "-g", "100", "-bf", "0", *extra, str(path)]
     subprocess.run(cmd, check=True, capture_output=True)
     return path
 
 
 @pytest.mark.parametrize("name", list(CLIPS))
-def test_interlaced_p_vops_are_bit_exact_with_ffmpeg(tmp_path: Path, name: str) -> None:
+def test_interlaced_video_is_bit_exact_with_ffmpeg(tmp_path: Path, name: str) -> None:
     path = encode(tmp_path / f"{name}.avi", name)
     types = assert_native_and_exact(path)
-    assert types == "I" + "P" * (CLIPS[name][2] - 1)
+    if name.startswith("bf"):
+        assert "B" in types and len(types) == CLIPS[name][2]
+    else:
+        assert types == "I" + "P" * (CLIPS[name][2] - 1)
 
 
-def test_field_vectors_really_occur(tmp_path: Path) -> None:
-    """The woven content makes the encoder pick field prediction: 16x8 vector entries appear."""
-    path = encode(tmp_path / "f.avi", "field_dct_and_mvs")
-    halves = sum(int((f.motion_vectors["h"] == 8).sum()) for f in pkdkit.open(path, fallback=False).frames())
-    assert halves > 20
+@pytest.mark.parametrize("name", ["field_dct_and_mvs", "bf2"])
+def test_field_vectors_really_occur(tmp_path: Path, name: str) -> None:
+    """The woven content makes the encoder pick field prediction: 16x8 vector entries appear in
+    P- and (with B-frames) in B-frames."""
+    path = encode(tmp_path / "f.avi", name)
+    halves = {"P": 0, "B": 0}
+    for f in pkdkit.open(path, fallback=False).frames():
+        if f.frame_type in halves:
+            halves[f.frame_type] += int((f.motion_vectors["h"] == 8).sum())
+    assert halves["P"] > 20
+    assert (halves["B"] > 20) == ("B" in name.upper())
 
 
 @pytest.mark.parametrize("flags", [("ildct",), ("ildct", "ilme")])
@@ -68,14 +88,8 @@ def test_interlaced_clips_from_pyav(tmp_path: Path, flags: tuple[str, ...]) -> N
     assert len(assert_native_and_exact(path)) == 8
 
 
-def test_interlaced_b_vops_are_refused_by_name(tmp_path: Path) -> None:
-    path = encode(tmp_path / "b.avi", "field_dct_and_mvs", bf=2)
-    with pytest.raises(pkdkit.UnsupportedCodecError, match="interlaced B-VOPs"):
-        list(pkdkit.open(path, fallback=False).frames())
-
-
 def test_mutated_interlaced_streams_never_crash_or_hang(tmp_path: Path) -> None:
-    path = encode(tmp_path / "m.avi", "mv4_rd_odd_size")
+    path = encode(tmp_path / "m.avi", "bf2_mv4_rd_odd_size_packets")
     result = subprocess.run(
         [sys.executable, "-c", LOOP, str(path), "21", "100"], capture_output=True, text=True, timeout=300
     )

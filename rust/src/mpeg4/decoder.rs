@@ -5,9 +5,9 @@
 //! VOP clock); quarter-sample inter MBs of P-VOPs are reconstructed by
 //! [`bvop::reconstruct_p_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
 //! their `mcsel` macroblocks; interlaced I/P macroblocks with field DCT or field vectors go
-//! through [`interlaced`]. Still refused with `Unsupported`: interlaced B-VOPs (and interlaced
-//! video with quarter-pel, data partitioning or sprites), static sprites, GMC with data
-//! partitioning, non-8-bit video.
+//! through [`interlaced`] (B-VOPs: field vectors and interlaced direct mode in [`bvop`]). Still
+//! refused with `Unsupported`: interlaced video with quarter-pel, data partitioning or sprites,
+//! static sprites, GMC with data partitioning, non-8-bit video.
 //!
 //! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
 //! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
@@ -51,8 +51,11 @@ pub struct Decoder {
     current: Option<Picture>,
     mvs: MvField,
     kinds: Vec<MbKind>,
-    /// Field-predicted MBs of the last I/P-VOP (exported as two 16x8 vectors).
-    field_mbs: Vec<bool>,
+    /// Field vectors of the field-predicted MBs of the last I/P-VOP (exported as two 16x8
+    /// vectors; direct mode of interlaced B-VOPs).
+    field_motion: Vec<Option<interlaced::FieldMotion>>,
+    /// FFmpeg's `t_frame`: the first B-VOP's TRB, the frame duration of field distances.
+    t_frame: i64,
     texture: TextureDecoder,
     mb: Box<Macroblock>,
     partition_scratch: Vec<PartitionedMb>,
@@ -111,7 +114,8 @@ impl Decoder {
             current: None,
             mvs: MvField::new(mb_width, mb_height),
             kinds: vec![MbKind::Concealed; mb_width * mb_height],
-            field_mbs: vec![false; mb_width * mb_height],
+            field_motion: vec![None; mb_width * mb_height],
+            t_frame: 0,
             texture: TextureDecoder::new(mb_width, mb_height),
             mb: Box::default(),
             partition_scratch: Vec::new(),
@@ -170,11 +174,6 @@ impl Decoder {
         let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         match header.coding_type {
             FrameType::I | FrameType::P => {}
-            FrameType::B if self.vol.interlaced && header.vop_coded => {
-                return Err(Error::Unsupported(
-                    "mpeg4: interlaced B-VOPs (field and direct interlaced prediction)".into(),
-                ))
-            }
             FrameType::B => return Ok(self.decode_b(vop, header, b_times)),
             FrameType::S if self.vol.sprite_enable == SPRITE_GMC || !header.vop_coded => {}
             FrameType::S if self.vol.sprite_enable == SPRITE_STATIC => {
@@ -250,12 +249,22 @@ impl Decoder {
             .current
             .take()
             .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
-        let params = self.block_params(trb, trd);
+        let mut params = self.block_params(trb, trd);
+        if self.t_frame == 0 {
+            self.t_frame = i64::from(trb);
+        }
+        if self.vol.interlaced {
+            // FFmpeg drops an interlaced B-VOP whose field distances are impossible.
+            let (last, pp) = self.clock.reference_times();
+            let time = last - i64::from(trd - trb);
+            params.field_times = Some(interlaced::field_times(time, last, pp, self.t_frame)?);
+        }
         let refs = BRefs {
             past,
             future,
             future_mvs: &self.mvs,
             future_kinds: &self.kinds,
+            future_fields: &self.field_motion,
         };
         let mut r = BitReader::new(vop);
         r.seek(header.header_bits);
@@ -292,6 +301,7 @@ impl Decoder {
             trb,
             trd,
             quirks: self.quirks,
+            field_times: None,
         }
     }
 
@@ -321,7 +331,7 @@ impl Decoder {
         };
         self.mvs.clear();
         self.kinds.fill(MbKind::Concealed);
-        self.field_mbs.fill(false);
+        self.field_motion.fill(None);
         self.texture.start_vop(&self.vol, header);
         let qpel = self.vol.quarter_sample.then(|| self.block_params(0, 1));
         let qpel = qpel.as_ref();
@@ -389,7 +399,7 @@ impl Decoder {
                         break;
                     }
                     self.kinds[mb_index] = self.mb.kind;
-                    self.field_mbs[mb_index] = self.mb.field.is_some();
+                    self.field_motion[mb_index] = self.mb.field;
                     reconstruct_mb(cur, &recon, qpel, &mut self.mb, mb_x, mb_y);
                     mb_index += 1;
                     if let Some(next) = packets.packet_end(&mut r) {
@@ -458,7 +468,7 @@ impl Decoder {
         for (i, kind) in self.kinds.iter().enumerate() {
             let (mb_x, mb_y) = (i % self.mb_width, i / self.mb_width);
             match kind {
-                MbKind::Inter if self.field_mbs[i] => {
+                MbKind::Inter if self.field_motion[i].is_some() => {
                     // FFmpeg: two 16x8 entries with the frame vector, y doubled (field MB).
                     let [mx, my] = self.mvs.get(mb_x, mb_y, 0);
                     for half in 0..2 {
