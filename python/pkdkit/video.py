@@ -116,7 +116,7 @@ class CompressedVideo(NativeRepresentations):
 
         Returns:
             An iterator of :class:`pkdkit.Frame`; it raises :class:`pkdkit.VideoError` for a
-            stream it cannot decode (interlaced quarter-pel, static sprites). Damaged macroblocks do not raise: they are
+            stream it cannot decode (interlaced data partitioning, static sprites). Damaged macroblocks do not raise: they are
             concealed and counted in ``Frame.damaged_mbs``.
 
         Raises:

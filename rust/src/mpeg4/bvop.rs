@@ -532,7 +532,7 @@ fn reconstruct(
             luma: (0, 16),
             chroma: (0, 8),
         };
-        interlaced::predict_fields_into(target, reference, motion, false, mb_x, mb_y);
+        interlaced::predict_fields_into(target, reference, motion, (false, qpel), mb_x, mb_y);
     };
     if kind.forward() {
         match &mb.field {

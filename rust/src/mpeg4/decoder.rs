@@ -6,8 +6,8 @@
 //! [`bvop::reconstruct_p_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
 //! their `mcsel` macroblocks; interlaced I/P macroblocks with field DCT or field vectors go
 //! through [`interlaced`] (B-VOPs: field vectors and interlaced direct mode in [`bvop`]). Still
-//! refused with `Unsupported`: interlaced video with quarter-pel, data partitioning or sprites,
-//! static sprites, GMC with data partitioning, non-8-bit video.
+//! refused with `Unsupported`: interlaced video with data partitioning or sprites, static
+//! sprites, GMC with data partitioning, non-8-bit video.
 //!
 //! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
 //! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
@@ -80,8 +80,8 @@ impl Decoder {
     /// [`auto_idct`]; pass it `fourcc` from the container when there is one).
     pub fn new(vol: &VolHeader, encoder: &EncoderInfo, idct: Option<IdctKind>) -> Result<Decoder> {
         let unsupported = |what: &str| Err(Error::Unsupported(format!("mpeg4: {what}")));
-        if vol.interlaced && (vol.quarter_sample || vol.data_partitioned) {
-            return unsupported("interlaced video with quarter-pel motion or data partitioning");
+        if vol.interlaced && vol.data_partitioned {
+            return unsupported("interlaced video with data partitioning");
         }
         if vol.interlaced && vol.sprite_enable != 0 {
             return unsupported("interlaced video with sprites");
@@ -508,7 +508,8 @@ fn reconstruct_mb(
     mb_y: usize,
 ) {
     if mb.field_dct || mb.field.is_some() {
-        let (reference, idct, rounding) = (recon.reference, recon.idct, recon.rounding);
+        let (reference, idct) = (recon.reference, recon.idct);
+        let rounding = (recon.rounding, qpel.is_some());
         interlaced::reconstruct(cur, reference, idct, rounding, mb, mb_x, mb_y, |cur, mb| {
             reconstruct_frame_mb(cur, recon, qpel, mb, mb_x, mb_y)
         });

@@ -9,7 +9,8 @@
 //!   vector stored for the prediction of later MBs is the average of the two fields': x is
 //!   `(x0 + x1) >> 1 | (x0 + x1) & 1`, y is `y0 + y1` (field units -> frame units);
 //! * a field's chroma vector is the luma one with H.263's rounding (`src >> 1`, half when the
-//!   luma vector has any fraction);
+//!   luma vector has any fraction); quarter-sample fields predict luma as two 8x8 quarter-sample
+//!   blocks (the filter mirrors at their edges) and derive chroma from `x / 2`, `y >> 1`;
 //! * references are read in frame coordinates clamped to the macroblock-aligned picture, so a
 //!   field read past the bottom (or top) edge gets the last (first) line of the frame, whichever
 //!   field it belongs to;
@@ -24,6 +25,7 @@ use crate::mpeg4::idct::{idct_add, idct_put, IdctKind};
 use crate::mpeg4::macroblock::{Macroblock, MbKind};
 use crate::mpeg4::mc::{mc_halfpel, RefPlane};
 use crate::mpeg4::mv::{decode_component, MvField, SliceState};
+use crate::mpeg4::qpel::mc_qpel;
 use crate::mpeg4::recon::Picture;
 use crate::mpeg4::vlc::read_mv_code;
 
@@ -78,7 +80,7 @@ pub fn reconstruct(
     cur: &mut Picture,
     reference: Option<&Picture>,
     idct: IdctKind,
-    rounding: bool,
+    (rounding, qpel): (bool, bool),
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
@@ -107,7 +109,7 @@ pub fn reconstruct(
     let cbp = std::mem::replace(&mut mb.cbp, 0);
     match (&mb.field, reference) {
         (Some(field), Some(reference)) => {
-            predict_fields(cur, reference, field, rounding, mb_x, mb_y)
+            predict_fields(cur, reference, field, (rounding, qpel), mb_x, mb_y)
         }
         _ => frame(cur, mb),
     }
@@ -136,7 +138,7 @@ fn predict_fields(
     cur: &mut Picture,
     reference: &Picture,
     field: &FieldMotion,
-    rounding: bool,
+    rounding: (bool, bool),
     mb_x: usize,
     mb_y: usize,
 ) {
@@ -161,15 +163,20 @@ pub struct PredTarget<'a> {
     pub chroma: (usize, usize),
 }
 
-/// Field prediction of both fields of MB (`mb_x`, `mb_y`) from `reference` into `out`.
+/// Field prediction of both fields of MB (`mb_x`, `mb_y`) from `reference` into `out`, with
+/// (rounding type, quarter-sample vectors) `rounding`.
 pub fn predict_fields_into(
     out: PredTarget,
     reference: &Picture,
     field: &FieldMotion,
-    rounding: bool,
+    (rounding, qpel): (bool, bool),
     mb_x: usize,
     mb_y: usize,
 ) {
+    if qpel {
+        predict_fields_qpel(out, reference, field, rounding, mb_x, mb_y);
+        return;
+    }
     let (lw, lh) = (reference.width, reference.height);
     let (cw, ch) = (lw / 2, lh / 2);
     let ((l_at, l_stride), (c_at, c_stride)) = (out.luma, out.chroma);
@@ -226,6 +233,118 @@ pub fn predict_fields_into(
             select,
             rounding,
         );
+    }
+}
+
+/// Quarter-sample field prediction (FFmpeg's `qpel_motion` on fields): luma as two 8x8
+/// quarter-sample blocks per field; chroma at half-sample precision from the luma vector's
+/// `x / 2` (C division) and `y >> 1`, rounded to chroma half samples keeping any fraction.
+fn predict_fields_qpel(
+    out: PredTarget,
+    reference: &Picture,
+    field: &FieldMotion,
+    rounding: bool,
+    mb_x: usize,
+    mb_y: usize,
+) {
+    let (lw, lh) = (reference.width, reference.height);
+    let (cw, ch) = (lw / 2, lh / 2);
+    let ((l_at, l_stride), (c_at, c_stride)) = (out.luma, out.chroma);
+    for (parity, (&[mx, my], &select)) in field.mv.iter().zip(&field.select).enumerate() {
+        let src_x = (mb_x * 16) as i32 + (mx >> 2);
+        let src_y = (mb_y * 8) as i32 + (my >> 2);
+        // The 17x9 field samples the two 8x8 quarter-sample filters read.
+        let mut area = [0u8; 17 * 9];
+        gather_field(
+            &reference.y,
+            lw,
+            lh,
+            &mut area,
+            17,
+            9,
+            (src_x, src_y),
+            select,
+        );
+        if let Some(plane) = RefPlane::new(&area, 17, 9, 17) {
+            for half in 0..2 {
+                let at = l_at + parity * l_stride + 8 * half;
+                let x = 8 * half as i32;
+                let fits = at + 7 * 2 * l_stride + 8 <= out.y.len();
+                if fits {
+                    mc_qpel(
+                        &plane,
+                        out.y,
+                        at,
+                        2 * l_stride,
+                        x,
+                        0,
+                        mx & 3,
+                        my & 3,
+                        8,
+                        rounding,
+                    );
+                }
+            }
+        }
+        // Luma half samples (x / 2 in C, y >> 1), then chroma half samples keeping any fraction.
+        let (hx, hy) = (mx / 2, my >> 1);
+        let (cmx, cmy) = ((hx >> 1) | (hx & 1), (hy >> 1) | (hy & 1));
+        let chalf = (cmx & 1, cmy & 1);
+        let (cx, cy) = (
+            (mb_x * 8) as i32 + (cmx >> 1),
+            (mb_y * 4) as i32 + (cmy >> 1),
+        );
+        let chroma = Block {
+            dst_at: c_at + parity * c_stride,
+            dst_stride: 2 * c_stride,
+            w: 8,
+            h: 4,
+        };
+        field_block(
+            &reference.u,
+            cw,
+            ch,
+            out.u,
+            chroma,
+            (cx, cy),
+            chalf,
+            select,
+            rounding,
+        );
+        field_block(
+            &reference.v,
+            cw,
+            ch,
+            out.v,
+            chroma,
+            (cx, cy),
+            chalf,
+            select,
+            rounding,
+        );
+    }
+}
+
+/// Copy `w x h` samples of one field (`bottom`), from field line `src.1` and column `src.0`,
+/// into `area` (rows `stride` apart), reading in frame coordinates clamped to the plane.
+#[allow(clippy::too_many_arguments)]
+fn gather_field(
+    plane: &[u8],
+    width: usize,
+    height: usize,
+    area: &mut [u8],
+    stride: usize,
+    h: usize,
+    src: (i32, i32),
+    bottom: bool,
+) {
+    for row in 0..h {
+        let frame_line = 2 * (i64::from(src.1) + row as i64) + i64::from(bottom);
+        let y = frame_line.clamp(0, height as i64 - 1) as usize;
+        for col in 0..stride {
+            let x = (i64::from(src.0) + col as i64).clamp(0, width as i64 - 1) as usize;
+            area[row * stride + col] = plane.get(y * width + x).copied().unwrap_or(128);
+        }
     }
 }
 
