@@ -116,8 +116,8 @@ class CompressedVideo(NativeRepresentations):
 
         Returns:
             An iterator of :class:`pkdkit.Frame`; it raises :class:`pkdkit.VideoError` for a
-            stream it cannot decode (interlaced data partitioning, static sprites). Damaged macroblocks do not raise: they are
-            concealed and counted in ``Frame.damaged_mbs``.
+            stream it cannot decode (interlaced data partitioning, static sprites). Damaged
+            macroblocks do not raise: they are concealed and counted in ``Frame.damaged_mbs``.
 
         Raises:
             ValueError: ``idct`` is not one of the allowed values, or ``start`` is negative.
