@@ -2,8 +2,10 @@
 
 pub mod bvop;
 pub mod decoder;
+pub mod gmc;
 pub mod header;
 pub mod idct;
+pub mod interlaced;
 pub mod macroblock;
 pub mod mc;
 pub mod mv;
