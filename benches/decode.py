@@ -35,6 +35,7 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
 from natural_clip import make_coviar_clip  # noqa: E402
+from peers import cpu_model, load_average  # noqa: E402
 
 import pkdkit  # noqa: E402
 
@@ -124,6 +125,8 @@ def run(path: Path, repeat: int) -> dict:
         "bytes": path.stat().st_size,
         "repeat": repeat,
         "machine": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
+        "load_average": load_average(),
         "pyav": av.__version__,
         "libavcodec": av.library_versions.get("libavcodec"),
         "pkdkit": pkdkit.__version__,
@@ -172,6 +175,7 @@ def print_table(results: dict) -> None:
         "alternating passes, one thread; fps from process CPU time (wall-clock ratio in brackets)"
     )
     print(f"PyAV {results['pyav']} (libavcodec {results['libavcodec']}), pkdkit {results['pkdkit']}")
+    print(f"CPU {results['cpu']}, load average {results['load_average']}; fps = frames/s on one core")
     header = f"{'peer':<15} {'frames':>6} {'FFmpeg fps':>11} {'pkdkit fps':>11} {'pkdkit/FFmpeg':>16}"
     print(header)
     print("-" * len(header))
