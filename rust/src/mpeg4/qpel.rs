@@ -69,6 +69,27 @@ pub fn mc_qpel(
         }
     }
     let (fx, fy) = ((mvx & 3) as usize, (mvy & 3) as usize);
+    let dst = &mut dst[dst_offset..];
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = crate::simd::avx2() {
+        return cpu.qpel_filter(&full, size, fx, fy, rounding, dst, dst_stride);
+    }
+    filter_block(&full, size, fx, fy, rounding, dst, dst_stride);
+}
+
+/// The two filter stages of [`mc_qpel`] on the `(size + 1)^2` gathered samples `full` (rows
+/// `MAX` apart), for fractions (`fx`, `fy`), into `dst` (rows `dst_stride` apart): the
+/// specification of the SIMD version.
+pub fn filter_block(
+    full: &[u8; MAX * MAX],
+    size: usize,
+    fx: usize,
+    fy: usize,
+    rounding: bool,
+    dst: &mut [u8],
+    dst_stride: usize,
+) {
+    let n = size + 1;
     let rows = if fy == 0 { size } else { n };
     // Horizontal stage: `rows` rows of `size` samples.
     let mut horiz = [0u8; MAX * MAX];
@@ -77,7 +98,6 @@ pub fn mc_qpel(
         let out = &mut horiz[r * MAX..r * MAX + size];
         stage(line, out, fx, rounding);
     }
-    let dst = &mut dst[dst_offset..];
     if fy == 0 {
         for r in 0..size {
             dst[r * dst_stride..r * dst_stride + size]
