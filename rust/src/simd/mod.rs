@@ -22,6 +22,8 @@ use std::sync::OnceLock;
 #[cfg(target_arch = "x86_64")]
 mod colour_avx2;
 #[cfg(target_arch = "x86_64")]
+mod hpel_avx2;
+#[cfg(target_arch = "x86_64")]
 mod idct_avx2;
 #[cfg(target_arch = "x86_64")]
 mod qpel_avx2;
