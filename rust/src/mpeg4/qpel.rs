@@ -56,6 +56,23 @@ pub fn mc_qpel(
         && sy >= 0
         && sx as u64 + n as u64 <= src.width as u64
         && sy as u64 + n as u64 <= src.height as u64;
+    let (fx, fy) = ((mvx & 3) as usize, (mvy & 3) as usize);
+    let dst = &mut dst[dst_offset..];
+    #[cfg(target_arch = "x86_64")]
+    if let (true, Some(cpu)) = (inside, crate::simd::avx2()) {
+        // Straight from the reference (no gathered copy).
+        let start = sy as usize * src.stride + sx as usize;
+        return cpu.qpel_filter(
+            &src.data[start..],
+            src.stride,
+            size,
+            fx,
+            fy,
+            rounding,
+            dst,
+            dst_stride,
+        );
+    }
     for r in 0..n {
         let cy = (sy + r as i64).clamp(0, src.height as i64 - 1) as usize;
         let row = &src.data[cy * src.stride..cy * src.stride + src.width];
@@ -68,11 +85,9 @@ pub fn mc_qpel(
             }
         }
     }
-    let (fx, fy) = ((mvx & 3) as usize, (mvy & 3) as usize);
-    let dst = &mut dst[dst_offset..];
     #[cfg(target_arch = "x86_64")]
     if let Some(cpu) = crate::simd::avx2() {
-        return cpu.qpel_filter(&full, size, fx, fy, rounding, dst, dst_stride);
+        return cpu.qpel_filter(&full, MAX, size, fx, fy, rounding, dst, dst_stride);
     }
     filter_block(&full, size, fx, fy, rounding, dst, dst_stride);
 }

@@ -8,19 +8,20 @@ use std::arch::x86_64::*;
 
 use super::Avx2;
 
-/// Row stride of the sample arrays (`mpeg4::qpel`'s 17: a 16x16 block plus one).
+/// Row stride of `mpeg4::qpel`'s gathered-sample array (a 16x16 block plus one).
 const MAX: usize = 17;
-/// The arrays are padded so that a 16-byte load at any row start stays inside.
-const PADDED: usize = MAX * MAX + 16;
+/// Bytes a row read may touch: one 16-byte load at the row start (and one byte at +16).
+const ROW_READ: usize = 32;
 
 impl Avx2 {
     /// `mpeg4::qpel::filter_block`: the `size x size` (8 or 16) prediction for fractions
-    /// (`fx`, `fy`) in 0..4 from the `(size + 1)^2` samples of `full` (rows `MAX` apart),
-    /// into `dst` (rows `dst_stride` apart).
+    /// (`fx`, `fy`) in 0..4 from the `(size + 1)^2` samples at the start of `src` (rows
+    /// `src_stride` apart), into `dst` (rows `dst_stride` apart).
     #[allow(clippy::too_many_arguments)]
     pub fn qpel_filter(
         self,
-        full: &[u8; MAX * MAX],
+        src: &[u8],
+        src_stride: usize,
         size: usize,
         fx: usize,
         fy: usize,
@@ -30,9 +31,22 @@ impl Avx2 {
     ) {
         assert!(matches!(size, 8 | 16) && fx < 4 && fy < 4);
         assert!(dst_stride >= size && (size - 1) * dst_stride + size <= dst.len());
-        // SAFETY: AVX2 by the token; loads stay in the padded copies, stores in the asserted
-        // rows of `dst`.
-        unsafe { qpel_filter(full, size, fx, fy, rounding, dst, dst_stride) }
+        let n = size + 1;
+        assert!(src_stride >= n && (n - 1) * src_stride + n <= src.len());
+        if (n - 1) * src_stride + ROW_READ <= src.len() {
+            // SAFETY: AVX2 by the token; row reads stay inside `src` (ROW_READ bytes of slack
+            // after the last row start), stores inside the asserted rows of `dst`.
+            unsafe { qpel_filter(src, src_stride, size, fx, fy, rounding, dst, dst_stride) }
+        } else {
+            // Near the end of the plane: the same on a padded copy.
+            let mut padded = [0u8; (MAX - 1) * MAX + ROW_READ];
+            for r in 0..n {
+                padded[r * MAX..r * MAX + n]
+                    .copy_from_slice(&src[r * src_stride..r * src_stride + n]);
+            }
+            // SAFETY: as above, on `padded`, which has the slack.
+            unsafe { qpel_filter(&padded, MAX, size, fx, fy, rounding, dst, dst_stride) }
+        }
     }
 }
 
@@ -53,11 +67,12 @@ unsafe fn average(a: __m128i, b: __m128i, rounding: bool) -> __m128i {
 unsafe fn filter(t: [__m256i; 8], rounding: bool) -> __m128i {
     let add = |a, b| _mm256_add_epi16(a, b);
     let mul = |k: i16, v| _mm256_mullo_epi16(_mm256_set1_epi16(k), v);
+    let bias = _mm256_set1_epi16(16 - i16::from(rounding));
     let sum = add(
         add(mul(20, add(t[3], t[4])), mul(-6, add(t[2], t[5]))),
         add(
             mul(3, add(t[1], t[6])),
-            _mm256_sub_epi16(_mm256_set1_epi16(16 - i16::from(rounding)), add(t[0], t[7])),
+            _mm256_sub_epi16(bias, add(t[0], t[7])),
         ),
     );
     let v = _mm256_srai_epi16::<5>(sum);
@@ -65,36 +80,62 @@ unsafe fn filter(t: [__m256i; 8], rounding: bool) -> __m128i {
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn load16(p: *const u8) -> __m128i {
-    _mm_loadu_si128(p as *const __m128i)
+unsafe fn shuffle(v: __m128i, mask: &[i8; 16]) -> __m128i {
+    _mm_shuffle_epi8(v, _mm_loadu_si128(mask.as_ptr() as *const __m128i))
 }
 
 #[target_feature(enable = "avx2")]
-unsafe fn bytes_to_words(p: *const u8) -> __m256i {
-    _mm256_cvtepu8_epi16(load16(p))
+unsafe fn words(v: __m128i) -> __m256i {
+    _mm256_cvtepu8_epi16(v)
 }
 
-/// One horizontal stage on the line `line[..=size]` (padded to 32 bytes): 16 output bytes,
-/// the first `size` meaningful.
+/// The horizontal stage of one row (`lo` = samples 0..16 of the row, `last` = sample 16, read
+/// only for size 16): 16 output bytes, the first `size` meaningful. The line is extended by 3
+/// mirrored samples on each side (`ext`), and the taps of output i are `ext[i..i + 8]`.
 #[target_feature(enable = "avx2")]
-unsafe fn horizontal(line: &[u8; 32], size: usize, frac: usize, rounding: bool) -> __m128i {
-    let own = load16(line.as_ptr());
+unsafe fn horizontal(lo: __m128i, last: u8, size: usize, frac: usize, rounding: bool) -> __m128i {
     if frac == 0 {
-        return own;
+        return lo;
     }
-    // The line with 3 mirrored samples on each side: taps of output i are ext[i..i + 8].
-    let mut ext = [0u8; 40];
-    ext[3..size + 4].copy_from_slice(&line[..=size]);
-    for k in 0..3 {
-        ext[2 - k] = line[k];
-        ext[size + 4 + k] = line[size - k];
-    }
-    let taps: [__m256i; 8] = std::array::from_fn(|k| bytes_to_words(ext.as_ptr().add(k)));
+    const X: i8 = -128; // pshufb: zero
+    let (taps, right): ([__m256i; 8], __m128i) = if size == 16 {
+        // ext[0..16] = L2 L1 L0 L0 .. L12; ext[16..23] = L13 L14 L15 L16 L16 L15 L14.
+        let e_lo = shuffle(lo, &[2, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12]);
+        let e_hi = shuffle(lo, &[13, 14, 15, X, X, 15, 14, X, X, X, X, X, X, X, X, X]);
+        let e_hi =
+            _mm_insert_epi8::<4>(_mm_insert_epi8::<3>(e_hi, i32::from(last)), i32::from(last));
+        let t = [
+            e_lo,
+            _mm_alignr_epi8::<1>(e_hi, e_lo),
+            _mm_alignr_epi8::<2>(e_hi, e_lo),
+            _mm_alignr_epi8::<3>(e_hi, e_lo),
+            _mm_alignr_epi8::<4>(e_hi, e_lo),
+            _mm_alignr_epi8::<5>(e_hi, e_lo),
+            _mm_alignr_epi8::<6>(e_hi, e_lo),
+            _mm_alignr_epi8::<7>(e_hi, e_lo),
+        ];
+        let right = _mm_alignr_epi8::<1>(_mm_cvtsi32_si128(i32::from(last)), lo);
+        (t.map(|v| words(v)), right)
+    } else {
+        // ext[0..15] = L2 L1 L0 L0 .. L8 L8 L7 L6.
+        let e = shuffle(lo, &[2, 1, 0, 0, 1, 2, 3, 4, 5, 6, 7, 8, 8, 7, 6, X]);
+        let t = [
+            e,
+            _mm_srli_si128::<1>(e),
+            _mm_srli_si128::<2>(e),
+            _mm_srli_si128::<3>(e),
+            _mm_srli_si128::<4>(e),
+            _mm_srli_si128::<5>(e),
+            _mm_srli_si128::<6>(e),
+            _mm_srli_si128::<7>(e),
+        ];
+        (t.map(|v| words(v)), _mm_srli_si128::<1>(lo))
+    };
     let half = filter(taps, rounding);
     match frac {
         2 => half,
-        1 => average(half, own, rounding),
-        _ => average(half, load16(line.as_ptr().add(1)), rounding),
+        1 => average(half, lo, rounding),
+        _ => average(half, right, rounding),
     }
 }
 
@@ -107,9 +148,11 @@ unsafe fn store(dst: &mut [u8], at: usize, v: __m128i, size: usize) {
     }
 }
 
+#[allow(clippy::too_many_arguments)]
 #[target_feature(enable = "avx2")]
 unsafe fn qpel_filter(
-    full: &[u8; MAX * MAX],
+    src: &[u8],
+    src_stride: usize,
     size: usize,
     fx: usize,
     fy: usize,
@@ -117,23 +160,22 @@ unsafe fn qpel_filter(
     dst: &mut [u8],
     dst_stride: usize,
 ) {
-    let n = size + 1;
-    let rows = if fy == 0 { size } else { n };
-    let mut horiz = [0u8; PADDED];
-    for r in 0..rows {
-        let mut line = [0u8; 32];
-        line[..n].copy_from_slice(&full[r * MAX..r * MAX + n]);
-        let out = horizontal(&line, size, fx, rounding);
-        _mm_storeu_si128(horiz.as_mut_ptr().add(r * MAX) as *mut __m128i, out);
+    let rows = if fy == 0 { size } else { size + 1 };
+    let mut horiz = [_mm_setzero_si128(); MAX];
+    for (r, out) in horiz.iter_mut().enumerate().take(rows) {
+        let row = src.as_ptr().add(r * src_stride);
+        let lo = _mm_loadu_si128(row as *const __m128i);
+        let last = if size == 16 { *row.add(16) } else { 0 };
+        *out = horizontal(lo, last, size, fx, rounding);
     }
-    let row = |r: usize| horiz.as_ptr().add(r * MAX);
     if fy == 0 {
-        for r in 0..size {
-            store(dst, r * dst_stride, load16(row(r)), size);
+        for (r, &v) in horiz.iter().enumerate().take(size) {
+            store(dst, r * dst_stride, v, size);
         }
         return;
     }
     // Vertical stage: output row r filters the 8 rows around it, mirrored at 0 and `size`.
+    let wide: [__m256i; MAX] = std::array::from_fn(|r| words(horiz[r]));
     let last = size as i64;
     let mirror = |j: i64| -> usize {
         (if j < 0 {
@@ -145,13 +187,12 @@ unsafe fn qpel_filter(
         }) as usize
     };
     for r in 0..size {
-        let taps: [__m256i; 8] =
-            std::array::from_fn(|k| bytes_to_words(row(mirror(r as i64 - 3 + k as i64))));
+        let taps: [__m256i; 8] = std::array::from_fn(|k| wide[mirror(r as i64 - 3 + k as i64)]);
         let half = filter(taps, rounding);
         let out = match fy {
             2 => half,
-            1 => average(half, load16(row(r)), rounding),
-            _ => average(half, load16(row(r + 1)), rounding),
+            1 => average(half, horiz[r], rounding),
+            _ => average(half, horiz[r + 1], rounding),
         };
         store(dst, r * dst_stride, out, size);
     }
@@ -190,7 +231,16 @@ mod tests {
             let background: Vec<u8> = (0..len).map(|_| rng.range(0, 255) as u8).collect();
             let (mut want, mut got) = (background.clone(), background);
             filter_block(&full, size, fx, fy, rounding, &mut want, stride);
-            cpu.qpel_filter(&full, size, fx, fy, rounding, &mut got, stride);
+            // The SIMD kernel reads the plane in place: any stride, with or without slack
+            // after the last row (it copies when the slack is short).
+            let src_stride = 17 + rng.range(0, 20) as usize;
+            let slack = rng.range(0, 40) as usize;
+            let mut src = vec![0u8; 16 * src_stride + 17 + slack];
+            for r in 0..17 {
+                src[r * src_stride..r * src_stride + 17]
+                    .copy_from_slice(&full[r * 17..r * 17 + 17]);
+            }
+            cpu.qpel_filter(&src, src_stride, size, fx, fy, rounding, &mut got, stride);
             assert_eq!(
                 got, want,
                 "size {size} fraction ({fx}, {fy}) rounding {rounding} case {i}"
