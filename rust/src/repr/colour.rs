@@ -101,6 +101,12 @@ pub fn scalar_yuv_to_rgb(y: &Plane, u: &Plane, v: &Plane, bgr: bool) -> Vec<u8> 
     convert_with(y.into(), u.into(), v.into(), bgr, None)
 }
 
+/// [`yuv_to_rgb`] into an existing buffer, resized to `H * W * 3` (so that a caller converting
+/// frame after frame allocates once).
+pub fn yuv_to_rgb_into(y: &Plane, u: &Plane, v: &Plane, bgr: bool, out: &mut Vec<u8>) {
+    convert_into(y.into(), u.into(), v.into(), bgr, crate::simd::avx2(), out);
+}
+
 fn convert_with(
     y: PlaneView,
     u: PlaneView,
@@ -108,18 +114,31 @@ fn convert_with(
     bgr: bool,
     cpu: Option<crate::simd::Avx2>,
 ) -> Vec<u8> {
+    let mut out = Vec::new();
+    convert_into(y, u, v, bgr, cpu, &mut out);
+    out
+}
+
+fn convert_into(
+    y: PlaneView,
+    u: PlaneView,
+    v: PlaneView,
+    bgr: bool,
+    cpu: Option<crate::simd::Avx2>,
+    out: &mut Vec<u8>,
+) {
     let (w, h) = (y.width, y.height);
-    let mut out = vec![0u8; w * h * 3];
+    out.resize(w * h * 3, 0);
     if check_420(y, u, v).is_err() || w == 0 || h == 0 {
-        return out;
+        out.fill(0);
+        return;
     }
     // One copy per channel order, so the byte positions are constants.
     if bgr {
-        convert::<2, 0>(y, u, v, &mut out, cpu);
+        convert::<2, 0>(y, u, v, out, cpu);
     } else {
-        convert::<0, 2>(y, u, v, &mut out, cpu);
+        convert::<0, 2>(y, u, v, out, cpu);
     }
-    out
 }
 
 /// The conversion into `out` (checked sizes), red at byte `RI` and blue at `BI` of each pixel.
