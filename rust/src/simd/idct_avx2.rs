@@ -158,7 +158,19 @@ unsafe fn simple_pass(x: &Rows, round: i32) -> [__m256i; 8] {
 
 #[target_feature(enable = "avx2")]
 unsafe fn simple_idct(c: &mut [i16; 64]) {
-    let cols = transpose(load(c));
+    let rows = load(c);
+    // A DC-only block (frequent in inter chroma): the general path gives `dc << 3` in row 0,
+    // zero rows, then the same value `(W4 * (v + 32)) >> 20` in every column; compute it once.
+    let ac = rows[1..].iter().fold(
+        _mm_andnot_si128(_mm_cvtsi32_si128(0xFFFF), rows[0]),
+        |acc, &v| _mm_or_si128(acc, v),
+    );
+    if _mm_testz_si128(ac, ac) != 0 {
+        let v = i32::from((i32::from(c[0]) << 3) as i16);
+        c.fill((W4.wrapping_mul(v + 32) >> 20) as i16);
+        return;
+    }
+    let cols = transpose(rows);
     // Rows: (sum >> 11) as i16, except rows whose AC coefficients are all zero, which become
     // `dc << 3` (16-bit shift, the scalar truncation).
     let ac = cols[1..]
