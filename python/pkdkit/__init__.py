@@ -11,6 +11,7 @@ from __future__ import annotations
 from ._colour import yuv_to_rgb
 from ._core import __version__
 from ._frames import MOTION_VECTOR_DTYPE, Frame, FrameStream
+from .block_motion import BlockMotion, block_motion  # noqa: F401 - public: pkdkit.block_motion(video, gop, pos)
 from .errors import (
     CorruptStreamError,
     LimitExceededError,

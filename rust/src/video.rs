@@ -11,10 +11,13 @@
 //! - reference pictures are shown when the next one arrives (unless `low_delay`), B-VOPs at once;
 //! - in a packet holding two VOPs only the first is decoded, unless the stream is a DivX/XviD
 //!   "packed bitstream" (user data `DivX...p`), where a trailing I- or B-VOP is kept and decoded
-//!   in place of the next packet.
+//!   in place of the next packet (the placeholder after it), with FFmpeg's exact rules
+//!   (module [`packed`]).
 #![forbid(unsafe_code)]
 
 use std::path::Path;
+
+mod packed;
 
 use crate::bits::{start_codes, BitReader};
 use crate::container::{self, ContainerKind, Packet};
@@ -315,6 +318,31 @@ fn index_vop(
     Ok(pictured)
 }
 
+/// Parse the headers of `source` up to its first VOP and index that VOP: FFmpeg reads nothing
+/// of a packet after the VOP it decodes. Returns the VOP when FFmpeg decodes a picture from it.
+fn index_source(
+    data: &[u8],
+    source: Packet,
+    state: &mut HeaderState,
+    vops: &mut Vec<VopEntry>,
+    output: &mut Option<Output>,
+) -> Result<Option<Unit>> {
+    for unit in units(data, source) {
+        if unit.code != sc::VOP {
+            state.header(data, unit)?;
+        } else {
+            let pictured = match index_vop(data, unit, state, vops, output) {
+                // A file cut inside its last VOP's header: that VOP gives no picture, as in
+                // FFmpeg, and the frames before it stand.
+                Err(_) if unit.end == data.len() && !vops.is_empty() => false,
+                other => other?,
+            };
+            return Ok(pictured.then_some(unit));
+        }
+    }
+    Ok(None)
+}
+
 impl Video {
     /// Read and index the video at `path`.
     pub fn open(path: &Path) -> Result<Video> {
@@ -345,37 +373,24 @@ impl Video {
 
         let mut vops: Vec<VopEntry> = Vec::new();
         let mut output: Option<Output> = None;
-        // A VOP kept from a packed packet, decoded in place of the next packet.
-        let mut buffered: Option<Unit> = None;
+        // FFmpeg's packed-bitstream buffer: the rest of an earlier packet, decoded instead of
+        // the next one (see `packed`).
+        let mut kept: Option<Packet> = None;
         for &packet in &demuxed.packets {
-            // FFmpeg decodes a kept packed VOP instead of this packet's first VOP.
-            let kept = buffered.take();
-            let mut pictured = false;
-            if let Some(unit) = kept {
-                pictured = index_vop(&data, unit, &mut state, &mut vops, &mut output)?;
+            // FFmpeg's AVI demuxer drops empty (drop-frame) chunks: the decoder never sees them.
+            if packet.len == 0 {
+                continue;
             }
-            let mut rest = Vec::new();
-            let mut decoded_one = kept.is_some();
-            for unit in units(&data, packet) {
-                if unit.code != sc::VOP {
-                    state.header(&data, unit)?;
-                } else if decoded_one {
-                    rest.push(unit);
+            let packed_now = state.encoder.packed_bitstream;
+            let (source, from_kept) = packed::source_for(&data, packet, kept.take(), packed_now);
+            let decoded = index_source(&data, source, &mut state, &mut vops, &mut output)?;
+            if let (true, Some(vop)) = (state.encoder.packed_bitstream, decoded) {
+                let stop = if from_kept {
+                    packet.offset
                 } else {
-                    pictured = index_vop(&data, unit, &mut state, &mut vops, &mut output)?;
-                    decoded_one = true;
-                }
-            }
-            // After decoding a picture from a packed bitstream, FFmpeg keeps the first later
-            // VOP of the packet when it is an I- or B-VOP. Without the packed flag, or after a
-            // skipped VOP, the rest of the packet is ignored.
-            if state.encoder.packed_bitstream && pictured {
-                if let Some(next) = rest.first() {
-                    let coding_type = data.get(next.at + 4).map_or(0, |b| b >> 6);
-                    if coding_type == 0 || coding_type == 2 {
-                        buffered = Some(*next);
-                    }
-                }
+                    packed::stop_after_vop(&data, vop.at, vop.end)
+                };
+                kept = packed::kept_after(&data, packet, stop);
             }
         }
 
@@ -424,6 +439,17 @@ impl Video {
             gop_starts,
             fps,
         })
+    }
+
+    /// Whether pkdkit's decoder decodes this stream: `Unsupported` naming the coding tool it
+    /// lacks (interlacing, sprite/GMC VOPs, ...), found from the headers indexed at open, so a
+    /// caller can choose another decoder before decoding anything.
+    pub fn check_decodable(&self) -> Result<()> {
+        crate::mpeg4::decoder::check_vol(&self.vol)?;
+        for vop in &self.vops {
+            crate::mpeg4::decoder::check_vop_type(vop.header.coding_type)?;
+        }
+        Ok(())
     }
 
     /// The whole file.

@@ -8,17 +8,25 @@ that fails is logged to ``OUT/prepare.log`` and reported; the others go on. The 
 are kept in ``OUT/prepare.json``; resuming with other settings is refused.
 
 Datalists ``OUT/datalists/<dataset>_split<N>_{train,test}.txt`` hold one line per video,
-``<path relative to OUT> <0-based label> <number of frames>``.
+``<path relative to OUT> <0-based label> <number of frames>``. Output paths keep the source's
+folders with blanks turned into ``_`` (Kinetics class folders such as ``air drumming``), since a
+datalist line is split at blanks.
+
+Clips that the official lists name but the videos folder lacks (Kinetics and SSv2 downloads are
+never complete) are counted, listed in ``OUT/missing.txt`` and left out of the datalists; the
+rest are prepared.
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable
+from typing import Any, Iterable, Iterator
 
 from ._encode import EncodeSpec, encode_video
 from ._pool import imap_processes
@@ -34,15 +42,20 @@ class PrepareReport:
         encoded: videos written by this run.
         skipped: videos already finished by an earlier run.
         failed: ``(relative source path, reason)`` of each video that could not be converted.
+        missing: ``(clip name, "train" or "test", class name)`` of each clip the official lists
+            name but the videos folder lacks (Kinetics, SSv2); they are in no datalist.
         datalists: the datalist files written (none for a sharded run).
         log_path: where failures were logged.
+        missing_path: where the missing clips are listed (written only when there are some).
     """
 
     encoded: list[str] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
     failed: list[tuple[str, str]] = field(default_factory=list)
+    missing: list[tuple[str, str, str]] = field(default_factory=list)
     datalists: list[Path] = field(default_factory=list)
     log_path: Path = Path("prepare.log")
+    missing_path: Path = Path("missing.txt")
 
 
 def parse_shard(text: str | None) -> tuple[int, int] | None:
@@ -72,8 +85,9 @@ def shard_of(videos: Iterable[str], shard: tuple[int, int] | None) -> list[str]:
 
 
 def output_path(relpath: str) -> str:
-    """Where the re-encoded ``relpath`` goes, relative to OUT: same folders, ``.m4v``."""
-    return str(Path(relpath).with_suffix(".m4v"))
+    """Where the re-encoded ``relpath`` goes, relative to OUT: same folders, ``.m4v``, blanks
+    turned into ``_`` (a datalist line is split at blanks)."""
+    return re.sub(r"\s", "_", str(Path(relpath).with_suffix(".m4v")))
 
 
 def count_frames(path: str | Path) -> int:
@@ -101,7 +115,9 @@ def _convert(job: tuple[str, Path, Path, EncodeSpec]) -> tuple[str, str, int, st
     target = out_dir / output_path(relpath)
     try:
         if target.exists():
-            return relpath, "skipped", 0, ""
+            # Counted here, in parallel: a closing run over all of Kinetics would otherwise
+            # count 240k files one by one while writing the datalists.
+            return relpath, "skipped", count_frames(target), ""
         import av
 
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -110,10 +126,33 @@ def _convert(job: tuple[str, Path, Path, EncodeSpec]) -> tuple[str, str, int, st
                 raise ValueError("no video stream")
             stream = container.streams.video[0]
             stream.thread_type = "NONE"  # the pool already keeps every core busy
-            frames = encode_video(container.decode(stream), target, spec)
+            frames = encode_video(_whole(container, stream), target, spec)
         return relpath, "encoded", frames, ""
     except Exception as err:  # noqa: BLE001 - any failure of one video is reported, not raised
         return relpath, "failed", 0, f"{type(err).__name__}: {err}"
+
+
+def _whole(container: Any, stream: Any) -> Iterator[Any]:
+    """The decoded frames of ``stream``; raises at the end if they stop well short of the duration
+    the container declares. A truncated download (WebM above all) decodes without an error, just
+    fewer frames: it would otherwise become a short clip that looks fine."""
+    first = last = None
+    for frame in container.decode(stream):
+        if frame.time is not None:  # frames without timestamps: nothing to compare
+            first = frame.time if first is None else first
+            last = frame.time
+        yield frame
+    if stream.duration and stream.time_base:
+        declared = float(stream.duration * stream.time_base)
+    else:
+        declared = (container.duration or 0) / 1e6
+    rate = stream.average_rate or stream.guessed_rate
+    step = 1 / float(rate) if rate else 0.04
+    if first is not None and last is not None and last - first + step < declared / 2:
+        raise ValueError(
+            f"damaged: frames cover {last - first + step:.2f} s of the {declared:.2f} s the container "
+            "declares (truncated file?)"
+        )
 
 
 def _log(path: Path, message: str) -> None:
@@ -140,10 +179,13 @@ def prepare_dataset(
     """Re-encode a dataset to the CoViAR format and write its datalists.
 
     Args:
-        dataset: ``"ucf101"``, ``"hmdb51"`` or ``"folder"`` (see :mod:`pkdkit.data.splits`).
-        videos: the folder of original videos (``<class>/<video>``).
+        dataset: ``"ucf101"``, ``"hmdb51"``, ``"folder"``, ``"kinetics400"`` or ``"ssv2"`` (see
+            :mod:`pkdkit.data.splits`).
+        videos: the folder of original videos (``<class>/<video>``; for Kinetics and SSv2 any
+            layout: clips are found by file name).
         out: output folder (created).
-        splits: the folder of official split files (not needed for ``folder``).
+        splits: the folder of official split files or annotation lists (not needed for
+            ``folder``; for Kinetics also a single CSV).
         workers: parallel processes (default: CPU count).
         size: output (width, height).
         gop: frames per GOP.
@@ -155,7 +197,7 @@ def prepare_dataset(
         progress: show a progress bar.
 
     Returns:
-        A report naming encoded, skipped and failed videos.
+        A report naming encoded, skipped, failed and missing videos.
 
     Raises:
         FileNotFoundError: ``videos`` or a split file is missing.
@@ -168,7 +210,10 @@ def prepare_dataset(
     out_dir.mkdir(parents=True, exist_ok=True)
     if not keep_original:
         _check_settings(out_dir, {"size": f"{size[0]}x{size[1]}", "gop": gop, "qscale": 1})
-    report = PrepareReport(log_path=out_dir / "prepare.log")
+    report = PrepareReport(log_path=out_dir / "prepare.log", missing_path=out_dir / "missing.txt")
+    report.missing = _report_missing(all_splits, report.missing_path)
+    if report.missing:
+        _log(report.log_path, f"{dataset}: {len(report.missing)} listed clip(s) not found, see {report.missing_path}")
     every_video = [v for s in all_splits for v, _ in (*s.train, *s.test)]
     todo = shard_of(every_video, shard)
     frames: dict[str, int] = {}
@@ -200,6 +245,18 @@ def prepare_dataset(
     return report
 
 
+def _write_atomically(path: Path, text: str) -> None:
+    """Write ``path`` through a uniquely named temporary file: array jobs of one run, on several
+    machines, write the same shared files at the same time, and none may read a half-written one."""
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as handle:
+            handle.write(text)
+        os.replace(tmp, path)
+    finally:
+        Path(tmp).unlink(missing_ok=True)
+
+
 def _check_settings(out_dir: Path, settings: dict) -> None:
     """Record the encoding settings in ``OUT/prepare.json``; refuse to resume with other ones,
     which would silently mix videos of two sizes or GOPs in one folder."""
@@ -211,7 +268,20 @@ def _check_settings(out_dir: Path, settings: dict) -> None:
                 f"{out_dir} holds videos prepared with {before}, not {settings}: use another --out"
             )
         return
-    path.write_text(json.dumps(settings) + "\n")
+    _write_atomically(path, json.dumps(settings) + "\n")
+
+
+def _report_missing(splits: list[Split], path: Path) -> list[tuple[str, str, str]]:
+    """The listed clips that are not on disk, written to ``path`` (tab-separated: clip, side,
+    label, class); a stale list from an earlier run is removed when none are missing."""
+    missing = [(clip, side, split.classes[label], label) for split in splits for clip, side, label in split.missing]
+    if not missing:
+        path.unlink(missing_ok=True)
+        return []
+    lines = ["# clip\tset\tlabel\tclass: listed in the official lists, not found under the videos folder\n"]
+    lines += [f"{clip}\t{side}\t{label}\t{name}\n" for clip, side, name, label in missing]
+    _write_atomically(path, "".join(lines))
+    return [(clip, side, name) for clip, side, name, _ in missing]
 
 
 def _workers(workers: int | None, jobs: int) -> int:
@@ -228,6 +298,8 @@ def _with_progress(items: Iterable, total: int, what: str, progress: bool) -> It
 
 def _count_one(job: tuple[str, Path]) -> tuple[str, str, int, str]:
     relpath, videos_dir = job
+    if re.search(r"\s", relpath):
+        return relpath, "failed", 0, "a blank in the path cannot go in a datalist: re-encode instead of --keep-original"
     try:
         return relpath, "skipped", count_frames(videos_dir / relpath), ""
     except Exception as err:  # noqa: BLE001 - reported per video

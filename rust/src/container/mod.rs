@@ -7,6 +7,7 @@
 #![forbid(unsafe_code)]
 
 pub mod avi;
+mod avi_resync;
 pub mod mp4;
 mod mp4_fragments;
 pub mod raw;

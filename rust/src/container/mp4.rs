@@ -432,7 +432,10 @@ fn chunk_offsets(data: &[u8], stbl_children: &[Bx], stbl: &Bx) -> Result<Vec<u64
         .collect())
 }
 
-/// Lay samples into chunks following `stsc` runs, checking every sample lies in the file.
+/// Lay samples into chunks following `stsc` runs. Damage ends the list where FFmpeg's reading
+/// ends: a sample that starts past the end of a cut file stops it, one cut by the end keeps the
+/// bytes that are there, and a run that names a chunk the offset table lacks keeps the samples
+/// placed before it.
 fn place_samples(data: &[u8], stsc: &Bx, sizes: &[u32], chunks: &[u64]) -> Result<Vec<Packet>> {
     let entries = u32_in(data, stsc, stsc.body + 4)? as usize;
     if entries > stsc.end.saturating_sub(stsc.body + 8) / 12 {
@@ -457,46 +460,49 @@ fn place_samples(data: &[u8], stsc: &Bx, sizes: &[u32], chunks: &[u64]) -> Resul
                 .saturating_add(1)
         };
         if first_chunk == 0 || next_first < first_chunk {
-            return Err(corrupt(stsc.at, "'stsc' runs are out of order"));
+            return keep_placed(packets, corrupt(stsc.at, "'stsc' runs are out of order"));
         }
         for chunk in first_chunk..next_first {
             let Some(&chunk_offset) = chunks.get(chunk as usize - 1) else {
-                return Err(corrupt(
+                let err = corrupt(
                     stsc.at,
                     format!("'stsc' refers to chunk {chunk} of {}", chunks.len()),
-                ));
+                );
+                return keep_placed(packets, err);
             };
             let mut offset = chunk_offset;
             for _ in 0..per_chunk {
                 let Some(&size) = sizes.get(sample) else {
                     return Ok(packets);
                 };
-                let end = offset.saturating_add(u64::from(size));
-                if end > data.len() as u64 {
-                    return Err(corrupt(
+                if offset >= data.len() as u64 {
+                    let err = corrupt(
                         usize::try_from(offset).unwrap_or(usize::MAX),
-                        format!("sample {sample} at byte {offset} runs past the end of the file (truncated?)"),
-                    ));
+                        format!("sample {sample} at byte {offset} lies past the end of the file (truncated?)"),
+                    );
+                    return keep_placed(packets, err);
                 }
+                let end = offset.saturating_add(u64::from(size));
+                let start = offset as usize;
                 packets.push(Packet {
-                    offset: offset as usize,
-                    len: size as usize,
+                    offset: start,
+                    len: (end.min(data.len() as u64) as usize) - start,
                 });
                 offset = end;
                 sample += 1;
             }
         }
     }
-    if sample < sizes.len() {
-        return Err(corrupt(
-            stsc.at,
-            format!(
-                "only {sample} of {} samples are placed in chunks",
-                sizes.len()
-            ),
-        ));
-    }
     Ok(packets)
+}
+
+/// The samples placed before damage in the sample tables, or the damage itself when none are.
+fn keep_placed(packets: Vec<Packet>, damage: Error) -> Result<Vec<Packet>> {
+    if packets.is_empty() {
+        Err(damage)
+    } else {
+        Ok(packets)
+    }
 }
 
 /// Frames per second from the media timescale and the most common `stts` sample duration.

@@ -190,7 +190,7 @@ struct BMb {
 }
 
 /// Decode the B-VOP whose macroblock data starts at `r` into `cur` (macroblock-aligned).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the VOP's headers, both references and decoder state, borrowed separately
 pub fn decode_bvop(
     r: &mut BitReader,
     vol: &VolHeader,
@@ -268,7 +268,7 @@ pub fn decode_bvop(
 }
 
 /// Parse one B macroblock into `mb` (coefficients dequantised).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the macroblock syntax's inputs, borrowed separately from the VOP loop
 fn decode_mb(
     r: &mut BitReader,
     qpel: bool,
@@ -374,7 +374,7 @@ impl MbPred {
 }
 
 /// Predict one direction of a macroblock from `reference` into `out`.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // plain values of the per-macroblock hot path; a struct would be filled per call
 fn predict(
     out: &mut MbPred,
     reference: &Picture,
@@ -700,7 +700,7 @@ impl VopClock {
 /// Reconstruct an inter (or not-coded) macroblock of a P-VOP with quarter-sample vectors:
 /// prediction from `reference` (16x16, or four 8x8 blocks for 4MV, FFmpeg's clipping and chroma
 /// derivation) with the VOP's rounding control, then the residual of the coded blocks.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // `cur` and `reference` are both pictures borrowed apart; the rest are per-MB values
 pub fn reconstruct_p_qpel(
     cur: &mut Picture,
     reference: &Picture,

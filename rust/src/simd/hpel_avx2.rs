@@ -13,7 +13,7 @@ impl Avx2 {
     /// `src` (top-left reference sample first, rows `src_stride` apart) with half-sample
     /// offsets `hx`, `hy`, into `dst` (rows `dst_stride` apart). Returns `false`, leaving `dst`
     /// alone, for other widths or slices too short for the block.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the scalar kernel's arguments one for one
     pub fn hpel_put(
         self,
         src: &[u8],
@@ -85,7 +85,7 @@ unsafe fn approx_average(decremented: __m128i, b: __m128i) -> __m128i {
     _mm_avg_epu8(_mm_subs_epu8(decremented, _mm_set1_epi8(1)), b)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the safe wrapper's arguments, checked
 #[target_feature(enable = "avx2")]
 unsafe fn put<const W: usize>(
     src: &[u8],

@@ -15,7 +15,7 @@
 //! 1.87, the intrinsics themselves) may only be called in unsafe code, and unaligned loads and
 //! stores take raw pointers. Each pointer access is preceded by the slice-length check that
 //! keeps it in bounds.
-#![allow(unsafe_code)]
+#![allow(unsafe_code)] // the one module that may: see above
 
 use std::sync::OnceLock;
 

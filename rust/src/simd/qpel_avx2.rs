@@ -17,7 +17,7 @@ impl Avx2 {
     /// `mpeg4::qpel::filter_block`: the `size x size` (8 or 16) prediction for fractions
     /// (`fx`, `fy`) in 0..4 from the `(size + 1)^2` samples at the start of `src` (rows
     /// `src_stride` apart), into `dst` (rows `dst_stride` apart).
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the scalar kernel's arguments one for one
     pub fn qpel_filter(
         self,
         src: &[u8],
@@ -148,7 +148,7 @@ unsafe fn store(dst: &mut [u8], at: usize, v: __m128i, size: usize) {
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the safe wrapper's arguments, checked
 #[target_feature(enable = "avx2")]
 unsafe fn qpel_filter(
     src: &[u8],
