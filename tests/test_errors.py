@@ -130,7 +130,7 @@ def test_ms_mpeg4_avi_is_unsupported(tmp_path: Path, encoder: str, name: str) ->
         ("mpeg2video", "mp4", "mpeg2.mp4", r"MPEG-2 video \(esds object type 0x61\)"),  # an 'mp4v' entry
         ("mpeg2video", "mpeg2video", "raw.m2v", r"MPEG-1/2 video"),
         ("wmv2", "avi", "wmv.avi", r"codec wmv2 \(fourcc WMV2\)"),
-        ("mpeg4", "matroska", "clip.mkv", r"Matroska"),
+        ("mpeg2video", "matroska", "mpeg2.mkv", r"codec MPEG-1/2 video \('V_MPEG2'\)"),
         ("mpeg4", "mpegts", "clip.ts", r"MPEG transport stream"),
     ],
 )

@@ -332,15 +332,42 @@ fn index_source(
             state.header(data, unit)?;
         } else {
             let pictured = match index_vop(data, unit, state, vops, output) {
-                // A file cut inside its last VOP's header: that VOP gives no picture, as in
-                // FFmpeg, and the frames before it stand.
-                Err(_) if unit.end == data.len() && !vops.is_empty() => false,
+                // A damaged VOP header (a cut file, a packet cut short by a lying container
+                // size): FFmpeg drops that packet ("header damaged") and goes on, so the VOP
+                // gives no picture and the others stand.
+                Err(Error::Corrupt { .. }) => false,
                 other => other?,
             };
             return Ok(pictured.then_some(unit));
         }
     }
     Ok(None)
+}
+
+/// Parse the container's decoder configuration into `state`. Returns the first damage found
+/// (`Corrupt`, re-worded to say where it is); other errors (`Unsupported`...) are fatal.
+fn read_config(config: &[u8], state: &mut HeaderState) -> Result<Option<Error>> {
+    let whole = Packet {
+        offset: 0,
+        len: config.len(),
+    };
+    let mut damage = None;
+    for unit in units(config, whole) {
+        if unit.code == sc::VOP {
+            continue;
+        }
+        match state.header(config, unit) {
+            Ok(()) => {}
+            Err(Error::Corrupt { what, .. }) => {
+                damage.get_or_insert(Error::corrupt(
+                    0,
+                    format!("{what} (in the container's decoder configuration)"),
+                ));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(damage)
 }
 
 impl Video {
@@ -353,23 +380,10 @@ impl Video {
     pub fn from_bytes(data: Vec<u8>) -> Result<Video> {
         let demuxed = container::demux(&data)?;
         let mut state = HeaderState::default();
-        // Out-of-band headers (MP4 esds, AVI strf extra bytes) come first. Their offsets are
-        // within the configuration record.
-        let config = Packet {
-            offset: 0,
-            len: demuxed.config.len(),
-        };
-        for unit in units(&demuxed.config, config) {
-            if unit.code != sc::VOP {
-                state.header(&demuxed.config, unit).map_err(|e| match e {
-                    Error::Corrupt { what, .. } => Error::corrupt(
-                        0,
-                        format!("{what} (in the container's decoder configuration)"),
-                    ),
-                    other => other,
-                })?;
-            }
-        }
+        // Out-of-band headers (MP4 esds, AVI strf extra bytes, Matroska CodecPrivate) come
+        // first. Like FFmpeg, damage there is not fatal when the stream repeats the headers;
+        // it is reported when no header turns up in the stream either.
+        let mut config_damage = read_config(&demuxed.config, &mut state)?;
 
         let mut vops: Vec<VopEntry> = Vec::new();
         let mut output: Option<Output> = None;
@@ -383,7 +397,13 @@ impl Video {
             }
             let packed_now = state.encoder.packed_bitstream;
             let (source, from_kept) = packed::source_for(&data, packet, kept.take(), packed_now);
-            let decoded = index_source(&data, source, &mut state, &mut vops, &mut output)?;
+            let decoded =
+                index_source(&data, source, &mut state, &mut vops, &mut output).map_err(|e| {
+                    match state.vol {
+                        None => config_damage.take().unwrap_or(e),
+                        Some(_) => e,
+                    }
+                })?;
             if let (true, Some(vop)) = (state.encoder.packed_bitstream, decoded) {
                 let stop = if from_kept {
                     packet.offset
@@ -394,6 +414,9 @@ impl Video {
             }
         }
 
+        if let (None, Some(damage)) = (&state.vol, config_damage) {
+            return Err(damage);
+        }
         let vol = state.vol.ok_or_else(|| match vops.first() {
             Some(v) => Error::corrupt(v.offset as u64, "mpeg4: no video object layer header"),
             None => Error::corrupt(0, "mpeg4: no video object layer header and no VOPs"),
@@ -675,6 +698,46 @@ mod tests {
     }
 
     #[test]
+    fn a_vop_with_a_damaged_header_is_dropped_and_the_others_stand() {
+        let good = stream(&[(0, true), (1, true), (1, true)]);
+        let vops: Vec<usize> = good
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == [0, 0, 1, 0xB6])
+            .map(|(at, _)| at)
+            .collect();
+        // The second VOP keeps one byte of its header (a packet cut short).
+        let mut bad = good[..vops[1] + 5].to_vec();
+        bad.extend_from_slice(&good[vops[2]..]);
+        let v = Video::from_bytes(bad).unwrap();
+        assert_eq!(v.frame_types, "IP");
+        assert_eq!(v.vops.len(), 2);
+    }
+
+    #[test]
+    fn damaged_container_headers_matter_only_without_in_band_ones() {
+        let good = stream(&[(0, true), (1, true)]);
+        let first_vop = good.windows(4).position(|w| w == [0, 0, 1, 0xB6]).unwrap();
+        let second_vop = crate::bits::next_start_code(&good, first_vop + 4).unwrap();
+        let headers = &good[..first_vop];
+        let (i_vop, p_vop) = (&good[first_vop..second_vop], &good[second_vop..]);
+        // a VOL cut after its first byte, in the MP4 configuration
+        let broken = [&headers[..13], &[0x00][..]].concat();
+        let in_band = [headers, i_vop].concat();
+        let with_in_band =
+            crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &broken, &[&in_band, p_vop]);
+        assert_eq!(Video::from_bytes(with_in_band).unwrap().frame_types, "IP");
+        let without =
+            crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &broken, &[i_vop, p_vop]);
+        match Video::from_bytes(without) {
+            Err(Error::Corrupt { what, .. }) => {
+                assert!(what.contains("decoder configuration"), "{what}")
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
     fn rejects_streams_without_frames_or_vol() {
         let s = stream(&[(1, false)]);
         assert!(matches!(Video::from_bytes(s), Err(Error::Corrupt { .. })));
@@ -688,7 +751,8 @@ mod tests {
     #[test]
     fn mutated_streams_never_panic() {
         let good = stream(&[(0, true), (1, true), (2, true), (1, true)]);
-        // The same VOPs in an AVI (headers in the first chunk) and an MP4 (headers in esds).
+        // The same VOPs in an AVI (headers in the first chunk), an MP4 (headers in esds) and a
+        // Matroska file (headers in CodecPrivate).
         let first_vop = good.windows(4).position(|w| w == [0, 0, 1, 0xB6]).unwrap();
         let mut vops: Vec<&[u8]> = Vec::new();
         let mut at = first_vop;
@@ -702,7 +766,12 @@ mod tests {
         let avi = crate::container::avi::tests::build_avi(b"XVID", 32, 32, &avi_frames);
         let mp4 =
             crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &good[..first_vop], &vops);
-        for file in [&good, &avi, &mp4] {
+        let mkv = crate::container::mkv::tests::build_mkv(
+            "V_MPEG4/ISO/ASP",
+            &good[..first_vop],
+            &[crate::container::mkv::tests::frames_as_blocks(&vops)],
+        );
+        for file in [&good, &avi, &mp4, &mkv] {
             // vo_type 1 without vol_control_parameters: low delay until the B-VOP clears it,
             // so FFmpeg shows the P-VOP before the B twice (checked against FFmpeg in
             // tests/test_probe.py).
@@ -718,7 +787,23 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for good in [good.clone(), avi, mp4] {
+        // DivX-style packed: the B-VOP shares the P-VOP's chunk, a not-coded P-VOP placeholder
+        // (type 01, time 0, markers, vop_coded 0, stuffing) follows.
+        let mut head = good[..first_vop].to_vec();
+        head.extend_from_slice(b"\0\0\x01\xB2DivX503b1393p");
+        head.extend_from_slice(vops[0]);
+        let pair = [vops[1], vops[2]].concat();
+        let placeholder = [0, 0, 1, 0xB6, 0b0101_0000, 0b0100_1111];
+        let packed = crate::container::avi::tests::build_avi(
+            b"XVID",
+            32,
+            32,
+            &[&head, &pair, &placeholder, vops[3]],
+        );
+        let v = Video::from_bytes(packed.clone()).unwrap();
+        assert!(v.encoder.packed_bitstream);
+        assert_eq!(v.frame_types, "IPBPP");
+        for good in [good.clone(), avi, mp4, mkv, packed] {
             for _ in 0..1500 {
                 let mut bad = good.clone();
                 match next() % 4 {

@@ -107,7 +107,9 @@ struct VideoStream {
     extradata: Vec<u8>,
 }
 
-fn codec_check(fourcc: &[u8; 4]) -> Result<()> {
+/// Whether `fourcc` tags MPEG-4 Part 2; `Unsupported` naming the codec otherwise (messages
+/// start with `container`, e.g. "avi").
+pub(super) fn codec_check(fourcc: &[u8; 4], container: &str) -> Result<()> {
     let upper: [u8; 4] = fourcc.map(|b| b.to_ascii_uppercase());
     if MPEG4_FOURCCS.iter().any(|f| **f == upper) {
         return Ok(());
@@ -115,16 +117,16 @@ fn codec_check(fourcc: &[u8; 4]) -> Result<()> {
     let tag = printable(fourcc);
     if let Some((_, name)) = OTHER_CODECS.iter().find(|(f, _)| **f == upper) {
         return Err(Error::Unsupported(format!(
-            "avi: codec {name} (fourcc {tag}) is not MPEG-4 Part 2"
+            "{container}: codec {name} (fourcc {tag}) is not MPEG-4 Part 2"
         )));
     }
     if *fourcc == [0; 4] {
-        return Err(Error::Unsupported(
-            "avi: uncompressed video (BI_RGB) is not MPEG-4 Part 2".into(),
-        ));
+        return Err(Error::Unsupported(format!(
+            "{container}: uncompressed video (BI_RGB) is not MPEG-4 Part 2"
+        )));
     }
     Err(Error::Unsupported(format!(
-        "avi: unknown video codec fourcc '{tag}' (not an MPEG-4 Part 2 tag)"
+        "{container}: unknown video codec fourcc '{tag}' (not an MPEG-4 Part 2 tag)"
     )))
 }
 
@@ -196,7 +198,7 @@ fn parse_strl(data: &[u8], start: usize, end: usize, number: usize) -> Result<Op
     )?;
     let mut fourcc = [0u8; 4];
     fourcc.copy_from_slice(&data[s + 16..s + 20]);
-    codec_check(&fourcc)?;
+    codec_check(&fourcc, "avi")?;
     Ok(Some(VideoStream {
         number,
         fourcc,

@@ -177,7 +177,7 @@ fn run(
         if duration > 0 {
             *durations.entry(duration).or_default() += 1;
         }
-        if offset >= data.len() as u64 {
+        if offset >= data.len() as u64 || size > i32::MAX as u32 {
             return Ok(None);
         }
         let end = offset.saturating_add(u64::from(size));

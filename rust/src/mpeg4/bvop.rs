@@ -248,7 +248,15 @@ pub fn decode_bvop(
         reconstruct(cur, params, refs, vol.quarter_sample, &mut mb, mb_x, mb_y);
         export(&mut out.motion_vectors, &mb, mb_x, mb_y, vol.quarter_sample);
         mb_index += 1;
-        if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(r)) {
+        let mut after = r.clone();
+        if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(&mut after)) {
+            // Like FFmpeg: a packet that starts further on leaves a macroblock that is skipped
+            // in the future reference in this packet (it takes no bits).
+            let next_skipped = refs.future_kinds.get(mb_index) == Some(&MbKind::Skipped);
+            if next.mb_index > mb_index && next_skipped {
+                continue;
+            }
+            *r = after;
             if next.mb_index < mb_index {
                 continue;
             }

@@ -136,14 +136,15 @@ mod tests {
     #[test]
     fn a_kept_remainder_replaces_the_next_packet_unless_a_sequence_starts() {
         let data = [VOP_P.as_slice(), &[0, 0, 1, 0xB0, 1], &VOP_I].concat();
-        let kept = Some(Packet { offset: 0, len: 5 });
+        let rest = Packet { offset: 0, len: 5 };
+        let kept = Some(rest);
         let vop = Packet { offset: 0, len: 5 };
         let vos = Packet { offset: 5, len: 10 };
-        assert_eq!(source_for(&data, vop, kept, true), (kept.unwrap(), true));
+        assert_eq!(source_for(&data, vop, kept, true), (rest, true));
         assert_eq!(source_for(&data, vos, kept, true), (vos, false));
         assert_eq!(source_for(&data, vop, None, true), (vop, false));
         // unflagged streams: only small packets are replaced
-        assert_eq!(source_for(&data, vos, kept, false), (kept.unwrap(), true));
+        assert_eq!(source_for(&data, vos, kept, false), (rest, true));
         let big = Packet { offset: 0, len: 20 };
         assert_eq!(source_for(&[0; 20], big, kept, false), (big, false));
     }
