@@ -16,7 +16,7 @@
 //! vector may really point to an older reference, which FFmpeg's export does not say.
 #![forbid(unsafe_code)]
 
-use super::colour::yuv_to_rgb;
+use super::colour::{yuv_to_rgb, yuv_to_rgb_into};
 use super::residual::{residual_into, ResidualSample};
 use super::source_map::SourceMap;
 use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
@@ -116,8 +116,12 @@ pub struct GopWalker {
     keep_anchor: bool,
     /// Map of the latest reference frame back to the I-frame.
     accumulated: SourceMap,
-    /// Map of the current frame when it differs from `accumulated`.
-    scratch: SourceMap,
+    /// Map of the current frame when it differs from `accumulated` (made on first use).
+    scratch: Option<SourceMap>,
+    /// Whether the I-frame's picture is kept (not for motion vectors alone).
+    keep_iframe: bool,
+    /// The current frame's RGB, reused from frame to frame (no allocation per frame).
+    current_rgb: Vec<u8>,
 }
 
 fn past(vectors: &[MotionVector]) -> impl Iterator<Item = &MotionVector> {
@@ -137,8 +141,17 @@ impl GopWalker {
             anchor: None,
             keep_anchor: residuals && !options.accumulate,
             accumulated: SourceMap::identity(width, height)?,
-            scratch: SourceMap::identity(width, height)?,
+            scratch: None,
+            keep_iframe: true,
+            current_rgb: Vec::new(),
         })
+    }
+
+    /// Only motion vectors will be asked for: the I-frame's picture is not kept (so
+    /// [`GopWalker::iframe_rgb`] gives `None` and residuals are not written).
+    pub fn vectors_only(mut self) -> Self {
+        self.keep_iframe = false;
+        self
     }
 
     /// Number of frames pushed so far (the position of the next frame).
@@ -179,7 +192,9 @@ impl GopWalker {
         }
         self.position += 1;
         if first {
-            self.iframe = Some(Picture::new(yuv));
+            if self.keep_iframe {
+                self.iframe = Some(Picture::new(yuv));
+            }
             if self.keep_anchor {
                 self.anchor = Some(Picture::new(yuv));
             }
@@ -195,10 +210,10 @@ impl GopWalker {
         let is_reference = frame_type != FrameType::B;
         let bgr = self.options.bgr;
         // The current frame's RGB, only when a residual is asked for at this position.
-        let current_rgb = out
-            .residual
-            .is_some()
-            .then(|| yuv_to_rgb(&yuv.y, &yuv.u, &yuv.v, bgr));
+        let has_rgb = out.residual.is_some();
+        if has_rgb {
+            yuv_to_rgb_into(&yuv.y, &yuv.u, &yuv.v, bgr, &mut self.current_rgb);
+        }
 
         let wanted = out.motion_vectors.is_some() || out.residual.is_some();
         let feeds_later_frames = self.options.accumulate && is_reference;
@@ -214,35 +229,42 @@ impl GopWalker {
                 self.accumulated.advance(past(vectors));
                 &self.accumulated
             } else {
-                self.scratch.clone_from(&self.accumulated);
-                self.scratch.advance(past(vectors));
-                &self.scratch
+                let scratch = self.scratch.get_or_insert_with(|| self.accumulated.clone());
+                scratch.clone_from(&self.accumulated);
+                scratch.advance(past(vectors));
+                scratch
             }
         } else {
-            self.scratch.reset();
-            self.scratch.advance(past(vectors));
-            &self.scratch
+            let scratch = self.scratch.get_or_insert_with(|| self.accumulated.clone());
+            scratch.reset();
+            scratch.advance(past(vectors));
+            scratch
         };
 
         if let Some(mv) = out.motion_vectors {
             map.displacements_into(mv);
         }
-        if let (Some(res), Some(cur)) = (out.residual, current_rgb.as_deref()) {
+        if let Some(res) = out.residual {
             let reference = if self.options.accumulate {
                 self.iframe.as_mut()
             } else {
                 self.anchor.as_mut()
             };
             if let Some(reference) = reference {
-                residual_into(cur, reference.rgb(bgr), map, res);
+                residual_into(&self.current_rgb, reference.rgb(bgr), map, res);
             }
         }
 
         if is_reference && self.keep_anchor {
-            self.anchor = Some(Picture {
+            // The anchor takes this frame's RGB; its old buffer becomes the next scratch.
+            let rgb = has_rgb.then(|| std::mem::take(&mut self.current_rgb));
+            let old = self.anchor.replace(Picture {
                 yuv: yuv.clone(),
-                rgb: current_rgb,
+                rgb,
             });
+            if let Some(buffer) = old.and_then(|p| p.rgb) {
+                self.current_rgb = buffer;
+            }
         }
         Ok(())
     }
@@ -393,12 +415,13 @@ where
                         frame.index
                     )));
                 }
-                walker.insert(GopWalker::new(
-                    w,
-                    h,
-                    options,
-                    representation == Representation::Residual,
-                )?)
+                let made =
+                    GopWalker::new(w, h, options, representation == Representation::Residual)?;
+                walker.insert(if representation == Representation::MotionVectors {
+                    made.vectors_only()
+                } else {
+                    made
+                })
             }
         };
         let out = if walker.position() == position {
