@@ -34,8 +34,8 @@ class NativeBackend:
         self.container: str = video.container
         self.header: dict[str, int] = video.header
 
-    def frames(self, start: int, end: int | None, idct: str | None) -> FrameStream:
-        return FrameStream(_core.frames(self.video, start, end, idct))
+    def frames(self, start: int, end: int | None, idct: str | None, b_motion: str = "ffmpeg") -> FrameStream:
+        return FrameStream(_core.frames(self.video, start, end, idct, b_motion=b_motion))
 
     def represent_position(
         self, gop: int, pos: int, representation: str, *, accumulate: bool, bgr: bool, wide: bool

@@ -139,7 +139,9 @@ class CompressedVideo:
 
     # ---- decoding ----
 
-    def frames(self, start: int = 0, end: int | None = None, *, idct: str | None = None) -> Iterator[Frame]:
+    def frames(
+        self, start: int = 0, end: int | None = None, *, idct: str | None = None, b_motion: str = "ffmpeg"
+    ) -> Iterator[Frame]:
         """Decode frames ``start..end`` (display order), one at a time.
 
         The native backend is bit-exact with FFmpeg's decoder (what PyAV gives with
@@ -152,17 +154,26 @@ class CompressedVideo:
             idct: ``"simple"`` (FFmpeg's own IDCT), ``"xvid"`` (the XviD IDCT), or ``None`` to
                 choose like FFmpeg: XviD's for streams XviD encoded, the simple one otherwise.
                 Native backend only.
+            b_motion: What B-frames export as ``Frame.motion_vectors``: ``"ffmpeg"`` (the
+                default) exactly FFmpeg's entries, all with motion 0 (its MPEG-4 decoder keeps no
+                B-frame vectors); ``"real"`` the same kind of entries carrying the vectors each
+                block is predicted with (forward, backward, both for interpolated macroblocks,
+                and direct mode's derived ones, per 8x8 block where it predicts four blocks), as
+                defined in ``docs/representations.md``. ``"real"``: native backend only.
 
         Returns:
             An iterator of :class:`pkdkit.Frame`. Damaged macroblocks do not raise: they are
             concealed and counted in ``Frame.damaged_mbs`` (always 0 from FFmpeg).
 
         Raises:
-            ValueError: ``idct`` is not one of the allowed values, or ``start`` is negative.
+            ValueError: ``idct`` or ``b_motion`` is not one of the allowed values (or ``"real"``
+                on the FFmpeg backend), or ``start`` is negative.
         """
         if start < 0:
             raise ValueError(f"start must be >= 0, not {start}")
-        return self._backend.frames(int(start), None if end is None else int(end), idct)
+        if b_motion not in ("ffmpeg", "real"):
+            raise ValueError(f"b_motion must be 'ffmpeg' or 'real', not {b_motion!r}")
+        return self._backend.frames(int(start), None if end is None else int(end), idct, b_motion)
 
     # ---- CoViAR's representations ----
 
