@@ -18,8 +18,9 @@ import pytest
 
 import pkdkit
 
+import coviar_reference
 from clips import ClipSpec, ffmpeg_frames, make_clip
-from ffmpeg_oracle import PICT_TYPES, planes_of
+from ffmpeg_oracle import MV_FIELDS, PICT_TYPES, planes_of
 
 # Table 7-9 of ISO/IEC 14496-2: a sixteenth-sample position -> half samples (4MV chroma).
 SIXTEENTH_TO_HALF = np.array([0, 0, 0, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 2, 2])
@@ -229,3 +230,43 @@ def test_quarter_sample_clip_full_sample_vectors_copy_the_reference(tmp_path: Pa
 def test_b_motion_is_checked(halfpel_clip: Path) -> None:
     with pytest.raises(ValueError, match="b_motion must be 'ffmpeg' or 'real'"):
         pkdkit.open(halfpel_clip).frames(b_motion="zero")
+
+
+@pytest.mark.parametrize("accumulate", [True, False])
+def test_gop_representations_with_real_b_motion_match_numpy(halfpel_clip: Path, accumulate: bool) -> None:
+    """``decode_gop(b_motion="real")`` equals the numpy reference of the representation rules
+    (``coviar_reference``) fed the same frames and real vectors; I/P positions equal the default,
+    B positions move."""
+    video = pkdkit.open(halfpel_clip)
+    frames = list(video.frames(b_motion="real"))
+    moved = 0
+    for g in range(video.num_gops):
+        start, length = video.gop_starts[g], video.gop_lengths[g]
+        mine = frames[start : start + length]
+        ref = coviar_reference.Gop(
+            types="".join(f.frame_type for f in mine),
+            planes=[f.yuv for f in mine],
+            vectors=[np.stack([f.motion_vectors[n].astype(np.int32) for n in MV_FIELDS], axis=1) for f in mine],
+        )
+        real = video.decode_gop(g, accumulate=accumulate, b_motion="real")
+        default = video.decode_gop(g, accumulate=accumulate)
+        np.testing.assert_array_equal(real["iframe"], default["iframe"])
+        for pos in range(length):
+            want_mv = coviar_reference.motion_vectors(ref, pos, accumulate)
+            want_res = coviar_reference.residual(ref, pos, pkdkit.yuv_to_rgb, accumulate)
+            np.testing.assert_array_equal(real["motion_vectors"][pos], want_mv, err_msg=f"gop {g} pos {pos}")
+            np.testing.assert_array_equal(real["residuals"][pos], want_res, err_msg=f"gop {g} pos {pos}")
+            if ref.types[pos] != "B":
+                np.testing.assert_array_equal(real["motion_vectors"][pos], default["motion_vectors"][pos])
+                np.testing.assert_array_equal(real["residuals"][pos], default["residuals"][pos])
+            else:
+                moved += int((real["motion_vectors"][pos] != default["motion_vectors"][pos]).any())
+    assert moved == "".join(f.frame_type for f in frames).count("B")
+
+
+def test_real_b_motion_representations_need_the_native_decoder(halfpel_clip: Path) -> None:
+    video = pkdkit.open(halfpel_clip, backend="ffmpeg")
+    with pytest.raises(ValueError, match="needs pkdkit's decoder"):
+        video.decode_gop(0, b_motion="real")
+    with pytest.raises(ValueError, match="needs pkdkit's decoder"):
+        next(iter(video.frames(b_motion="real")))

@@ -289,7 +289,13 @@ class CompressedVideo:
         return [i for i, t in enumerate(types) if b_frames == "keep" or t != "B"]
 
     def decode_gop(
-        self, gop: int, *, accumulate: bool = True, bgr: bool = False, b_frames: str = "keep"
+        self,
+        gop: int,
+        *,
+        accumulate: bool = True,
+        bgr: bool = False,
+        b_frames: str = "keep",
+        b_motion: str = "ffmpeg",
     ) -> dict[str, np.ndarray]:
         """Every position of GOP ``gop`` at once, decoding it once.
 
@@ -299,6 +305,11 @@ class CompressedVideo:
             bgr: residual channels in BGR order.
             b_frames: ``"keep"`` (every position) or ``"skip"`` (the P-chain: see
                 :meth:`gop_positions`; the arrays are then copies, in chain order).
+            b_motion: the B-frame vectors the representations use: ``"ffmpeg"`` (FFmpeg's zero
+                motion, the default) or ``"real"`` (native backend only): a B-position's motion
+                vectors and residual are then traced through its past reference with the forward
+                vectors it is really predicted with (``docs/representations.md``). I- and
+                P-positions are the same either way.
 
         Returns:
             ``{"iframe": (H, W, 3) uint8, "motion_vectors": (L, H, W, 2) int32,
@@ -307,9 +318,18 @@ class CompressedVideo:
 
         Raises:
             VideoIndexError: ``gop`` out of range.
+            ValueError: ``b_frames`` or ``b_motion`` is not an allowed value, or ``b_motion="real"``
+                on the FFmpeg backend.
         """
         positions = self.gop_positions(gop, b_frames=b_frames)
-        out = self._backend.represent_gop(int(gop), accumulate=bool(accumulate), bgr=bool(bgr))
+        if b_motion not in ("ffmpeg", "real"):
+            raise ValueError(f"b_motion must be 'ffmpeg' or 'real', not {b_motion!r}")
+        if b_motion == "real":
+            if not isinstance(self._backend, NativeBackend):
+                raise ValueError(f"{self.path}: b_motion='real' needs pkdkit's decoder (FFmpeg has no B motion)")
+            out = self._backend.represent_gop_real_b(int(gop), accumulate=bool(accumulate), bgr=bool(bgr))
+        else:
+            out = self._backend.represent_gop(int(gop), accumulate=bool(accumulate), bgr=bool(bgr))
         if b_frames == "skip" and len(positions) != self.gop_lengths[int(gop)]:
             out = {**out, "motion_vectors": out["motion_vectors"][positions], "residuals": out["residuals"][positions]}
         return out
