@@ -270,3 +270,20 @@ def test_real_b_motion_representations_need_the_native_decoder(halfpel_clip: Pat
         video.decode_gop(0, b_motion="real")
     with pytest.raises(ValueError, match="needs pkdkit's decoder"):
         next(iter(video.frames(b_motion="real")))
+
+
+def test_interlaced_b_frames_keep_the_layout_in_real_mode() -> None:
+    """Interlaced B-frames (field MBs: two 16x8 entries): both modes give the same pictures and
+    entries apart from the motion, and the real mode moves some of the field entries."""
+    video = pkdkit.open(Path(__file__).parent / "data" / "interlaced_bf2.avi")
+    field_moving = 0
+    for a, b in zip(video.frames(), video.frames(b_motion="real"), strict=True):
+        for pa, pb in zip(a.yuv, b.yuv):
+            np.testing.assert_array_equal(pa, pb)
+        for name in ("source", "w", "h", "dst_x", "dst_y", "motion_scale"):
+            np.testing.assert_array_equal(a.motion_vectors[name], b.motion_vectors[name], err_msg=name)
+        if a.frame_type == "B":
+            mv = b.motion_vectors
+            moving = (mv["motion_x"] != 0) | (mv["motion_y"] != 0)
+            field_moving += int(((mv["h"] == 8) & (mv["w"] == 16) & moving).sum())
+    assert field_moving > 0
