@@ -90,7 +90,9 @@ class FrameStream:
     @property
     def pictures_held(self) -> int: ...
 
-def frames(video: Video, start: int = 0, end: int | None = None, idct: str | None = None) -> FrameStream: ...
+def frames(
+    video: Video, start: int = 0, end: int | None = None, idct: str | None = None, *, b_motion: str = "ffmpeg"
+) -> FrameStream: ...
 
 # representations: repr (CoViAR's representations). Residuals are int16 unless wide=True (int32).
 def represent(

@@ -42,6 +42,8 @@ class Frame:
         motion_vectors: ``(N,)`` structured array of dtype :data:`MOTION_VECTOR_DTYPE`, one entry
             per 16x16 macroblock or per 8x8 block of a 4MV macroblock, in FFmpeg's order and with
             its values (skipped macroblocks have zero motion, intra ones none); empty for I-frames.
+            B-frames: FFmpeg's entries with motion 0, or the real vectors with
+            ``frames(b_motion="real")`` (see ``docs/representations.md``).
         damaged_mbs: Macroblocks concealed because of bitstream errors (copied from the
             previous frame, or grey without one).
     """

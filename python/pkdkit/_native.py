@@ -34,8 +34,8 @@ class NativeBackend:
         self.container: str = video.container
         self.header: dict[str, int] = video.header
 
-    def frames(self, start: int, end: int | None, idct: str | None) -> FrameStream:
-        return FrameStream(_core.frames(self.video, start, end, idct))
+    def frames(self, start: int, end: int | None, idct: str | None, b_motion: str = "ffmpeg") -> FrameStream:
+        return FrameStream(_core.frames(self.video, start, end, idct, b_motion=b_motion))
 
     def represent_position(
         self, gop: int, pos: int, representation: str, *, accumulate: bool, bgr: bool, wide: bool
@@ -44,3 +44,23 @@ class NativeBackend:
 
     def represent_gop(self, gop: int, *, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
         return _core.represent_gop(self.video, gop, accumulate=accumulate, bgr=bgr)
+
+    def represent_gop_real_b(self, gop: int, *, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
+        """:meth:`represent_gop` with the real B-frame vectors (``frames(b_motion="real")``) in
+        place of FFmpeg's zero motion, through the same Rust kernels."""
+        start, length = self.gop_starts[gop], self.gop_lengths[gop]
+        frames = list(self.frames(start, start + length, None, b_motion="real"))
+        names = [name for name, _, _ in _core.MOTION_VECTOR_FIELDS]
+        vectors = [
+            np.stack([f.motion_vectors[n].astype(np.int32) for n in names], axis=1).reshape(-1, len(names))
+            for f in frames
+        ]
+        return _core.gop_from_frames(
+            self.path,
+            "".join(f.frame_type for f in frames),
+            [f.yuv for f in frames],
+            vectors,
+            accumulate=accumulate,
+            bgr=bgr,
+            first_index=start,
+        )

@@ -284,9 +284,11 @@ class FFmpegBackend:
 
     # ---- the backend protocol ----
 
-    def frames(self, start: int, end: int | None, idct: str | None) -> Iterator[Frame]:
+    def frames(self, start: int, end: int | None, idct: str | None, b_motion: str = "ffmpeg") -> Iterator[Frame]:
         if idct is not None:
             raise ValueError(f"{self.path}: idct applies to pkdkit's decoder; FFmpeg chooses its own (got {idct!r})")
+        if b_motion != "ffmpeg":
+            raise ValueError(f"{self.path}: b_motion={b_motion!r} needs pkdkit's decoder (FFmpeg has no B motion)")
         stop = self.num_frames if end is None else min(end, self.num_frames)
         decoder = _Decoder(self.path)
         try:

@@ -62,8 +62,8 @@ class VideoBackend(Protocol):
     container: str
     header: dict[str, int]
 
-    def frames(self, start: int, end: int | None, idct: str | None) -> Iterator[Frame]:
-        """Decoded frames ``start..end`` in display order."""
+    def frames(self, start: int, end: int | None, idct: str | None, b_motion: str = "ffmpeg") -> Iterator[Frame]:
+        """Decoded frames ``start..end`` in display order (``b_motion``: see ``CompressedVideo.frames``)."""
         ...
 
     def represent_position(

@@ -139,7 +139,9 @@ class CompressedVideo:
 
     # ---- decoding ----
 
-    def frames(self, start: int = 0, end: int | None = None, *, idct: str | None = None) -> Iterator[Frame]:
+    def frames(
+        self, start: int = 0, end: int | None = None, *, idct: str | None = None, b_motion: str = "ffmpeg"
+    ) -> Iterator[Frame]:
         """Decode frames ``start..end`` (display order), one at a time.
 
         The native backend is bit-exact with FFmpeg's decoder (what PyAV gives with
@@ -152,17 +154,26 @@ class CompressedVideo:
             idct: ``"simple"`` (FFmpeg's own IDCT), ``"xvid"`` (the XviD IDCT), or ``None`` to
                 choose like FFmpeg: XviD's for streams XviD encoded, the simple one otherwise.
                 Native backend only.
+            b_motion: What B-frames export as ``Frame.motion_vectors``: ``"ffmpeg"`` (the
+                default) exactly FFmpeg's entries, all with motion 0 (its MPEG-4 decoder keeps no
+                B-frame vectors); ``"real"`` the same kind of entries carrying the vectors each
+                block is predicted with (forward, backward, both for interpolated macroblocks,
+                and direct mode's derived ones, per 8x8 block where it predicts four blocks), as
+                defined in ``docs/representations.md``. ``"real"``: native backend only.
 
         Returns:
             An iterator of :class:`pkdkit.Frame`. Damaged macroblocks do not raise: they are
             concealed and counted in ``Frame.damaged_mbs`` (always 0 from FFmpeg).
 
         Raises:
-            ValueError: ``idct`` is not one of the allowed values, or ``start`` is negative.
+            ValueError: ``idct`` or ``b_motion`` is not one of the allowed values (or ``"real"``
+                on the FFmpeg backend), or ``start`` is negative.
         """
         if start < 0:
             raise ValueError(f"start must be >= 0, not {start}")
-        return self._backend.frames(int(start), None if end is None else int(end), idct)
+        if b_motion not in ("ffmpeg", "real"):
+            raise ValueError(f"b_motion must be 'ffmpeg' or 'real', not {b_motion!r}")
+        return self._backend.frames(int(start), None if end is None else int(end), idct, b_motion)
 
     # ---- CoViAR's representations ----
 
@@ -278,7 +289,13 @@ class CompressedVideo:
         return [i for i, t in enumerate(types) if b_frames == "keep" or t != "B"]
 
     def decode_gop(
-        self, gop: int, *, accumulate: bool = True, bgr: bool = False, b_frames: str = "keep"
+        self,
+        gop: int,
+        *,
+        accumulate: bool = True,
+        bgr: bool = False,
+        b_frames: str = "keep",
+        b_motion: str = "ffmpeg",
     ) -> dict[str, np.ndarray]:
         """Every position of GOP ``gop`` at once, decoding it once.
 
@@ -288,6 +305,11 @@ class CompressedVideo:
             bgr: residual channels in BGR order.
             b_frames: ``"keep"`` (every position) or ``"skip"`` (the P-chain: see
                 :meth:`gop_positions`; the arrays are then copies, in chain order).
+            b_motion: the B-frame vectors the representations use: ``"ffmpeg"`` (FFmpeg's zero
+                motion, the default) or ``"real"`` (native backend only): a B-position's motion
+                vectors and residual are then traced through its past reference with the forward
+                vectors it is really predicted with (``docs/representations.md``). I- and
+                P-positions are the same either way.
 
         Returns:
             ``{"iframe": (H, W, 3) uint8, "motion_vectors": (L, H, W, 2) int32,
@@ -296,9 +318,18 @@ class CompressedVideo:
 
         Raises:
             VideoIndexError: ``gop`` out of range.
+            ValueError: ``b_frames`` or ``b_motion`` is not an allowed value, or ``b_motion="real"``
+                on the FFmpeg backend.
         """
         positions = self.gop_positions(gop, b_frames=b_frames)
-        out = self._backend.represent_gop(int(gop), accumulate=bool(accumulate), bgr=bool(bgr))
+        if b_motion not in ("ffmpeg", "real"):
+            raise ValueError(f"b_motion must be 'ffmpeg' or 'real', not {b_motion!r}")
+        if b_motion == "real":
+            if not isinstance(self._backend, NativeBackend):
+                raise ValueError(f"{self.path}: b_motion='real' needs pkdkit's decoder (FFmpeg has no B motion)")
+            out = self._backend.represent_gop_real_b(int(gop), accumulate=bool(accumulate), bgr=bool(bgr))
+        else:
+            out = self._backend.represent_gop(int(gop), accumulate=bool(accumulate), bgr=bool(bgr))
         if b_frames == "skip" and len(positions) != self.gop_lengths[int(gop)]:
             out = {**out, "motion_vectors": out["motion_vectors"][positions], "residuals": out["residuals"][positions]}
         return out

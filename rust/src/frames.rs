@@ -7,6 +7,7 @@ use std::ops::Deref;
 
 use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType};
+use crate::mpeg4::bvop::BMotion;
 use crate::mpeg4::decoder::{auto_idct, Decoder};
 use crate::mpeg4::header::parse_gov;
 use crate::mpeg4::idct::IdctKind;
@@ -75,6 +76,15 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
             pending: None,
             failed: false,
         }
+    }
+
+    /// Export the vectors B-frames are really predicted with instead of FFmpeg's zero motion
+    /// ([`BMotion::Real`]; the default is [`BMotion::Ffmpeg`]).
+    pub fn with_b_motion(mut self, b_motion: BMotion) -> Self {
+        if let Some(decoder) = self.decoder.as_mut() {
+            decoder.set_b_motion(b_motion);
+        }
+        self
     }
 }
 

@@ -168,6 +168,18 @@ pub struct BParams {
     /// Interlaced VOL: FFmpeg's `pp_field_time`, `pb_field_time` (see
     /// [`interlaced::field_times`]); `None` for progressive video.
     pub field_times: Option<(i32, i32)>,
+    /// Which vectors B-VOPs export.
+    pub b_motion: BMotion,
+}
+
+/// What a B-VOP exports as its motion vectors (the entries' layout is the same either way).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum BMotion {
+    /// Exactly FFmpeg's export: the entries it writes, all with motion 0.
+    #[default]
+    Ffmpeg,
+    /// The vectors the macroblocks are predicted with (see `export`).
+    Real,
 }
 
 /// What decoding a B-VOP reports.
@@ -260,7 +272,13 @@ pub fn decode_bvop(
             return out;
         }
         reconstruct(cur, params, refs, vol.quarter_sample, &mut mb, mb_x, mb_y);
-        export(&mut out.motion_vectors, &mb, mb_x, mb_y, vol.quarter_sample);
+        export(
+            &mut out.motion_vectors,
+            &mb,
+            (mb_x, mb_y),
+            vol.quarter_sample,
+            params.b_motion,
+        );
         mb_index += 1;
         let mut after = r.clone();
         if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(&mut after)) {
@@ -634,23 +652,48 @@ fn average_into(a: &mut [u8], b: &[u8]) {
 }
 
 /// Append the MB's entries in FFmpeg's export order and form: per direction it uses (forward
-/// = source -1, then backward = +1) one 16x16 entry, or four 8x8 ones when the co-located MB of
-/// direct mode had four vectors. Like FFmpeg's, the motion is 0: its MPEG-4 decoder never stores
-/// B-VOP vectors, and pkdkit keeps the exported values identical to FFmpeg's.
-fn export(out: &mut Vec<MotionVector>, mb: &BMb, mb_x: usize, mb_y: usize, qpel: bool) {
+/// = source -1, then backward = +1) one 16x16 entry, four 8x8 ones when the co-located MB of
+/// direct mode had four vectors, or two 16x8 ones (top field, bottom field) for a field MB. With
+/// [`BMotion::Ffmpeg`] the motion is 0, like FFmpeg's (its MPEG-4 decoder never stores B-VOP
+/// vectors).
+///
+/// With [`BMotion::Real`] each entry carries the vector its block is predicted with, in the
+/// stream's units (`motion_scale` 2: half samples, 4: quarter samples) and `src = dst + motion /
+/// motion_scale` (C division): skipped MBs forward (0, 0); forward/backward MBs their decoded
+/// vector; interpolated MBs both; direct MBs the forward and backward vectors derived from the
+/// co-located ones (7.6.9.5), as four 8x8 entries per direction whenever the MB is predicted as
+/// four blocks (co-located 4MV, or any direct MB of a quarter-sample VOP). Field MBs (interlaced)
+/// keep their two 16x8 entries, each with its field's displacement in frame units (see
+/// [`field_displacement`]).
+fn export(
+    out: &mut Vec<MotionVector>,
+    mb: &BMb,
+    (mb_x, mb_y): (usize, usize),
+    qpel: bool,
+    b_motion: BMotion,
+) {
     let scale: u16 = if qpel { 4 } else { 2 };
-    for (source, used) in [(-1, mb.kind.forward()), (1, mb.kind.backward())] {
+    let real = b_motion == BMotion::Real;
+    let fields = mb.field.as_ref();
+    let (four, halves) = if real {
+        (mb.four && fields.is_none(), fields.is_some())
+    } else {
+        (mb.export_four, fields.is_some() && !mb.export_four)
+    };
+    for (source, used, mvs) in [
+        (-1, mb.kind.forward(), &mb.fwd),
+        (1, mb.kind.backward(), &mb.bwd),
+    ] {
         if !used {
             continue;
         }
-        let halves = mb.field.is_some() && !mb.export_four;
-        let blocks: &[usize] = match (mb.export_four, halves) {
+        let blocks: &[usize] = match (four, halves) {
             (true, _) => &[0, 1, 2, 3],
             (false, true) => &[0, 1],
             _ => &[0],
         };
         for &i in blocks {
-            let (size, cx, cy) = if mb.export_four {
+            let (size, cx, cy) = if four {
                 (
                     8u8,
                     mb_x * 16 + 4 + 8 * (i & 1),
@@ -662,20 +705,39 @@ fn export(out: &mut Vec<MotionVector>, mb: &BMb, mb_x: usize, mb_y: usize, qpel:
             } else {
                 (16u8, mb_x * 16 + 8, mb_y * 16 + 8)
             };
+            let [mx, my] = match (real, fields) {
+                (false, _) => [0, 0],
+                (true, Some(f)) => {
+                    let motion = if source < 0 { &f.fwd } else { &f.bwd };
+                    field_displacement(motion, i, scale)
+                }
+                (true, None) => mvs[i],
+            };
+            let (dx, dy) = (cx as i32, cy as i32);
             out.push(MotionVector {
                 source,
                 w: size,
                 h: if halves { 8 } else { size },
-                src_x: cx as i16,
-                src_y: cy as i16,
-                dst_x: cx as i16,
-                dst_y: cy as i16,
-                motion_x: 0,
-                motion_y: 0,
+                src_x: (dx + mx / i32::from(scale)) as i16,
+                src_y: (dy + my / i32::from(scale)) as i16,
+                dst_x: dx as i16,
+                dst_y: dy as i16,
+                motion_x: mx,
+                motion_y: my,
                 motion_scale: scale,
             });
         }
     }
+}
+
+/// The displacement of field `field` (0 top, 1 bottom) of a field-predicted MB in frame units of
+/// 1/`scale` sample: horizontally its vector; vertically its vector (field lines, i.e. two frame
+/// rows each) plus the parity step to the reference field it selects. The record cannot say
+/// that the prediction interpolates within that field.
+fn field_displacement(motion: &FieldMotion, field: usize, scale: u16) -> [i32; 2] {
+    let [mx, my] = motion.mv[field];
+    let parity = i32::from(motion.select[field]) - field as i32;
+    [mx, 2 * my + i32::from(scale) * parity]
 }
 
 /// A video packet header found after a macroblock.

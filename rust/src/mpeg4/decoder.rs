@@ -19,7 +19,7 @@
 
 use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
-use crate::mpeg4::bvop::{self, BParams, BRefs, Quirks, VopClock};
+use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs, Quirks, VopClock};
 use crate::mpeg4::gmc::{self, Warp};
 use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
 use crate::mpeg4::idct::IdctKind;
@@ -47,6 +47,8 @@ pub struct Decoder {
     clock: VopClock,
     /// Encoder bugs FFmpeg works around (quarter-sample chroma, direct-mode block size).
     quirks: Quirks,
+    /// Which vectors B-VOPs export (FFmpeg's zeros by default).
+    b_motion: BMotion,
     /// The picture being decoded (its buffer is the old reference's, recycled).
     current: Option<Picture>,
     mvs: MvField,
@@ -132,6 +134,7 @@ impl Decoder {
             past: None,
             clock: VopClock::default(),
             quirks: Quirks::detect(encoder, None),
+            b_motion: BMotion::Ffmpeg,
             current: None,
             mvs: MvField::new(mb_width, mb_height),
             kinds: vec![MbKind::Concealed; mb_width * mb_height],
@@ -335,7 +338,13 @@ impl Decoder {
             trd,
             quirks: self.quirks,
             field_times: None,
+            b_motion: self.b_motion,
         }
+    }
+
+    /// Export B-VOP vectors as FFmpeg does (zero motion, the default) or the real ones.
+    pub fn set_b_motion(&mut self, b_motion: BMotion) {
+        self.b_motion = b_motion;
     }
 
     /// Decode every macroblock of the VOP into `cur`, packet by packet, concealing damage.

@@ -11,6 +11,7 @@ use super::errors::to_pyerr;
 use super::video::PyVideo;
 use crate::frame::{MotionVector, Plane};
 use crate::frames::FrameIter;
+use crate::mpeg4::bvop::BMotion;
 use crate::mpeg4::idct::IdctKind;
 use crate::video::Video;
 
@@ -124,16 +125,28 @@ impl PyFrameStream {
     }
 }
 
-/// `frames(video, start=0, end=None, idct=None)`: a `FrameStream` over frames `start..end`
-/// (display order); `idct` is "simple", "xvid" or None (FFmpeg's automatic choice).
+/// `frames(video, start=0, end=None, idct=None, *, b_motion="ffmpeg")`: a `FrameStream` over
+/// frames `start..end` (display order); `idct` is "simple", "xvid" or None (FFmpeg's automatic
+/// choice); `b_motion` is "ffmpeg" (B-frame vectors exported as FFmpeg does, with motion 0) or
+/// "real" (the vectors B-frames are predicted with).
 #[pyfunction]
-#[pyo3(signature = (video, start = 0, end = None, idct = None))]
+#[pyo3(signature = (video, start = 0, end = None, idct = None, *, b_motion = "ffmpeg"))]
 fn frames(
     video: &PyVideo,
     start: usize,
     end: Option<usize>,
     idct: Option<&str>,
+    b_motion: &str,
 ) -> PyResult<PyFrameStream> {
+    let b_motion = match b_motion {
+        "ffmpeg" => BMotion::Ffmpeg,
+        "real" => BMotion::Real,
+        other => {
+            return Err(PyValueError::new_err(format!(
+                "b_motion must be 'ffmpeg' or 'real', not {other:?}"
+            )))
+        }
+    };
     let idct = match idct {
         None => None,
         Some("simple") => Some(IdctKind::Simple),
@@ -146,7 +159,7 @@ fn frames(
     };
     let end = end.unwrap_or(usize::MAX);
     Ok(PyFrameStream {
-        iter: FrameIter::new(video.inner.clone(), start, end, idct),
+        iter: FrameIter::new(video.inner.clone(), start, end, idct).with_b_motion(b_motion),
         path: video.path.clone(),
     })
 }
