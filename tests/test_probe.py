@@ -188,6 +188,7 @@ def test_probe_help() -> None:
         ((), {"mpeg_quant": "1"}, {"mpeg_quant": 1, "custom_intra_matrix": 0, "custom_inter_matrix": 0}),
         (("qpel",), {}, {"quarter_sample": 1, "verid": 5}),  # FFmpeg marks ASP layers verid 5
         (("ildct", "ilme"), {}, {"interlaced": 1}),
+        (("ildct", "ilme"), {"data_partitioning": "1", "ps": "300"}, {"interlaced": 1, "data_partitioned": 1}),
         ((), {"data_partitioning": "1", "ps": "300"}, {"data_partitioned": 1, "reversible_vlc": 0}),
         (("bitexact",), {}, {"encoder": 0}),  # bit-exact mode writes no "Lavc" user data
     ],
@@ -196,12 +197,14 @@ def test_vol_header_fields_follow_the_encoder_options(
     tmp_path: Path, flags: tuple[str, ...], options: dict[str, str], expected: dict[str, int]
 ) -> None:
     path = make_clip(tmp_path / "c.m4v", ClipSpec(frames=6, gop=12, flags=flags, options=options))
-    # pkdkit's index, also of a stream its decoder then refuses (interlaced: FFmpeg reads those).
+    # pkdkit's index, also of a stream its decoder then refuses (interlaced with data partitioning:
+    # FFmpeg reads those).
     index = pkdkit._core.open(str(path))
     assert index.frame_types == ffmpeg_types(path)
     assert {k: index.header[k] for k in expected} == expected
     assert index.header["time_increment_resolution"] == 25
-    assert (index.unsupported is None) == ("ildct" not in flags), index.unsupported
+    refused = "ildct" in flags and "data_partitioning" in options
+    assert (index.unsupported is None) == (not refused), index.unsupported
 
 
 def test_packed_bitstream_flag_comes_from_user_data(tmp_path: Path) -> None:
