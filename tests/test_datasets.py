@@ -16,6 +16,7 @@ import torch
 from torch.utils.data import DataLoader
 
 import pkdkit
+from pkdkit._pyav import ffmpeg_errors
 from pkdkit.data.datasets import CoviarDataset, FusedDataset, GopIndex, read_datalist
 from pkdkit.data.sampling import coviar_positions, frame_to_gop, fused_positions, segment_frames
 from pkdkit.data.synth import synth_dataset
@@ -216,7 +217,9 @@ def eval_transform_shapes_and_ranges() -> None:
 
 @functools.lru_cache(maxsize=64)
 def _gops(path: str) -> list[ref.Gop]:
-    return ref.ffmpeg_gops(path)
+    # PyAV's errors as pkdkit.open's FFmpeg backend raises them: VideoError, the damage datasets skip.
+    with ffmpeg_errors(path, opening=True):
+        return ref.ffmpeg_gops(path)
 
 
 class _RefVideo:

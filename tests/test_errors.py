@@ -143,7 +143,7 @@ def test_other_codecs_and_containers_are_named(tmp_path: Path, encoder: str, fmt
 def test_other_codecs_open_through_ffmpeg_by_default(tmp_path: Path) -> None:
     path = encode_other(tmp_path / "h264.mp4", "libx264", "mp4")
     video = pkdkit.open(path)
-    assert type(video).__name__ == "PyAVVideo" and video.codec == "h264"
+    assert video.backend == "ffmpeg" and video.codec == "h264"
     assert video.num_frames > 0 and video.iframe(0).shape == (video.height, video.width, 3)
     result = CliRunner().invoke(main, ["probe", "--json", str(path)])
     assert result.exit_code == 0, result.output

@@ -8,6 +8,7 @@ equal ``coviar_reference`` exactly: motion vectors always, residuals when both s
 
 from __future__ import annotations
 
+import functools
 import multiprocessing
 from fractions import Fraction
 from pathlib import Path
@@ -17,7 +18,6 @@ import numpy as np
 import pytest
 
 import pkdkit
-from pkdkit._pyav import PyAVVideo
 from pkdkit.errors import UnsupportedCodecError, VideoIndexError
 from pkdkit.representations import load_batch
 
@@ -30,10 +30,13 @@ MPEG4_CLIPS = {
     "intra_mbs": ClipSpec(frames=12, gop=300, cut_every=5),
     "odd_size": ClipSpec(width=338, height=250, frames=8),
     "scene_cuts": ClipSpec(frames=16, scene_cut=True, cut_every=7, gop=300),
-    # B-VOPs: pkdkit's decoder refuses them (for now), so pkdkit.open's video hands these GOPs
-    # to FFmpeg; the B-frame rule (forward vectors from the past reference) is checked either way.
+    # B-VOPs: the B-frame rule (forward vectors from the past reference).
     "b_frames": ClipSpec(frames=14, gop=12, bf=2),
 }
+
+
+# The FFmpeg backend forced on any file, MPEG-4 Part 2 included.
+open_with_ffmpeg = functools.partial(pkdkit.open, backend="ffmpeg")
 
 
 def to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray) -> np.ndarray:
@@ -107,7 +110,7 @@ def test_mpeg4_equals_oracle(mpeg4_clip: tuple[Path, list[ref.Gop]]) -> None:
 def test_mpeg4_through_ffmpeg_fallback_equals_oracle(mpeg4_clip: tuple[Path, list[ref.Gop]]) -> None:
     """The fallback's own plumbing (PyAV frames -> numpy planes -> Rust kernels), on MPEG-4."""
     path, gops = mpeg4_clip
-    assert_video_equals_oracle(PyAVVideo(path), gops)
+    assert_video_equals_oracle(open_with_ffmpeg(path), gops)
 
 
 def test_h264_fallback_equals_oracle(h264_clip: tuple[Path, list[ref.Gop]]) -> None:
@@ -116,7 +119,7 @@ def test_h264_fallback_equals_oracle(h264_clip: tuple[Path, list[ref.Gop]]) -> N
     with pytest.raises(UnsupportedCodecError, match="H.264"):
         pkdkit.open(path, fallback=False)  # the Rust reader alone refuses it
     video = pkdkit.open(path)
-    assert isinstance(video, PyAVVideo) and video.codec == "h264"
+    assert video.backend == "ffmpeg" and video.codec == "h264"
     assert_video_equals_oracle(video, gops)
 
 
@@ -130,7 +133,7 @@ def test_clips_exercise_what_they_claim(clip_dir: Path) -> None:
     assert [len(g.types) for g in cuts] == [7, 7, 2]
 
 
-@pytest.mark.parametrize("opener", [pkdkit.open, PyAVVideo], ids=["native", "fallback"])
+@pytest.mark.parametrize("opener", [pkdkit.open, open_with_ffmpeg], ids=["native", "ffmpeg"])
 def test_arrays_are_handed_over_without_a_copy(clip_dir: Path, opener) -> None:
     video = opener(make_clip(clip_dir / "zero_copy.m4v", ClipSpec(frames=4)))
     whole = video.decode_gop(0)
@@ -144,7 +147,7 @@ def test_arrays_are_handed_over_without_a_copy(clip_dir: Path, opener) -> None:
     assert not whole["motion_vectors"][0].any() and not whole["residuals"][0].any()
 
 
-@pytest.mark.parametrize("opener", [pkdkit.open, PyAVVideo], ids=["native", "fallback"])
+@pytest.mark.parametrize("opener", [pkdkit.open, open_with_ffmpeg], ids=["native", "ffmpeg"])
 def test_out_of_range_gop_and_position_name_the_valid_range(clip_dir: Path, opener) -> None:
     video = opener(make_clip(clip_dir / "range.m4v", ClipSpec(frames=14, gop=12)))
     with pytest.raises(IndexError, match=r"gop 2 out of range: valid values are 0\.\.=1"):
@@ -168,8 +171,8 @@ def test_codec_without_exported_vectors_gives_iframes_only(clip_dir: Path) -> No
                 out.mux(packet)
         for packet in stream.encode(None):
             out.mux(packet)
-    video = PyAVVideo(path)
-    assert video.codec == "hevc" and video.iframe(0).shape == (64, 64, 3)
+    video = pkdkit.open(path)
+    assert video.backend == "ffmpeg" and video.codec == "hevc" and video.iframe(0).shape == (64, 64, 3)
     with pytest.raises(UnsupportedCodecError, match="exports no motion vectors for hevc"):
         video.motion_vectors(0, 1)
 
@@ -216,7 +219,7 @@ def test_load_batch_takes_coviar_codes_and_falls_back_for_other_codecs(batch_fil
     h264 = make_h264(clip_dir / "batch_h264.mp4", ClipSpec(frames=8, gop=4), 0)
     got = load_batch([batch_files[0], h264], [1, 1], [1, 3], 1)
     assert np.array_equal(got[0], pkdkit.open(batch_files[0]).motion_vectors(1, 1))
-    assert np.array_equal(got[1], pkdkit.open(h264, fallback=True).motion_vectors(1, 3))
+    assert np.array_equal(got[1], pkdkit.open(h264).motion_vectors(1, 3))
 
 
 def test_load_batch_refuses_bad_batches(batch_files: list[Path], clip_dir: Path) -> None:

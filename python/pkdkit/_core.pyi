@@ -1,13 +1,46 @@
-"""Type stubs for the Rust extension module ``pkdkit._core``."""
+"""Type stubs for the Rust extension module ``pkdkit._core`` (rust/src/python/)."""
+
+from typing import final
 
 import numpy as np
 
+__all__ = [
+    "CorruptStreamError",
+    "FrameStream",
+    "LimitExceededError",
+    "MOTION_VECTOR_FIELDS",
+    "MOTION_VECTOR_RECORD_SIZE",
+    "NotAVideoError",
+    "UnsupportedCodecError",
+    "Video",
+    "VideoError",
+    "VideoIndexError",
+    "__version__",
+    "frames",
+    "gop_from_frames",
+    "load_batch",
+    "open",
+    "position_from_frames",
+    "represent",
+    "represent_gop",
+    "yuv_to_rgb",
+]
+
 __version__: str
 
-# R2c: repr::colour
+# errors: pkdkit's exception classes (re-exported by pkdkit.errors)
+class VideoError(Exception): ...
+class NotAVideoError(VideoError): ...
+class UnsupportedCodecError(VideoError): ...
+class CorruptStreamError(VideoError): ...
+class LimitExceededError(VideoError): ...
+class VideoIndexError(VideoError, IndexError): ...
+
+# colour: repr::colour
 def yuv_to_rgb(y: np.ndarray, u: np.ndarray, v: np.ndarray, bgr: bool = False) -> np.ndarray: ...
 
-# R1: video::Video
+# video: video::Video
+@final
 class Video:
     """A parsed video: container, VOL header and frame index (wrapped by pkdkit.CompressedVideo)."""
 
@@ -37,10 +70,16 @@ class Video:
     def fourcc(self) -> str | None: ...
     @property
     def header(self) -> dict[str, int]: ...
+    @property
+    def unsupported(self) -> str | None: ...
 
 def open(path: str) -> Video: ...
 
-# R2b: frames::FrameIter (decoding)
+# frames: frames::FrameIter (decoding) and the motion-vector record layout
+MOTION_VECTOR_FIELDS: list[tuple[str, str, int]]
+MOTION_VECTOR_RECORD_SIZE: int
+
+@final
 class FrameStream:
     """Streaming decoder; each step yields (index, frame_type, y, u, v, mv_bytes, damaged_mbs)."""
 
@@ -53,7 +92,7 @@ class FrameStream:
 
 def frames(video: Video, start: int = 0, end: int | None = None, idct: str | None = None) -> FrameStream: ...
 
-# R3: repr (CoViAR's representations). Residuals are int16 unless wide=True (int32).
+# representations: repr (CoViAR's representations). Residuals are int16 unless wide=True (int32).
 def represent(
     video: Video, gop: int, position: int, representation_name: str,
     accumulate: bool = True, bgr: bool = False, wide: bool = False,

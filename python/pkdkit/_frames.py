@@ -16,22 +16,17 @@ from . import _core
 __all__ = ["Frame", "FrameStream", "MOTION_VECTOR_DTYPE"]
 
 #: FFmpeg's ``AVMotionVector`` fields (as exported with ``flags2=+export_mvs``, without ``flags``),
-#: in its C layout. ``source`` is -1 (past reference); ``dst`` is the block centre; ``src = dst +
-#: motion / motion_scale`` with C integer division; ``motion_scale`` is 2 (half-pel).
+#: in its C layout, as the Rust core writes them (the layout is defined once, in the extension).
+#: ``source`` is -1 (past reference) or 1 (future reference, B-frames); ``dst`` is the block
+#: centre; ``src = dst + motion / motion_scale`` with C integer division; ``motion_scale`` is 2
+#: (half-pel) or 4 (quarter-pel streams).
 MOTION_VECTOR_DTYPE = np.dtype(
-    [
-        ("source", "<i4"),
-        ("w", "u1"),
-        ("h", "u1"),
-        ("src_x", "<i2"),
-        ("src_y", "<i2"),
-        ("dst_x", "<i2"),
-        ("dst_y", "<i2"),
-        ("motion_x", "<i4"),
-        ("motion_y", "<i4"),
-        ("motion_scale", "<u2"),
-    ],
-    align=True,
+    {
+        "names": [name for name, _, _ in _core.MOTION_VECTOR_FIELDS],
+        "formats": [fmt for _, fmt, _ in _core.MOTION_VECTOR_FIELDS],
+        "offsets": [offset for _, _, offset in _core.MOTION_VECTOR_FIELDS],
+        "itemsize": _core.MOTION_VECTOR_RECORD_SIZE,
+    }
 )
 
 
@@ -41,7 +36,7 @@ class Frame:
 
     Attributes:
         index: Display index in the video (0-based).
-        frame_type: ``'I'`` or ``'P'`` (``'B'``/``'S'`` are not decoded by pkdkit).
+        frame_type: ``'I'``, ``'P'``, ``'B'`` (or ``'S'``, a sprite/GMC frame, from FFmpeg).
         yuv: ``(y, u, v)`` uint8 planes of shape ``(H, W)``, ``(ceil(H/2), ceil(W/2))`` twice,
             owned by the frame (no copy was made).
         motion_vectors: ``(N,)`` structured array of dtype :data:`MOTION_VECTOR_DTYPE`, one entry
@@ -71,8 +66,8 @@ class Frame:
 class FrameStream:
     """Iterator over decoded frames in display order, decoding one frame per step.
 
-    The decoder keeps only its reference picture between steps, so memory does not grow with
-    the length of the video. Decoding runs with the GIL released.
+    The decoder keeps only its reference pictures between steps (at most 3), so memory does not
+    grow with the length of the video. Decoding runs with the GIL released.
     """
 
     def __init__(self, stream: _core.FrameStream) -> None:
@@ -88,5 +83,6 @@ class FrameStream:
 
     @property
     def pictures_held(self) -> int:
-        """Pictures the decoder holds between frames (at most 2)."""
+        """Pictures the decoder holds between frames: the two references B-frames need and a
+        recycled buffer, at most 3."""
         return self._stream.pictures_held

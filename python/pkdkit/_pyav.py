@@ -1,7 +1,7 @@
-"""Fallback for codecs pkdkit does not decode itself (H.264, HEVC, MPEG-2, ...), what
-``pkdkit.open(path, fallback=True)`` returns for them: FFmpeg decodes through PyAV, and its
-frames and exported motion vectors go through the same Rust kernels as pkdkit's own decoder, so
-the representations follow the same rules.
+"""The FFmpeg backend: videos pkdkit's decoder does not read (H.264, HEVC, MPEG-2, VP8...,
+in any container FFmpeg demuxes: MP4, Matroska/WebM, MPEG-PS/TS, ...), decoded by FFmpeg
+through PyAV. FFmpeg's frames and exported motion vectors go through the same Rust kernels as
+pkdkit's own decoder, so the representations follow the same rules.
 
 What the rules mean here:
 
@@ -15,26 +15,62 @@ What the rules mean here:
 - Codecs whose FFmpeg decoder exports no vectors (HEVC, VP9, AV1, ...): I-frames work,
   ``motion_vectors``/``residual`` raise :class:`~pkdkit.errors.UnsupportedCodecError`.
 
-The file is indexed once at open (a full decode recording picture types and timestamps); each
-GOP is then decoded from the nearest key frame before it (a seek), and the last GOP is cached.
+Finding a GOP: the file is indexed once at open (a full decode recording picture types and
+timestamps). A GOP is then decoded after a seek to its I-frame's timestamp, and the frames are
+matched to the index by timestamp. Some containers do not honour such seeks (MPEG program and
+transport streams land before or after the frame asked for); when the frames after a seek are
+not exactly the GOP's, the file is read by decoding from the start instead (keeping the decoder
+open, so reading GOPs in order decodes the file once). The last GOP is cached.
+
+PyAV's exceptions become :class:`~pkdkit.errors.VideoError` subclasses naming the file (I/O
+errors stay ``OSError``), so damaged input never looks like a bug in the caller's code.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass, field
 from fractions import Fraction
-from pathlib import Path
-from typing import Any
+from typing import Any, Iterator
 
 import numpy as np
 
 from . import _core
-from ._representations import RepresentationMethods
+from ._frames import MOTION_VECTOR_DTYPE, Frame
 from .errors import CorruptStreamError, NotAVideoError, UnsupportedCodecError
+
+__all__ = ["FFmpegBackend", "ffmpeg_errors"]
 
 # FFmpeg's AVPictureType values as PyAV reports them; SI/SP/BI count as I/P/B.
 _PICTURE_LETTERS = {1: "I", 2: "P", 3: "B", 4: "S", 5: "I", 6: "P", 7: "B"}
 _VECTOR_FIELDS = ("source", "w", "h", "src_x", "src_y", "dst_x", "dst_y", "motion_x", "motion_y", "motion_scale")
+
+
+@contextlib.contextmanager
+def ffmpeg_errors(path: str, *, opening: bool = False) -> Iterator[None]:
+    """Turn PyAV's exceptions into pkdkit's, naming ``path``.
+
+    I/O errors (``FileNotFoundError``, ``PermissionError``) pass through: they are not about the
+    video's content. A codec FFmpeg cannot decode is :class:`UnsupportedCodecError`; data it
+    cannot parse is :class:`NotAVideoError` when ``opening`` (the container itself) and
+    :class:`CorruptStreamError` otherwise.
+    """
+    import av
+
+    try:
+        yield
+    except av.error.FFmpegError as err:
+        if isinstance(err, OSError):
+            raise
+        message = f"{path}: FFmpeg: {err}"
+        if isinstance(err, (av.error.DecoderNotFoundError, av.error.PatchWelcomeError)):
+            raise UnsupportedCodecError(message) from err
+        if opening:
+            raise NotAVideoError(message) from err
+        raise CorruptStreamError(message) from err
+    except UnicodeDecodeError as err:  # PyAV decoding a damaged container's metadata
+        raise NotAVideoError(f"{path}: FFmpeg: unreadable metadata: {err}") from err
 
 
 @dataclass
@@ -45,98 +81,187 @@ class _GopFrames:
     planes: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = field(default_factory=list)
     vectors: list[np.ndarray] = field(default_factory=list)
 
+    def add(self, frame: Any) -> None:
+        self.types += _letter(frame)
+        self.planes.append(_planes(frame))
+        rec = _vector_records(frame)
+        self.vectors.append(np.stack([rec[name].astype(np.int32) for name in _VECTOR_FIELDS], axis=1).reshape(-1, 10))
+
 
 def _planes(frame: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Copies of the frame's 4:2:0 planes without row padding (PyAV reuses its buffers)."""
     if frame.format.name != "yuv420p":
         frame = frame.reformat(format="yuv420p")
     out = []
     for plane in frame.planes:
         rows = np.frombuffer(plane, np.uint8).reshape(plane.height, plane.line_size)
-        out.append(rows[:, : plane.width])
+        out.append(rows[:, : plane.width].copy())
     return out[0], out[1], out[2]
 
 
-def _vectors(frame: Any) -> np.ndarray | None:
+def _vector_records(frame: Any) -> np.ndarray:
+    """FFmpeg's exported motion vectors as :data:`MOTION_VECTOR_DTYPE` records (empty if none)."""
     side = frame.side_data.get("MOTION_VECTORS")
     if side is None:
-        return None
+        return np.zeros(0, MOTION_VECTOR_DTYPE)
     rec = side.to_ndarray()
-    return np.stack([rec[name].astype(np.int32) for name in _VECTOR_FIELDS], axis=1).reshape(-1, 10)
+    out = np.zeros(len(rec), MOTION_VECTOR_DTYPE)
+    for name in MOTION_VECTOR_DTYPE.names:
+        out[name] = rec[name]
+    return out
 
 
 def _letter(frame: Any) -> str:
     return _PICTURE_LETTERS.get(int(frame.pict_type), "P")
 
 
-class PyAVVideo(RepresentationMethods):
-    """A video read through FFmpeg (PyAV), with pkdkit's representation API.
+class _Decoder:
+    """An open container decoding its first video stream with vectors exported, in display order."""
+
+    def __init__(self, path: str) -> None:
+        import av
+
+        with ffmpeg_errors(path, opening=True):
+            self.container = av.open(path)
+        if not self.container.streams.video:
+            self.container.close()
+            raise NotAVideoError(f"{path}: FFmpeg finds no video stream")
+        self.path = path
+        self.stream = self.container.streams.video[0]
+        self.stream.thread_type = "NONE"
+        self.stream.codec_context.options = {"flags2": "+export_mvs"}
+
+    def decode(self) -> Iterator[Any]:
+        """The frames from the current position; PyAV's errors as pkdkit's."""
+        frames = self.container.decode(self.stream)
+        while True:
+            with ffmpeg_errors(self.path):
+                frame = next(frames, None)
+            if frame is None:
+                return
+            yield frame
+
+    def close(self) -> None:
+        self.container.close()
+
+
+class FFmpegBackend:
+    """A :class:`pkdkit._representations.VideoBackend` reading the file with FFmpeg (PyAV).
 
     Attributes:
-        path: the file.
         codec: FFmpeg's codec name (``"h264"``, ``"hevc"``, ...).
-        width, height: frame size in pixels.
-        num_frames: decoded frames.
-        frame_types: one letter per frame in display order (``"IPPB..."``).
-        gop_starts: display index of each I-frame; ``num_gops``, ``gop_lengths`` follow.
+        container: FFmpeg's format name, marked ``"(via FFmpeg)"``.
         fps: frames per second (0.0 when the container does not say).
         exports_vectors: whether FFmpeg exported motion vectors for this codec.
     """
 
-    def __init__(self, path: str | Path) -> None:
-        self.path = Path(path)
-        if not self.path.exists():
-            raise FileNotFoundError(f"{self.path}: no such file")
-        import av  # PyAV is only needed by the fallback
+    name = "ffmpeg"
 
-        self._av = av
-        self._pts: list[int | None] = []
-        letters = []
+    def __init__(self, path: str | os.PathLike[str]) -> None:
+        self.path = os.fspath(path)
+        if not os.path.exists(self.path):
+            raise FileNotFoundError(f"{self.path}: no such file")
+        self.header: dict[str, int] = {}
         self.exports_vectors = False
+        letters: list[str] = []
+        pts: list[int | None] = []
+        decoder = _Decoder(self.path)
         try:
-            with av.open(str(self.path)) as container:
-                if not container.streams.video:
-                    raise NotAVideoError(f"{self.path}: no video stream")
-                stream = container.streams.video[0]
-                stream.thread_type = "NONE"
-                stream.codec_context.options = {"flags2": "+export_mvs"}
-                self.codec = stream.codec_context.name
-                # Reported like the native reader's fields, marked as FFmpeg's reading of the file.
-                self.container = f"{container.format.name} (via FFmpeg)"
-                self.profile = stream.codec_context.profile or "unknown profile"
-                rate = stream.average_rate or stream.base_rate
-                self.fps = float(Fraction(rate)) if rate else 0.0
-                for frame in container.decode(stream):
-                    letters.append(_letter(frame))
-                    self._pts.append(frame.pts)
-                    if letters[-1] != "I" and frame.side_data.get("MOTION_VECTORS") is not None:
-                        self.exports_vectors = True
+            stream = decoder.stream
+            self.codec: str = stream.codec_context.name
+            # Reported like the native reader's fields, marked as FFmpeg's reading of the file.
+            self.container: str = f"{decoder.container.format.name} (via FFmpeg)"
+            self.profile: str = stream.codec_context.profile or "unknown profile"
+            rate = stream.average_rate or stream.base_rate
+            self.fps: float = float(Fraction(rate)) if rate else 0.0
+            for frame in decoder.decode():
+                if not letters:
                     self.width, self.height = frame.width, frame.height
-        except av.error.FFmpegError as err:
-            raise CorruptStreamError(f"{self.path}: FFmpeg cannot decode it: {err}") from err
+                self._check_size(frame, len(letters))
+                letters.append(_letter(frame))
+                pts.append(frame.pts)
+                if letters[-1] != "I" and frame.side_data.get("MOTION_VECTORS") is not None:
+                    self.exports_vectors = True
+        finally:
+            decoder.close()
         if not letters:
-            raise NotAVideoError(f"{self.path}: no decodable video frames")
+            raise NotAVideoError(f"{self.path}: FFmpeg decodes no video frames")
         if letters[0] != "I":
-            # Frames before the first I-frame cannot be traced back to one; they form GOP 0
-            # only if FFmpeg calls the first frame I, so refuse instead of guessing.
-            raise UnsupportedCodecError(f"{self.path}: the first frame is not an I-frame ({letters[0]})")
+            # Frames before the first I-frame cannot be traced back to one; refuse, not guess.
+            raise UnsupportedCodecError(f"{self.path}: the first frame FFmpeg decodes is not an I-frame ({letters[0]})")
         self.frame_types = "".join(letters)
         self.num_frames = len(letters)
         self.gop_starts = [i for i, t in enumerate(letters) if t == "I"]
-        self.num_gops = len(self.gop_starts)
         ends = self.gop_starts[1:] + [self.num_frames]
         self.gop_lengths = [e - s for s, e in zip(self.gop_starts, ends)]
-        self._index_of_pts = {p: i for i, p in enumerate(self._pts)}
+        self._pts = pts
+        self._index_of_pts = {p: i for i, p in enumerate(pts)}
+        # Seeking is tried only where every frame has its own timestamp to match it by.
         self._seekable = None not in self._index_of_pts and len(self._index_of_pts) == self.num_frames
+        self._cursor: tuple[_Decoder, Iterator[Any], int] | None = None
         self._cache: tuple[int, _GopFrames] | None = None
 
-    def __repr__(self) -> str:
-        return (
-            f"PyAVVideo({str(self.path)!r}, codec={self.codec!r}, {self.width}x{self.height}, "
-            f"num_frames={self.num_frames}, num_gops={self.num_gops})"
-        )
+    def _check_size(self, frame: Any, index: int) -> None:
+        if (frame.width, frame.height) != (self.width, self.height):
+            raise UnsupportedCodecError(
+                f"{self.path}: frame {index}: the frame size changes from {self.width}x{self.height} "
+                f"to {frame.width}x{frame.height}"
+            )
 
-    def __len__(self) -> int:
-        return self.num_frames
+    def __del__(self) -> None:
+        self.close()
+
+    def close(self) -> None:
+        """Close the decoder kept open for reading GOPs in order (reopened when needed)."""
+        cursor, self._cursor = getattr(self, "_cursor", None), None
+        if cursor is not None:
+            cursor[0].close()
+
+    # ---- finding and decoding frames ----
+
+    def _frames_after_seek(self, first: int, last: int) -> _GopFrames | None:
+        """Frames ``first..last`` after a seek to frame ``first``, or None if the container put
+        the decoder anywhere but at or before it (matched by timestamp)."""
+        decoder = _Decoder(self.path)
+        out = _GopFrames()
+        try:
+            with ffmpeg_errors(self.path):
+                decoder.container.seek(self._pts[first], stream=decoder.stream, backward=True)
+            for frame in decoder.decode():
+                index = self._index_of_pts.get(frame.pts)
+                if index is None or index < first:
+                    continue
+                if index != first + len(out.types):
+                    return None  # landed after the GOP's I-frame, or a frame is missing
+                self._check_size(frame, index)
+                out.add(frame)
+                if index + 1 >= last:
+                    return out
+        finally:
+            decoder.close()
+        return None
+
+    def _frames_in_order(self, first: int, last: int) -> Iterator[tuple[int, Any]]:
+        """``(index, frame)`` for frames ``first..last``, decoding from the start of the file
+        (or from where the previous call stopped, when that is not past ``first``)."""
+        if self._cursor is None or self._cursor[2] > first:
+            self.close()
+            decoder = _Decoder(self.path)
+            self._cursor = (decoder, decoder.decode(), 0)
+        decoder, frames, index = self._cursor
+        try:
+            while index < last:
+                frame = next(frames, None)
+                if frame is None:
+                    break
+                index += 1
+                self._cursor = (decoder, frames, index)
+                if index - 1 >= first:
+                    self._check_size(frame, index - 1)
+                    yield index - 1, frame
+        except BaseException:
+            self.close()
+            raise
 
     def _decode_gop(self, gop: int) -> _GopFrames:
         """FFmpeg's frames of one GOP (cached: the last GOP asked for)."""
@@ -144,51 +269,50 @@ class PyAVVideo(RepresentationMethods):
             return self._cache[1]
         first = self.gop_starts[gop]
         last = first + self.gop_lengths[gop]
-        out = _GopFrames()
-        with self._av.open(str(self.path)) as container:
-            stream = container.streams.video[0]
-            stream.thread_type = "NONE"
-            stream.codec_context.options = {"flags2": "+export_mvs"}
-            index = 0
-            if self._seekable and gop > 0:
-                # Lands on the key frame at or before the GOP's I-frame; frames are matched by pts.
-                container.seek(self._pts[first], stream=stream, backward=True)
-                index = None
-            for frame in container.decode(stream):
-                if index is None:
-                    if frame.pts not in self._index_of_pts:
-                        continue
-                    index = self._index_of_pts[frame.pts]
-                if first <= index < last:
-                    out.types += _letter(frame)
-                    out.planes.append(tuple(p.copy() for p in _planes(frame)))
-                    vectors = _vectors(frame)
-                    out.vectors.append(np.zeros((0, 10), np.int32) if vectors is None else vectors)
-                index += 1
-                if index >= last:
-                    break
+        out = self._frames_after_seek(first, last) if self._seekable and gop > 0 else None
+        if out is None:
+            if gop > 0:
+                self._seekable = False  # this container does not honour seeks: decode in order
+            out = _GopFrames()
+            for _, frame in self._frames_in_order(first, last):
+                out.add(frame)
         if len(out.types) != last - first:
-            raise CorruptStreamError(
-                f"{self.path}: gop {gop}: FFmpeg gave {len(out.types)} of its {last - first} frames"
-            )
+            got, want = len(out.types), last - first
+            raise CorruptStreamError(f"{self.path}: gop {gop}: FFmpeg gave {got} of its {want} frames")
         self._cache = (gop, out)
         return out
+
+    # ---- the backend protocol ----
+
+    def frames(self, start: int, end: int | None, idct: str | None) -> Iterator[Frame]:
+        if idct is not None:
+            raise ValueError(f"{self.path}: idct applies to pkdkit's decoder; FFmpeg chooses its own (got {idct!r})")
+        stop = self.num_frames if end is None else min(end, self.num_frames)
+        decoder = _Decoder(self.path)
+        try:
+            for index, frame in enumerate(decoder.decode()):
+                if index >= stop:
+                    break
+                if index >= start:
+                    self._check_size(frame, index)
+                    yield Frame(index, _letter(frame), _planes(frame), _vector_records(frame), 0)
+        finally:
+            decoder.close()
 
     def _needs_vectors(self, representation: str) -> None:
         if representation in ("mv", "residual") and not self.exports_vectors and self.frame_types.strip("I"):
             raise UnsupportedCodecError(
-                f"{self.path}: FFmpeg exports no motion vectors for {self.codec}; "
-                "only I-frames are available"
+                f"{self.path}: FFmpeg exports no motion vectors for {self.codec}; only I-frames are available"
             )
 
-    def _represent_position(
-        self, gop: int, pos: int, representation: str, accumulate: bool, bgr: bool, wide: bool
+    def represent_position(
+        self, gop: int, pos: int, representation: str, *, accumulate: bool, bgr: bool, wide: bool
     ) -> np.ndarray:
         self._needs_vectors(representation)
         frames = self._decode_gop(gop)
         n = pos + 1
         return _core.position_from_frames(
-            str(self.path),
+            self.path,
             frames.types[:n],
             frames.planes[:n],
             frames.vectors[:n],
@@ -200,11 +324,11 @@ class PyAVVideo(RepresentationMethods):
             first_index=self.gop_starts[gop],
         )
 
-    def _represent_gop(self, gop: int, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
+    def represent_gop(self, gop: int, *, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
         self._needs_vectors("mv")
         frames = self._decode_gop(gop)
         return _core.gop_from_frames(
-            str(self.path),
+            self.path,
             frames.types,
             frames.planes,
             frames.vectors,
@@ -213,22 +337,3 @@ class PyAVVideo(RepresentationMethods):
             first_index=self.gop_starts[gop],
         )
 
-
-def open_fallback(path: str | Path, error: Exception) -> PyAVVideo:
-    """What ``pkdkit.open`` does when the Rust reader refuses ``path`` with ``error``.
-
-    Returns a :class:`PyAVVideo` when FFmpeg reads the file as video in another codec than
-    MPEG-4 Part 2; re-raises ``error`` when FFmpeg cannot open it or finds MPEG-4 Part 2 (a
-    stream pkdkit refused for a reason of its own, which the user should see).
-    """
-    import av
-
-    try:
-        with av.open(str(path)) as container:
-            streams = container.streams.video
-            codec = streams[0].codec_context.name if streams else None
-    except (av.error.FFmpegError, UnicodeDecodeError):
-        raise error from None
-    if codec is None or codec == "mpeg4":
-        raise error
-    return PyAVVideo(path)

@@ -45,9 +45,9 @@ _NAMES = {IFRAME: "frame", MV: "mv", RESIDUAL: "residual"}
 
 @functools.lru_cache(maxsize=8)
 def _open_cached(path: str, size: int, mtime_ns: int) -> Any:
-    from . import open as open_video
+    from .video import open as open_video
 
-    return open_video(path, fallback=True)
+    return open_video(path)
 
 
 def _video(path: str | os.PathLike[str]) -> Any:
@@ -79,10 +79,9 @@ def load(
     """
     if representation not in _NAMES:
         raise ValueError(f"representation must be 0 (I-frame), 1 (MV) or 2 (residual), got {representation!r}")
-    video = _video(path)
-    gop, pos = int(gop_index), int(gop_pos)
-    video._check(gop, pos)
-    return video._represent_position(gop, pos, _NAMES[representation], bool(accumulate), True, True)
+    return _video(path).represent(
+        int(gop_index), int(gop_pos), _NAMES[representation], accumulate=bool(accumulate), bgr=True, wide=True
+    )
 
 
 def get_num_frames(path: str | os.PathLike[str]) -> int:

@@ -14,12 +14,16 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ._representations import check_representation
-from .errors import UnsupportedCodecError
 
 __all__ = ["load_batch", "extract", "flow_to_rgb", "show"]
 
 PathLike = Union[str, "os.PathLike[str]"]
 _COVIAR_CODES = {0: "iframe", 1: "mv", 2: "residual"}
+
+# Which backend reads each file, keyed by (path, size, mtime): decided once per file and process,
+# so later batches send native files straight to the Rust batch without opening them here.
+_NATIVE: dict[tuple[str, int, int], bool] = {}
+_NATIVE_LIMIT = 1 << 17
 
 
 def _representation_name(representation: str | int) -> str:
@@ -29,22 +33,43 @@ def _representation_name(representation: str | int) -> str:
     return check_representation(representation)  # type: ignore[arg-type]
 
 
+def _split_by_backend(files: list[str]) -> dict[str, Any]:
+    """The files (of ``files``, distinct) that pkdkit's decoder does not read, opened with
+    :func:`pkdkit.open` (FFmpeg); every other file is read by the Rust batch."""
+    from .video import open as open_video
+
+    others: dict[str, Any] = {}
+    for path in dict.fromkeys(files):
+        st = os.stat(path)  # FileNotFoundError names the path
+        key = (path, st.st_size, st.st_mtime_ns)
+        if _NATIVE.get(key) is True:
+            continue
+        video = open_video(path)
+        if len(_NATIVE) >= _NATIVE_LIMIT:
+            _NATIVE.clear()
+        _NATIVE[key] = video.backend == "native"
+        if video.backend != "native":
+            others[path] = video
+    return others
+
+
 def load_batch(
     paths: Sequence[PathLike],
     gops: Sequence[int],
     positions: Sequence[int],
     representation: str | int,
+    *,
     accumulate: bool = True,
     threads: int | None = None,
-    *,
     bgr: bool = False,
 ) -> np.ndarray:
     """Decode many samples in parallel and stack them.
 
     Sample ``i`` is position ``positions[i]`` of GOP ``gops[i]`` of ``paths[i]`` (the position is
-    ignored for I-frames). MPEG-4 Part 2 files are decoded by the Rust core on a pool of
-    ``threads`` threads, all with the GIL released; each distinct file is read and indexed once
-    per call. Other codecs go through FFmpeg (PyAV), one sample at a time.
+    ignored for I-frames). The samples pkdkit's decoder reads go to the Rust core together, on a
+    pool of ``threads`` threads with the GIL released, whatever else is in the batch; each
+    distinct file is read and indexed once per call. Samples of files FFmpeg reads (other
+    codecs, see :func:`pkdkit.open`) are decoded one at a time through PyAV.
 
     In forked ``DataLoader`` workers pass ``threads=1`` (or a small number): each call makes its
     own thread pool, so forking is safe, but ``workers x threads`` should not exceed the cores.
@@ -75,52 +100,40 @@ def load_batch(
         raise ValueError("load_batch needs at least one sample")
     if threads is not None and int(threads) < 1:
         raise ValueError(f"threads must be None or >= 1, got {threads}")
-    from . import _core
-
     files = [os.fspath(p) for p in paths]
-    try:
-        return _core.load_batch(
-            files,
-            [int(g) for g in gops],
-            [int(p) for p in positions],
+    gops, positions = [int(g) for g in gops], [int(p) for p in positions]
+    others = _split_by_backend(files)
+    native = [i for i, path in enumerate(files) if path not in others]
+    parts: dict[int, np.ndarray] = {}
+    if native:
+        # The one native path: every sample pkdkit decodes, in parallel, GIL released.
+        from . import _core
+
+        stacked = _core.load_batch(
+            [files[i] for i in native],
+            [gops[i] for i in native],
+            [positions[i] for i in native],
             name,
             accumulate=bool(accumulate),
             bgr=bool(bgr),
             threads=0 if threads is None else int(threads),
         )
-    except UnsupportedCodecError:
-        return _load_batch_one_by_one(files, gops, positions, name, bool(accumulate), bool(bgr))
-
-
-def _load_batch_one_by_one(
-    files: list[str], gops: Sequence[int], positions: Sequence[int], name: str, accumulate: bool, bgr: bool
-) -> np.ndarray:
-    """``load_batch`` through ``pkdkit.open`` per sample (the path for codecs FFmpeg decodes)."""
-    from . import open as open_video
-
-    videos: dict[str, Any] = {}
-    out = []
-    for path, gop, pos in zip(files, gops, positions):
-        video = videos.get(path) or videos.setdefault(path, open_video(path, fallback=True))
-        out.append(_sample(video, name, int(gop), int(pos), accumulate, bgr))
-        if out[-1].shape != out[0].shape:
-            raise ValueError(
-                f"{path}: frame size {out[-1].shape[1]}x{out[-1].shape[0]} differs from "
-                f"{files[0]}'s {out[0].shape[1]}x{out[0].shape[0]}; a batch needs one size"
-            )
-    return np.stack(out)
-
-
-def _sample(video: Any, name: str, gop: int, pos: int, accumulate: bool, bgr: bool) -> np.ndarray:
-    if name == "iframe":
-        return video.iframe(gop, bgr=bgr)
-    if name == "mv":
-        return video.motion_vectors(gop, pos, accumulate=accumulate)
-    return video.residual(gop, pos, accumulate=accumulate, bgr=bgr)
+        if len(native) == n:
+            return stacked
+        parts.update(zip(native, stacked))
+    for i, path in enumerate(files):
+        if path in others:
+            parts[i] = others[path].represent(gops[i], positions[i], name, accumulate=accumulate, bgr=bgr)
+    first = files[min(parts)]
+    for i in sorted(parts):
+        if parts[i].shape != parts[min(parts)].shape:
+            (h, w), (h0, w0) = parts[i].shape[:2], parts[min(parts)].shape[:2]
+            raise ValueError(f"{files[i]}: frame size {w}x{h} differs from {first}'s {w0}x{h0}; a batch needs one size")
+    return np.stack([parts[i] for i in range(n)])
 
 
 def extract(
-    path: PathLike, gop: int, pos: int, representation: str, accumulate: bool = True, bgr: bool = False
+    path: PathLike, gop: int, pos: int, representation: str, *, accumulate: bool = True, bgr: bool = False
 ) -> np.ndarray:
     """One representation of one frame (what ``pkdkit extract`` saves).
 
@@ -128,10 +141,10 @@ def extract(
         ``(H, W, 3)`` uint8 I-frame, ``(H, W, 2)`` int32 motion vectors or ``(H, W, 3)`` int16
         residual; see :class:`pkdkit.CompressedVideo`.
     """
-    from . import open as open_video
+    from .video import open as open_video
 
     name = check_representation(representation)
-    return _sample(open_video(path, fallback=True), name, gop, pos, accumulate, bgr)
+    return open_video(path).represent(gop, pos, name, accumulate=accumulate, bgr=bgr)
 
 
 def flow_to_rgb(mv: np.ndarray, max_magnitude: float | None = None) -> np.ndarray:
@@ -166,9 +179,7 @@ def flow_to_rgb(mv: np.ndarray, max_magnitude: float | None = None) -> np.ndarra
     return np.round(rgb * 255).astype(np.uint8)
 
 
-def show(
-    path: PathLike, gop: int, pos: int, out: PathLike, accumulate: bool = True
-) -> Path:
+def show(path: PathLike, gop: int, pos: int, out: PathLike, *, accumulate: bool = True) -> Path:
     """Draw the I-frame, the motion vectors (flow colours) and the residual side by side to a PNG.
 
     Returns:
@@ -179,9 +190,9 @@ def show(
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    from . import open as open_video
+    from .video import open as open_video
 
-    video = open_video(path, fallback=True)
+    video = open_video(path)
     iframe = video.iframe(gop)
     mv = video.motion_vectors(gop, pos, accumulate=accumulate)
     residual = video.residual(gop, pos, accumulate=accumulate)

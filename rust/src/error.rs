@@ -1,6 +1,8 @@
 //! The one error type of the core. Messages are prefixed with the layer that raised them
 //! ("avi: ...", "mpeg4: ...") so a user can tell a container problem from a bitstream one.
-//! The Python layer adds the file name and maps each variant to an exception class.
+//! The Python layer adds the file name and maps each variant to an exception class
+//! (`python/errors.rs`): `InvalidArgument` becomes `ValueError`, the others `pkdkit.VideoError`
+//! subclasses or `OSError`.
 
 use std::fmt;
 
@@ -14,6 +16,9 @@ pub enum Error {
     NotVideo(String),
     /// A real video, but in a codec or with a feature pkdkit does not decode.
     Unsupported(String),
+    /// The caller's mistake, not the video's: an unknown representation name, frames or an
+    /// output buffer that do not fit together. Never a reason to try another decoder.
+    InvalidArgument(String),
     /// The stream breaks its own syntax: `offset` is the byte offset in the file (or in the
     /// elementary stream when the container is raw), `frame` the frame index when known.
     Corrupt {
@@ -67,6 +72,7 @@ impl fmt::Display for Error {
             Error::Io(e) => write!(f, "cannot read file: {e}"),
             Error::NotVideo(what) => write!(f, "not a supported video: {what}"),
             Error::Unsupported(what) => write!(f, "unsupported: {what}"),
+            Error::InvalidArgument(what) => write!(f, "invalid argument: {what}"),
             Error::Corrupt {
                 offset,
                 frame: Some(k),

@@ -1,5 +1,5 @@
 //! Decoding a [`Video`] into pictures: a streaming iterator in display order (holding only the
-//! decoder's reference picture between frames, so memory does not grow with the video), and
+//! decoder's reference pictures between frames, so memory does not grow with the video), and
 //! decoding of one range of frames (a GOP) for the representations.
 #![forbid(unsafe_code)]
 
@@ -181,7 +181,8 @@ impl Video {
 }
 
 impl<V: Deref<Target = Video>> FrameIter<V> {
-    /// Pictures the decoder holds right now (at most 2: reference and a recycled buffer).
+    /// Pictures the decoder holds right now (at most 3: the two references B-VOPs need and a
+    /// recycled buffer).
     pub fn pictures_held(&self) -> usize {
         self.decoder.as_ref().map_or(0, Decoder::pictures_held)
     }

@@ -426,6 +426,17 @@ impl Video {
         })
     }
 
+    /// Whether pkdkit's decoder decodes this stream: `Unsupported` naming the coding tool it
+    /// lacks (interlacing, sprite/GMC VOPs, ...), found from the headers indexed at open, so a
+    /// caller can choose another decoder before decoding anything.
+    pub fn check_decodable(&self) -> Result<()> {
+        crate::mpeg4::decoder::check_vol(&self.vol)?;
+        for vop in &self.vops {
+            crate::mpeg4::decoder::check_vop_type(vop.header.coding_type)?;
+        }
+        Ok(())
+    }
+
     /// The whole file.
     pub fn data(&self) -> &[u8] {
         &self.data

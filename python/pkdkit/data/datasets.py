@@ -36,9 +36,9 @@ __all__ = ["DatalistEntry", "read_datalist", "CoviarDataset", "FusedDataset", "G
 
 log = logging.getLogger(__name__)
 MODALITIES = ("iframe", "mv", "residual")
-# Errors that mean "this video is damaged": pkdkit's own, plus the OS and (for FFmpeg-decoded
-# codecs) PyAV's, which are OSError and ValueError subclasses.
-DAMAGE = (VideoError, OSError, ValueError)
+# Errors that mean "this video is damaged": pkdkit's own only (the FFmpeg backend wraps PyAV's
+# as VideoError too). A ValueError or OSError is a bug or a missing file, never skipped as damage.
+DAMAGE = (VideoError,)
 
 
 @dataclass(frozen=True)

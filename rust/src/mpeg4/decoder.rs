@@ -65,20 +65,37 @@ pub fn auto_idct(encoder: &EncoderInfo, fourcc: Option<&str>) -> IdctKind {
     }
 }
 
+/// Whether this decoder decodes streams with `vol`: `Unsupported` naming the coding tool if not.
+/// [`crate::video::Video`] asks at indexing time, so callers know before decoding anything.
+pub fn check_vol(vol: &VolHeader) -> Result<()> {
+    let unsupported = |what: &str| Err(Error::Unsupported(format!("mpeg4: {what}")));
+    if vol.interlaced {
+        return unsupported("interlaced video (Advanced Simple Profile)");
+    }
+    if vol.data_partitioned && vol.reversible_vlc {
+        return unsupported("data partitioning with reversible VLCs");
+    }
+    if vol.quant_precision != 5 || vol.bits_per_pixel != 8 {
+        return unsupported("video other than 8 bits per sample");
+    }
+    Ok(())
+}
+
+/// Whether this decoder decodes VOPs of type `coding_type` (sprite/GMC ones it refuses).
+pub fn check_vop_type(coding_type: FrameType) -> Result<()> {
+    match coding_type {
+        FrameType::S => Err(Error::Unsupported(
+            "mpeg4: sprite (GMC) VOPs (Advanced Simple Profile)".into(),
+        )),
+        FrameType::I | FrameType::P | FrameType::B => Ok(()),
+    }
+}
+
 impl Decoder {
     /// A decoder for `vol`; `idct` overrides FFmpeg's automatic choice by encoder (see
     /// [`auto_idct`]; pass it `fourcc` from the container when there is one).
     pub fn new(vol: &VolHeader, encoder: &EncoderInfo, idct: Option<IdctKind>) -> Result<Decoder> {
-        let unsupported = |what: &str| Err(Error::Unsupported(format!("mpeg4: {what}")));
-        if vol.interlaced {
-            return unsupported("interlaced video (Advanced Simple Profile)");
-        }
-        if vol.data_partitioned && vol.reversible_vlc {
-            return unsupported("data partitioning with reversible VLCs");
-        }
-        if vol.quant_precision != 5 || vol.bits_per_pixel != 8 {
-            return unsupported("video other than 8 bits per sample");
-        }
+        check_vol(vol)?;
         let (width, height) = (vol.width as usize, vol.height as usize);
         if width == 0 || height == 0 {
             return Err(Error::corrupt(0, "mpeg4: frame size 0"));
@@ -153,15 +170,11 @@ impl Decoder {
     /// outputs no frame for it). The frame's `index` counts the frames output so far; callers
     /// that know the display index overwrite it.
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
+        check_vop_type(header.coding_type)?;
         let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         match header.coding_type {
-            FrameType::I | FrameType::P => {}
+            FrameType::I | FrameType::P | FrameType::S => {}
             FrameType::B => return Ok(self.decode_b(vop, header, b_times)),
-            FrameType::S => {
-                return Err(Error::Unsupported(
-                    "mpeg4: sprite (GMC) VOPs (Advanced Simple Profile)".into(),
-                ))
-            }
         }
         if !header.vop_coded {
             self.damaged_mbs = 0;

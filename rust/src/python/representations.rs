@@ -1,4 +1,4 @@
-//! R3's bindings: CoViAR's representations (I-frames, motion vectors, residuals).
+//! Bindings of `repr`: CoViAR's representations (I-frames, motion vectors, residuals).
 //! Converts arguments, runs the core with the GIL released, hands the Rust buffers to numpy.
 
 use numpy::ndarray::{Array, Dimension, IntoDimension, Ix3, Ix4};
@@ -9,7 +9,8 @@ use pyo3::types::PyDict;
 
 use std::path::PathBuf;
 
-use super::{to_pyerr, PyVideo};
+use super::errors::to_pyerr;
+use super::video::PyVideo;
 use crate::frame::DecodedFrame;
 use crate::repr::batch::{self, BatchData, BatchError};
 use crate::repr::frames::{decoded_frame, yuv_from_planes, VECTOR_COLUMNS};
@@ -48,7 +49,7 @@ fn frames_from_numpy(
 ) -> Result<Vec<DecodedFrame>, Error> {
     let letters: Vec<char> = types.chars().collect();
     if letters.len() != planes.len() || planes.len() != vectors.len() {
-        return Err(Error::Unsupported(format!(
+        return Err(Error::InvalidArgument(format!(
             "repr: {} picture types, {} plane triples and {} vector arrays",
             letters.len(),
             planes.len(),
@@ -61,7 +62,7 @@ fn frames_from_numpy(
         let yuv = yuv_from_planes(width, height, plane_vec(y), plane_vec(u), plane_vec(v))?;
         let rows = rows.as_array();
         if rows.ncols() != VECTOR_COLUMNS && rows.nrows() != 0 {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::InvalidArgument(format!(
                 "repr: frame {k}: motion vectors must be (N, {VECTOR_COLUMNS}), got {:?}",
                 rows.shape()
             )));
@@ -73,14 +74,14 @@ fn frames_from_numpy(
 }
 
 fn representation(name: &str) -> PyResult<Representation> {
-    Representation::from_name(name).map_err(|e| PyValueError::new_err(e.to_string()))
+    Ok(Representation::from_name(name)?)
 }
 
 /// Every position of one GOP from an outside decoder's frames (display order, I-frame first).
 /// Returns `{"iframe": (H,W,3) u8, "motion_vectors": (L,H,W,2) i32, "residuals": (L,H,W,3) i16}`.
 #[pyfunction]
 #[pyo3(signature = (path, types, planes, vectors, accumulate=true, bgr=false, first_index=0))]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the Python signature: each keyword is an argument
 fn gop_from_frames<'py>(
     py: Python<'py>,
     path: &str,
@@ -91,13 +92,13 @@ fn gop_from_frames<'py>(
     bgr: bool,
     first_index: usize,
 ) -> PyResult<Bound<'py, PyDict>> {
-    let frames = frames_from_numpy(types, &planes, &vectors, first_index)
-        .map_err(|e| to_pyerr(py, e, path))?;
+    let frames =
+        frames_from_numpy(types, &planes, &vectors, first_index).map_err(|e| to_pyerr(e, path))?;
     let options = ReprOptions { accumulate, bgr };
     let len = frames.len();
     let gop = py
         .detach(|| gop::represent_gop::<i16, _>(frames.into_iter().map(Ok), options, len))
-        .map_err(|e| to_pyerr(py, e, path))?;
+        .map_err(|e| to_pyerr(e, path))?;
     gop_dict(py, gop)
 }
 
@@ -123,7 +124,7 @@ pub(super) fn gop_dict<'py>(
 /// `0..=position` at least). `wide`: residuals as int32 (CoViAR) instead of int16.
 #[pyfunction]
 #[pyo3(signature = (path, types, planes, vectors, position, representation_name, accumulate=true, bgr=false, wide=false, first_index=0))]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the Python signature: each keyword is an argument
 fn position_from_frames<'py>(
     py: Python<'py>,
     path: &str,
@@ -138,8 +139,8 @@ fn position_from_frames<'py>(
     first_index: usize,
 ) -> PyResult<Bound<'py, PyAny>> {
     let rep = representation(representation_name)?;
-    let frames = frames_from_numpy(types, &planes, &vectors, first_index)
-        .map_err(|e| to_pyerr(py, e, path))?;
+    let frames =
+        frames_from_numpy(types, &planes, &vectors, first_index).map_err(|e| to_pyerr(e, path))?;
     let size = frames
         .first()
         .map_or((0, 0), |f| (f.yuv.width(), f.yuv.height()));
@@ -148,11 +149,11 @@ fn position_from_frames<'py>(
     if wide {
         let out =
             py.detach(|| gop::represent_position::<i32, _>(frames, position, rep, options, size));
-        single_to_numpy(py, size, out.map_err(|e| to_pyerr(py, e, path))?)
+        single_to_numpy(py, size, out.map_err(|e| to_pyerr(e, path))?)
     } else {
         let out =
             py.detach(|| gop::represent_position::<i16, _>(frames, position, rep, options, size));
-        single_to_numpy(py, size, out.map_err(|e| to_pyerr(py, e, path))?)
+        single_to_numpy(py, size, out.map_err(|e| to_pyerr(e, path))?)
     }
 }
 
@@ -172,7 +173,7 @@ pub(super) fn single_to_numpy<'py, T: Element>(
 /// `wide`: residuals as int32 (CoViAR) instead of int16.
 #[pyfunction]
 #[pyo3(signature = (video, gop, position, representation_name, accumulate=true, bgr=false, wide=false))]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the Python signature: each keyword is an argument
 fn represent<'py>(
     py: Python<'py>,
     video: &Bound<'py, PyVideo>,
@@ -190,10 +191,10 @@ fn represent<'py>(
     let size = native::frame_size(inner);
     if wide {
         let out = py.detach(|| native::position::<i32>(inner, gop, position, rep, options));
-        single_to_numpy(py, size, out.map_err(|e| to_pyerr(py, e, path))?)
+        single_to_numpy(py, size, out.map_err(|e| to_pyerr(e, path))?)
     } else {
         let out = py.detach(|| native::position::<i16>(inner, gop, position, rep, options));
-        single_to_numpy(py, size, out.map_err(|e| to_pyerr(py, e, path))?)
+        single_to_numpy(py, size, out.map_err(|e| to_pyerr(e, path))?)
     }
 }
 
@@ -211,7 +212,7 @@ fn represent_gop<'py>(
     let options = ReprOptions { accumulate, bgr };
     let gop = py
         .detach(|| native::decode_gop::<i16>(&video.inner, gop, options))
-        .map_err(|e| to_pyerr(py, e, &video.path))?;
+        .map_err(|e| to_pyerr(e, &video.path))?;
     gop_dict(py, gop)
 }
 
@@ -219,7 +220,7 @@ fn represent_gop<'py>(
 /// released, stacked into one `(N, H, W, C)` array.
 #[pyfunction]
 #[pyo3(signature = (paths, gops, positions, representation_name, accumulate=true, bgr=false, threads=0))]
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the Python signature: each keyword is an argument
 fn load_batch<'py>(
     py: Python<'py>,
     paths: Vec<PathBuf>,
@@ -235,7 +236,7 @@ fn load_batch<'py>(
     let batch = py
         .detach(|| batch::load_batch::<i16>(&paths, &gops, &positions, rep, options, threads))
         .map_err(|e| match e {
-            BatchError::Video { path, error } => to_pyerr(py, error, &path.display().to_string()),
+            BatchError::Video { path, error } => to_pyerr(error, &path.display().to_string()),
             BatchError::Arguments(message) => PyValueError::new_err(message),
         })?;
     let (n, h, w) = (batch.len, batch.height, batch.width);
@@ -246,7 +247,7 @@ fn load_batch<'py>(
     }
 }
 
-/// Register R3's functions on `pkdkit._core`.
+/// Add the representation functions to `pkdkit._core`.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(gop_from_frames, m)?)?;
     m.add_function(wrap_pyfunction!(position_from_frames, m)?)?;

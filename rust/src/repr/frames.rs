@@ -16,7 +16,7 @@ pub fn frame_type(letter: char) -> Result<FrameType> {
         'P' | 'p' => Ok(FrameType::P),
         'B' | 'b' => Ok(FrameType::B),
         'S' => Ok(FrameType::S),
-        other => Err(Error::Unsupported(format!(
+        other => Err(Error::InvalidArgument(format!(
             "repr: unknown picture type {other:?} (expected I, P, B or S)"
         ))),
     }
@@ -24,7 +24,7 @@ pub fn frame_type(letter: char) -> Result<FrameType> {
 
 fn field<T: TryFrom<i32>>(value: i32, name: &str, row: usize) -> Result<T> {
     T::try_from(value).map_err(|_| {
-        Error::Unsupported(format!(
+        Error::InvalidArgument(format!(
             "repr: motion vector {row}: {name} = {value} is out of range"
         ))
     })
@@ -33,7 +33,7 @@ fn field<T: TryFrom<i32>>(value: i32, name: &str, row: usize) -> Result<T> {
 /// Vectors from rows of [`VECTOR_COLUMNS`] values (`values.len()` a multiple of it).
 pub fn vectors_from_rows(values: &[i32]) -> Result<Vec<MotionVector>> {
     if values.len() % VECTOR_COLUMNS != 0 {
-        return Err(Error::Unsupported(format!(
+        return Err(Error::InvalidArgument(format!(
             "repr: motion vectors need {VECTOR_COLUMNS} values per row, got {} values",
             values.len()
         )));
@@ -74,7 +74,7 @@ pub fn yuv_from_planes(
         ("V", &v, cw, ch),
     ] {
         if plane.len() != w * h {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::InvalidArgument(format!(
                 "repr: {name} plane has {} samples, a {width}x{height} 4:2:0 frame needs {w}x{h}",
                 plane.len()
             )));

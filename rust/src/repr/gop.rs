@@ -50,7 +50,7 @@ impl Representation {
             "mv" => Ok(Representation::MotionVectors),
             "residual" => Ok(Representation::Residual),
             "frame" => Ok(Representation::Frame),
-            other => Err(Error::Unsupported(format!(
+            other => Err(Error::InvalidArgument(format!(
                 "repr: unknown representation {other:?} (expected \"iframe\", \"mv\" or \"residual\")"
             ))),
         }
@@ -161,7 +161,7 @@ impl GopWalker {
         out: Outputs<'_, T>,
     ) -> Result<()> {
         if yuv.width() != self.width || yuv.height() != self.height {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::InvalidArgument(format!(
                 "repr: frame size changes inside a GOP ({}x{} after {}x{})",
                 yuv.width(),
                 yuv.height(),
@@ -171,7 +171,7 @@ impl GopWalker {
         }
         let first = self.position == 0;
         if first != (frame_type == FrameType::I) {
-            return Err(Error::Unsupported(format!(
+            return Err(Error::InvalidArgument(format!(
                 "repr: a GOP must start with its only I-frame; position {} is {}",
                 self.position,
                 frame_type.letter()
@@ -306,7 +306,7 @@ where
         position += 1;
     }
     let Some(mut walker) = walker else {
-        return Err(Error::Unsupported("repr: the GOP has no frames".into()));
+        return Err(Error::InvalidArgument("repr: the GOP has no frames".into()));
     };
     let (w, h) = (walker.width, walker.height);
     motion_vectors.truncate(position * 2 * w * h);
@@ -388,7 +388,7 @@ where
                 let needed = representation.channels() * w * h;
                 let given = target.as_ref().map_or(0, Target::len);
                 if given != needed {
-                    return Err(Error::Unsupported(format!(
+                    return Err(Error::InvalidArgument(format!(
                         "repr: frame {} is {w}x{h} ({needed} values) but the output holds {given}",
                         frame.index
                     )));

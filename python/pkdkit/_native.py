@@ -1,0 +1,46 @@
+"""The native backend: pkdkit's own MPEG-4 Part 2 decoder (the Rust core), GIL released.
+
+The Rust core decides at indexing time whether it decodes a stream (``_core.Video.unsupported``);
+:func:`pkdkit.open` only builds this backend for streams it does, so nothing here falls back.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from . import _core
+from ._frames import FrameStream
+
+__all__ = ["NativeBackend"]
+
+
+class NativeBackend:
+    """A :class:`pkdkit._representations.VideoBackend` over a ``pkdkit._core.Video``."""
+
+    name = "native"
+
+    def __init__(self, video: _core.Video) -> None:
+        self.video = video
+        self.path: str = video.path
+        self.width: int = video.width
+        self.height: int = video.height
+        self.num_frames: int = video.num_frames
+        self.frame_types: str = video.frame_types
+        self.gop_starts: list[int] = video.gop_starts
+        self.gop_lengths: list[int] = video.gop_lengths
+        self.fps: float = video.fps
+        self.codec: str = video.codec
+        self.profile: str = video.profile
+        self.container: str = video.container
+        self.header: dict[str, int] = video.header
+
+    def frames(self, start: int, end: int | None, idct: str | None) -> FrameStream:
+        return FrameStream(_core.frames(self.video, start, end, idct))
+
+    def represent_position(
+        self, gop: int, pos: int, representation: str, *, accumulate: bool, bgr: bool, wide: bool
+    ) -> np.ndarray:
+        return _core.represent(self.video, gop, pos, representation, accumulate=accumulate, bgr=bgr, wide=wide)
+
+    def represent_gop(self, gop: int, *, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
+        return _core.represent_gop(self.video, gop, accumulate=accumulate, bgr=bgr)
