@@ -15,15 +15,17 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::{DecodedFrame, FrameType, MotionVector};
+use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
 use crate::mpeg4::bvop::{self, BParams, BRefs, Quirks, VopClock};
+use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader};
 use crate::mpeg4::idct::IdctKind;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
+use crate::mpeg4::mode::{DecodeMode, Target};
 use crate::mpeg4::mv::{MvField, SliceState};
 use crate::mpeg4::partitioned::{self, PacketContext, PartitionedMb};
 use crate::mpeg4::recon::{reconstruct, Picture, ReconContext};
-use crate::mpeg4::texture::TextureDecoder;
+use crate::mpeg4::texture::{Dequantiser, TextureDecoder};
 use crate::{Error, Result};
 
 /// Decodes the VOPs of one video object layer, in decode order.
@@ -51,6 +53,9 @@ pub struct Decoder {
     partition_scratch: Vec<PartitionedMb>,
     damaged_mbs: usize,
     frames_out: usize,
+    mode: DecodeMode,
+    /// What the last VOP decoded in [`DecodeMode::Coefficients`] recorded (until taken).
+    coefficients: Option<Coefficients>,
 }
 
 /// The IDCT FFmpeg picks automatically: the XviD one for streams XviD wrote, its own simple
@@ -120,6 +125,8 @@ impl Decoder {
             partition_scratch: Vec::new(),
             damaged_mbs: 0,
             frames_out: 0,
+            mode: DecodeMode::Full,
+            coefficients: None,
         })
     }
 
@@ -165,12 +172,48 @@ impl Decoder {
         self.past = None;
     }
 
+    /// How far the next VOPs are decoded. In modes other than [`DecodeMode::Full`] the
+    /// returned frames carry no (or not the real) picture, and the decoder keeps no reference
+    /// afterwards: a P- or B-VOP decoded in full mode after one of them has no reference (a
+    /// P-VOP is then reported damaged, as at a cut). Coefficients need no reference at all.
+    pub fn set_mode(&mut self, mode: DecodeMode) {
+        self.mode = mode;
+    }
+
+    pub fn mode(&self) -> DecodeMode {
+        self.mode
+    }
+
+    /// The coefficients of the last VOP decoded in [`DecodeMode::Coefficients`], once.
+    pub fn take_coefficients(&mut self) -> Option<Coefficients> {
+        self.coefficients.take()
+    }
+
+    /// A VOP that is not decoded at all: its time stamp still moves the VOP clock (the TRB/TRD
+    /// of later B-VOPs' direct mode), and the references no longer precede the next VOP, so
+    /// they are dropped. Motion data for B-VOPs comes only from the last I/P-VOP decoded.
+    pub fn skip(&mut self, header: &VopHeader) {
+        self.clock.vop(header, self.vol.time_increment_resolution);
+        if header.coding_type != FrameType::B {
+            self.drop_references();
+        }
+    }
+
+    /// Forget both references, keeping one buffer for the next picture.
+    fn drop_references(&mut self) {
+        self.past = None;
+        if let Some(old) = self.reference.take() {
+            self.current.get_or_insert(old);
+        }
+    }
+
     /// Decode one VOP: `vop` holds the bytes after its `00 00 01 B6` start code (up to the next
     /// start code), `header` its parsed header. Returns `None` for a non-coded VOP (FFmpeg
     /// outputs no frame for it). The frame's `index` counts the frames output so far; callers
     /// that know the display index overwrite it.
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
         check_vop_type(header.coding_type)?;
+        self.texture.set_levels_only(self.mode.levels_only());
         let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         match header.coding_type {
             FrameType::I | FrameType::P | FrameType::S => {}
@@ -180,34 +223,66 @@ impl Decoder {
             self.damaged_mbs = 0;
             return Ok(None);
         }
+        self.damaged_mbs = 0;
+        let is_p = header.coding_type == FrameType::P;
+        if self.mode == DecodeMode::Coefficients {
+            let dequant = Dequantiser::new(&self.vol, header);
+            let mut record =
+                Coefficients::new(header.coding_type, self.mb_width, self.mb_height, dequant);
+            self.decode_mbs(vop, header, &mut Target::Coefficients(&mut record));
+            self.coefficients = Some(record);
+            self.drop_references();
+            return Ok(Some(self.frame(header.coding_type, YuvFrame::default())));
+        }
         let total = self.mb_width * self.mb_height;
         let mut cur = self
             .current
             .take()
             .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
-        self.damaged_mbs = 0;
-        let is_p = header.coding_type == FrameType::P;
         if is_p && self.reference.is_none() {
             // A P-VOP without its reference (stream cut before an I-VOP): predict from grey and
             // report the whole frame as damaged.
             self.reference = Some(Picture::grey(self.mb_width, self.mb_height));
             self.damaged_mbs = total;
         }
-        self.decode_mbs(vop, header, &mut cur);
-        let motion_vectors = if is_p { self.export_mvs() } else { Vec::new() };
-        let frame = DecodedFrame {
-            index: self.frames_out,
-            frame_type: header.coding_type,
-            yuv: cur.crop(self.width, self.height),
-            motion_vectors,
-        };
-        self.frames_out += 1;
+        let residual = self.mode != DecodeMode::Prediction;
+        self.decode_mbs(
+            vop,
+            header,
+            &mut Target::Pixels {
+                cur: &mut cur,
+                residual,
+            },
+        );
+        let frame = self.frame(header.coding_type, cur.crop(self.width, self.height));
+        if !self.mode.keeps_references() {
+            self.current = Some(cur);
+            self.drop_references();
+            return Ok(Some(frame));
+        }
         // The new picture becomes the reference, the old one the past reference; the buffer of
         // the one before is reused next.
         if let Some(old) = self.reference.replace(cur) {
             self.current = self.past.replace(old);
         }
         Ok(Some(frame))
+    }
+
+    /// The output frame of the I/P-VOP just decoded, with its exported vectors.
+    fn frame(&mut self, frame_type: FrameType, yuv: YuvFrame) -> DecodedFrame {
+        let motion_vectors = if frame_type == FrameType::P {
+            self.export_mvs()
+        } else {
+            Vec::new()
+        };
+        let frame = DecodedFrame {
+            index: self.frames_out,
+            frame_type,
+            yuv,
+            motion_vectors,
+        };
+        self.frames_out += 1;
+        frame
     }
 
     /// Decode a B-VOP (`times` = TRB, TRD from the clock). Like FFmpeg, outputs nothing for a
@@ -223,6 +298,35 @@ impl Decoder {
         if !header.vop_coded {
             return None;
         }
+        let params = self.block_params(trb, trd);
+        let mut r = BitReader::new(vop);
+        r.seek(header.header_bits);
+        if self.mode == DecodeMode::Coefficients {
+            // No picture is read or written: empty ones stand for the references.
+            let dequant = Dequantiser::new(&self.vol, header);
+            let mut record =
+                Coefficients::new(FrameType::B, self.mb_width, self.mb_height, dequant);
+            let none = Picture::empty();
+            let refs = BRefs {
+                past: &none,
+                future: &none,
+                future_mvs: &self.mvs,
+                future_kinds: &self.kinds,
+            };
+            let mut target = Target::Coefficients(&mut record);
+            let out = bvop::decode_bvop(
+                &mut r,
+                &self.vol,
+                header,
+                &params,
+                &refs,
+                &mut self.texture,
+                &mut target,
+            );
+            self.damaged_mbs = out.damaged_mbs;
+            self.coefficients = Some(record);
+            return Some(self.b_frame(YuvFrame::default(), out.motion_vectors));
+        }
         let (Some(past), Some(future)) = (self.past.as_ref(), self.reference.as_ref()) else {
             return None;
         };
@@ -230,15 +334,13 @@ impl Decoder {
             .current
             .take()
             .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
-        let params = self.block_params(trb, trd);
         let refs = BRefs {
             past,
             future,
             future_mvs: &self.mvs,
             future_kinds: &self.kinds,
         };
-        let mut r = BitReader::new(vop);
-        r.seek(header.header_bits);
+        let residual = self.mode != DecodeMode::Prediction;
         let out = bvop::decode_bvop(
             &mut r,
             &self.vol,
@@ -246,19 +348,27 @@ impl Decoder {
             &params,
             &refs,
             &mut self.texture,
-            &mut cur,
+            &mut Target::Pixels {
+                cur: &mut cur,
+                residual,
+            },
         );
         self.damaged_mbs = out.damaged_mbs;
-        let frame = DecodedFrame {
-            index: self.frames_out,
-            frame_type: FrameType::B,
-            yuv: cur.crop(self.width, self.height),
-            motion_vectors: out.motion_vectors,
-        };
-        self.frames_out += 1;
+        let frame = self.b_frame(cur.crop(self.width, self.height), out.motion_vectors);
         // B-VOPs are never references: the buffer is reused next.
         self.current = Some(cur);
         Some(frame)
+    }
+
+    fn b_frame(&mut self, yuv: YuvFrame, motion_vectors: Vec<MotionVector>) -> DecodedFrame {
+        let frame = DecodedFrame {
+            index: self.frames_out,
+            frame_type: FrameType::B,
+            yuv,
+            motion_vectors,
+        };
+        self.frames_out += 1;
+        frame
     }
 
     /// What the B-VOP and quarter-sample reconstruction need to know about the stream.
@@ -275,8 +385,8 @@ impl Decoder {
         }
     }
 
-    /// Decode every macroblock of the VOP into `cur`, packet by packet, concealing damage.
-    fn decode_mbs(&mut self, vop: &[u8], header: &VopHeader, cur: &mut Picture) {
+    /// Decode every macroblock of the VOP into `target`, packet by packet, concealing damage.
+    fn decode_mbs(&mut self, vop: &[u8], header: &VopHeader, target: &mut Target) {
         let total = self.mb_width * self.mb_height;
         let params = MbParams {
             coding_type: header.coding_type,
@@ -330,7 +440,8 @@ impl Decoder {
                     &mut self.mb,
                     |index, mb| {
                         kinds[index] = mb.kind;
-                        reconstruct_mb(cur, &recon, qpel, mb, index % mb_width, index / mb_width);
+                        let (mb_x, mb_y) = (index % mb_width, index / mb_width);
+                        hand_over(target, &recon, qpel, mb, mb_x, mb_y);
                     },
                 );
                 let (done, failed) = match result {
@@ -359,7 +470,7 @@ impl Decoder {
                         break;
                     }
                     self.kinds[mb_index] = self.mb.kind;
-                    reconstruct_mb(cur, &recon, qpel, &mut self.mb, mb_x, mb_y);
+                    hand_over(target, &recon, qpel, &mut self.mb, mb_x, mb_y);
                     mb_index += 1;
                     if let Some(next) = packets.packet_end(&mut r) {
                         if mb_index >= next {
@@ -392,7 +503,7 @@ impl Decoder {
             if end > mb_index {
                 concealed += end - mb_index;
                 for k in mb_index..end {
-                    conceal(cur, recon.reference, k % self.mb_width, k / self.mb_width);
+                    target.conceal(recon.reference, k % self.mb_width, k / self.mb_width);
                 }
             }
             let Some((h, at)) = next_packet else {
@@ -446,16 +557,30 @@ impl Decoder {
     }
 }
 
-/// Reconstruct one MB of an I/P-VOP: quarter-sample inter MBs (`qpel` given) by
-/// [`bvop::reconstruct_p_qpel`], everything else by [`reconstruct`].
-fn reconstruct_mb(
-    cur: &mut Picture,
+/// Hand a parsed MB of an I/P-VOP to `target`: the pixel modes reconstruct it (quarter-sample
+/// inter MBs, `qpel` given, by [`bvop::reconstruct_p_qpel`], everything else by
+/// [`reconstruct`]), the coefficient mode records its levels.
+fn hand_over(
+    target: &mut Target,
     recon: &ReconContext,
     qpel: Option<&BParams>,
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
 ) {
+    let cur = match target {
+        Target::Pixels { cur, residual } => {
+            if !*residual && mb.kind != MbKind::Intra {
+                mb.cbp = 0;
+            }
+            cur
+        }
+        Target::Coefficients(record) => {
+            let intra = mb.kind == MbKind::Intra;
+            record.store(&mb.blocks, mb.cbp, intra, mb.qscale, mb_x, mb_y);
+            return;
+        }
+    };
     match (qpel, recon.reference) {
         (Some(params), Some(reference)) if mb.kind != MbKind::Intra => {
             bvop::reconstruct_p_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
@@ -478,30 +603,6 @@ fn export(size: u8, dst_x: usize, dst_y: usize, mv: [i32; 2]) -> MotionVector {
         motion_x: mv[0],
         motion_y: mv[1],
         motion_scale: 2,
-    }
-}
-
-/// Replace MB (`mb_x`, `mb_y`) with the co-located one of the reference (grey without one).
-fn conceal(cur: &mut Picture, reference: Option<&Picture>, mb_x: usize, mb_y: usize) {
-    match reference {
-        Some(reference) => cur.copy_mb_from(reference, mb_x, mb_y),
-        None => {
-            let (ls, cs) = (cur.width, cur.width / 2);
-            for row in 0..16 {
-                let at = (mb_y * 16 + row) * ls + mb_x * 16;
-                if let Some(d) = cur.y.get_mut(at..at + 16) {
-                    d.fill(128);
-                }
-            }
-            for row in 0..8 {
-                let at = (mb_y * 8 + row) * cs + mb_x * 8;
-                for plane in [&mut cur.u, &mut cur.v] {
-                    if let Some(d) = plane.get_mut(at..at + 8) {
-                        d.fill(128);
-                    }
-                }
-            }
-        }
     }
 }
 

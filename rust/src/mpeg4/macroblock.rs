@@ -36,7 +36,10 @@ pub struct Macroblock {
     pub mv: [[i32; 2]; 4],
     /// Coded-block pattern: bit `5 - i` set when block `i` (Y0..Y3, Cb, Cr) has texture.
     pub cbp: u8,
-    /// Dequantised coefficients in raster order, ready for the IDCT.
+    /// The quantiser of this macroblock (after its `dquant`).
+    pub qscale: u8,
+    /// Dequantised coefficients in raster order, ready for the IDCT (quantised levels when the
+    /// texture decoder is in levels-only mode).
     pub blocks: [[i16; 64]; 6],
 }
 
@@ -46,6 +49,7 @@ impl Default for Macroblock {
             kind: MbKind::Skipped,
             mv: [[0; 2]; 4],
             cbp: 0,
+            qscale: 1,
             blocks: [[0; 64]; 6],
         }
     }
@@ -104,6 +108,7 @@ pub fn decode_macroblock(
             if r.read_bit() {
                 // not_coded: zero vector, no texture.
                 mb.kind = MbKind::Skipped;
+                mb.qscale = *state.qscale;
                 mb.mv = [[0; 2]; 4];
                 state.mvs.set_mb(mb_x, mb_y, [0, 0]);
                 state.texture.mark_inter(mb_x, mb_y);
@@ -176,6 +181,7 @@ pub fn decode_macroblock(
             state.texture.mark_inter(mb_x, mb_y);
         }
     }
+    mb.qscale = *state.qscale;
     if r.overrun() {
         return Err("macroblock runs past the end of the VOP");
     }

@@ -1,11 +1,13 @@
 //! MPEG-4 Part 2 (ISO/IEC 14496-2) video: headers, entropy decoding, reconstruction.
 
 pub mod bvop;
+pub mod coefficients;
 pub mod decoder;
 pub mod header;
 pub mod idct;
 pub mod macroblock;
 pub mod mc;
+pub mod mode;
 pub mod mv;
 pub mod partitioned;
 pub mod qpel;

@@ -99,6 +99,84 @@ pub struct TextureDecoder {
     alternate_vertical: bool,
     intra: &'static TcoefTable,
     inter: &'static TcoefTable,
+    /// Leave the quantised levels in the output blocks instead of dequantising them (decode
+    /// modes that stop before the IDCT; [`Dequantiser`] finishes the job where wanted).
+    levels_only: bool,
+}
+
+/// The inverse quantisation of one VOP, apart from the parsing: what turns the quantised levels
+/// [`TextureDecoder`] leaves in levels-only mode into exactly the coefficients its full mode
+/// hands the IDCT.
+#[derive(Clone, Debug)]
+pub struct Dequantiser {
+    /// MPEG quantisation with the matrices (else H.263's).
+    pub mpeg_quant: bool,
+    pub intra_matrix: [u8; 64],
+    pub inter_matrix: [u8; 64],
+    /// Reversible-VLC escape levels are not clamped (FFmpeg).
+    pub reversible: bool,
+}
+
+impl Dequantiser {
+    /// The inverse quantisation of VOP `vop` of `vol` (what [`TextureDecoder::start_vop`] sets).
+    pub fn new(vol: &VolHeader, vop: &VopHeader) -> Self {
+        Dequantiser {
+            mpeg_quant: vol.mpeg_quant,
+            intra_matrix: vol.intra_matrix,
+            inter_matrix: vol.inter_matrix,
+            reversible: uses_reversible_vlc(vol, vop),
+        }
+    }
+
+    /// Coefficients of intra block `block` (0..=3 luma, 4/5 chroma) from its levels (DC level
+    /// at 0, AC prediction already added) at quantiser `qscale`.
+    pub fn intra(&self, levels: &[i16; 64], block: usize, qscale: u8, out: &mut [i16; 64]) {
+        let qscale = qscale.clamp(1, 31);
+        *out = *levels;
+        if self.mpeg_quant {
+            dequant_mpeg_intra(out, &self.intra_matrix, qscale);
+        } else {
+            dequant_h263_intra(out, qscale);
+        }
+        let scale = if block < 4 {
+            luma_dc_scaler(qscale)
+        } else {
+            chroma_dc_scaler(qscale)
+        };
+        out[0] = (i32::from(levels[0]) * i32::from(scale)) as i16;
+    }
+
+    /// Coefficients of a coded inter block from its levels at quantiser `qscale`.
+    pub fn inter(&self, levels: &[i16; 64], qscale: u8, out: &mut [i16; 64]) {
+        let qscale = qscale.clamp(1, 31);
+        *out = *levels;
+        if self.mpeg_quant {
+            dequant_mpeg_inter(out, &self.inter_matrix, qscale);
+            return;
+        }
+        let qmul = 2 * i32::from(qscale);
+        let qadd = (i32::from(qscale) - 1) | 1;
+        for v in out.iter_mut().filter(|v| **v != 0) {
+            let level = i32::from(*v);
+            let f = if level > 0 {
+                level * qmul + qadd
+            } else {
+                level * qmul - qadd
+            };
+            // As while parsing: only escape levels can leave the range, and only non-reversible
+            // ones are clamped.
+            *v = if self.reversible {
+                f as i16
+            } else {
+                f.clamp(-2048, 2047) as i16
+            };
+        }
+    }
+}
+
+/// Reversible VLCs replace the TCOEF tables in data-partitioned (non-B) VOPs, as in FFmpeg.
+fn uses_reversible_vlc(vol: &VolHeader, vop: &VopHeader) -> bool {
+    vol.data_partitioned && vol.reversible_vlc && vop.coding_type != FrameType::B
 }
 
 /// `(a + b/2) / b` rounded half away from zero, C integer semantics (FFmpeg's `ROUNDED_DIV`).
@@ -128,7 +206,14 @@ impl TextureDecoder {
             alternate_vertical: false,
             intra: tcoef_intra(),
             inter: tcoef_inter(),
+            levels_only: false,
         }
+    }
+
+    /// Keep quantised levels in the output blocks (`true`) or dequantise them (`false`, the
+    /// default): set per VOP by the decode mode.
+    pub fn set_levels_only(&mut self, levels_only: bool) {
+        self.levels_only = levels_only;
     }
 
     /// Start a VOP: take the quantisation method and scan from the headers and forget every
@@ -138,10 +223,7 @@ impl TextureDecoder {
         self.intra_matrix = vol.intra_matrix;
         self.inter_matrix = vol.inter_matrix;
         self.alternate_vertical = vol.interlaced && vop.alternate_vertical_scan;
-        // Reversible VLCs replace the TCOEF tables in data-partitioned (non-B) VOPs, as in FFmpeg.
-        let reversible =
-            vol.data_partitioned && vol.reversible_vlc && vop.coding_type != FrameType::B;
-        (self.intra, self.inter) = if reversible {
+        (self.intra, self.inter) = if uses_reversible_vlc(vol, vop) {
             (rvlc_intra(), rvlc_inter())
         } else {
             (tcoef_intra(), tcoef_inter())
@@ -346,6 +428,9 @@ impl TextureDecoder {
         if let Some(q) = self.qscales.get_mut(mb) {
             *q = qscale;
         }
+        if self.levels_only {
+            return Ok(());
+        }
 
         if self.mpeg_quant {
             dequant_mpeg_intra(out, &self.intra_matrix, qscale);
@@ -474,6 +559,9 @@ impl TextureDecoder {
             &ZIGZAG
         };
         *out = [0; 64];
+        if self.levels_only {
+            return read_run_levels(r, self.inter, scan, 0, out, |level| level as i16);
+        }
         if self.mpeg_quant {
             read_run_levels(r, self.inter, scan, 0, out, |level| level as i16)?;
             dequant_mpeg_inter(out, &self.inter_matrix, qscale);
