@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _core
 from ._frames import FrameStream
+from .dct import DctFrame
 
 __all__ = ["NativeBackend"]
 
@@ -44,3 +45,6 @@ class NativeBackend:
 
     def represent_gop(self, gop: int, *, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
         return _core.represent_gop(self.video, gop, accumulate=accumulate, bgr=bgr)
+
+    def dct(self, gop: int, pos: int) -> DctFrame:
+        return DctFrame(*_core.dct(self.video, gop, pos))

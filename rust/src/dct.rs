@@ -17,7 +17,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::frame::FrameType;
+use crate::frame::{FrameType, YuvFrame};
 use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::decoder::Decoder;
 use crate::mpeg4::mode::DecodeMode;
@@ -72,6 +72,42 @@ pub fn coefficients(video: &Video, gop: i64, position: i64) -> Result<Coefficien
     frame_coefficients(video, start + pos)
 }
 
+/// The motion-compensated prediction of display frame `index` ([`DecodeMode::Prediction`]):
+/// the frames before it decoded in full from their I-frame, then this one without the texture
+/// of its inter blocks. For tests and methods that compare a frame with its prediction.
+pub fn frame_prediction(video: &Video, index: usize) -> Result<YuvFrame> {
+    let Some(&k) = video.display.get(index) else {
+        return Err(Error::OutOfRange {
+            what: "frame",
+            index: index as i64,
+            len: video.num_frames(),
+        });
+    };
+    let mut decoder = video.decoder(None)?;
+    for j in start_vop(video, k, index)..k {
+        video.decode_vop(&mut decoder, j)?;
+    }
+    decoder.set_mode(DecodeMode::Prediction);
+    let frame = video.decode_vop(&mut decoder, k)?.ok_or_else(|| {
+        let offset = video.vops.get(k).map_or(0, |v| v.offset as u64);
+        Error::corrupt(offset, "mpeg4: the VOP of this frame produced no picture").at_frame(index)
+    })?;
+    Ok(frame.frame.yuv)
+}
+
+/// The VOP a full decode of display frame `index` (VOP `k`) starts at: the last I-VOP at or
+/// before `k` shown at or before the frame (as [`crate::frames::FrameIter`] starts).
+fn start_vop(video: &Video, k: usize, index: usize) -> usize {
+    (0..=k)
+        .rev()
+        .find(|&j| {
+            video.vops.get(j).is_some_and(|v| {
+                v.header.coding_type == FrameType::I && v.display_index.is_some_and(|d| d <= index)
+            })
+        })
+        .unwrap_or(0)
+}
+
 /// Bring `decoder` to where B-VOP `k` (display `index`) can be parsed: the VOP clock fed from
 /// the I-VOP a full decode would start at, and the future reference's motion parsed.
 fn prepare_b(video: &Video, decoder: &mut Decoder, k: usize, index: usize) -> Result<()> {
@@ -81,15 +117,7 @@ fn prepare_b(video: &Video, decoder: &mut Decoder, k: usize, index: usize) -> Re
             .get(j)
             .is_some_and(|v| v.header.coding_type != FrameType::B && v.header.vop_coded)
     };
-    // The last I-VOP before `k` shown at or before this frame (as `FrameIter` starts).
-    let start = (0..k)
-        .rev()
-        .find(|&j| {
-            video.vops.get(j).is_some_and(|v| {
-                v.header.coding_type == FrameType::I && v.display_index.is_some_and(|d| d <= index)
-            })
-        })
-        .unwrap_or(0);
+    let start = start_vop(video, k, index);
     let future = (start..k).rev().find(|&j| is_ref(j));
     for j in start..k {
         let Some(entry) = video.vops.get(j) else {
@@ -340,6 +368,46 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn prediction_plus_the_inter_residual_is_the_decoded_frame() {
+        // Where no sum clamps, decoded - prediction is the IDCT of an inter block's
+        // coefficients, and not-coded blocks of inter MBs equal their prediction.
+        let video = tiny();
+        let full: Vec<_> = video.frames(None).map(|f| f.unwrap().frame).collect();
+        let idct = video.auto_idct();
+        let mut checked = 0;
+        for (index, frame) in full.iter().enumerate() {
+            let c = frame_coefficients(&video, index).unwrap();
+            let pred = frame_prediction(&video, index).unwrap();
+            let mbw = c.mb_width;
+            let (w, h) = (frame.yuv.width(), frame.yuv.height());
+            for mb in 0..mbw * c.mb_height {
+                for i in 0..4 {
+                    let t = c.block_types[mb * 6 + i];
+                    let (r, col) = (2 * (mb / mbw) + i / 2, 2 * (mb % mbw) + i % 2);
+                    let at = (r * 2 * mbw + col) * 64;
+                    let mut block: [i16; 64] = c.y[at..at + 64].try_into().unwrap();
+                    if t == block_type::INTER {
+                        crate::mpeg4::idct::idct_in_place(idct, &mut block);
+                    }
+                    if t == block_type::INTRA {
+                        continue;
+                    }
+                    for (k, &res) in block.iter().enumerate() {
+                        let (x, y) = (col * 8 + k % 8, r * 8 + k / 8);
+                        if x < w && y < h {
+                            let p = i16::from(pred.y.at(x, y));
+                            let want = (p + res).clamp(0, 255) as u8;
+                            assert_eq!(frame.yuv.y.at(x, y), want, "frame {index} ({x}, {y})");
+                            checked += usize::from(t == block_type::INTER);
+                        }
+                    }
+                }
+            }
+        }
+        assert!(checked > 0);
     }
 
     #[test]
