@@ -86,9 +86,8 @@ def dc_scaler(q: np.ndarray, luma: bool) -> np.ndarray:
 # ---- an independent float IDCT ----
 
 # _C[u, x] = c(u) / 2 * cos((2x + 1) u pi / 16), c(0) = 1 / sqrt(2): f = _C^T F _C.
-_C = np.array(
-    [[(math.sqrt(0.5) if u == 0 else 1.0) / 2 * math.cos((2 * x + 1) * u * math.pi / 16) for x in range(8)] for u in range(8)]
-)
+_C = np.array([[math.cos((2 * x + 1) * u * math.pi / 16) for x in range(8)] for u in range(8)]) / 2
+_C[0] *= math.sqrt(0.5)
 
 
 def float_idct_plane(coefficients: np.ndarray) -> np.ndarray:
