@@ -437,3 +437,37 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod timing {
+    use super::*;
+
+    /// `DCT_CLIP=clip.mp4 cargo test --release --lib dct::timing -- --ignored --nocapture`
+    #[test]
+    #[ignore]
+    fn full_vs_coefficients() {
+        let path = std::env::var("DCT_CLIP").unwrap();
+        let video = Video::open(Path::new(&path)).unwrap();
+        for _ in 0..3 {
+            let t = std::time::Instant::now();
+            let n = video.frames(None).count();
+            let full = t.elapsed();
+            let t = std::time::Instant::now();
+            let mut decoder = video.decoder(None).unwrap();
+            decoder.set_mode(DecodeMode::Coefficients);
+            for k in 0..video.vops.len() {
+                video.decode_vop(&mut decoder, k).unwrap();
+                decoder.take_coefficients();
+            }
+            let seq = t.elapsed();
+            let t = std::time::Instant::now();
+            for i in 0..n {
+                frame_coefficients(&video, i).unwrap();
+            }
+            let random = t.elapsed();
+            println!(
+                "{n} frames: full {full:?}, coefficients sequential {seq:?}, per frame {random:?}"
+            );
+        }
+    }
+}

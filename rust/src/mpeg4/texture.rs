@@ -154,22 +154,26 @@ impl Dequantiser {
             dequant_mpeg_inter(out, &self.inter_matrix, qscale);
             return;
         }
-        let qmul = 2 * i32::from(qscale);
-        let qadd = (i32::from(qscale) - 1) | 1;
-        for v in out.iter_mut().filter(|v| **v != 0) {
-            let level = i32::from(*v);
-            let f = if level > 0 {
-                level * qmul + qadd
-            } else {
-                level * qmul - qadd
-            };
-            // As while parsing: only escape levels can leave the range, and only non-reversible
-            // ones are clamped.
-            *v = if self.reversible {
-                f as i16
-            } else {
-                f.clamp(-2048, 2047) as i16
-            };
+        if self.reversible {
+            // FFmpeg does not clamp reversible-escape levels (the 16-bit store wraps).
+            let (qmul, qadd) = (2 * i32::from(qscale), (i32::from(qscale) - 1) | 1);
+            for v in out.iter_mut() {
+                let level = i32::from(*v);
+                *v = (level * qmul + level.signum() * qadd) as i16;
+            }
+            return;
+        }
+        // As while parsing, the result is clamped to -2048..=2047. Levels beyond 2048 / qmul + 1
+        // land outside it whatever they are, so clamping them first keeps every product inside
+        // 16 bits: the loop is branch-free 16-bit arithmetic, which vectorises.
+        let qmul = 2 * i16::from(qscale);
+        let qadd = (i16::from(qscale) - 1) | 1;
+        let bound = 2048 / qmul + 1;
+        for v in out.iter_mut() {
+            let level = (*v).clamp(-bound, bound);
+            // signum() with shifts only (its comparisons stay scalar): -1, 0 or 1.
+            let sign = (level >> 15) | ((-level >> 15) & 1);
+            *v = (level * qmul + sign * qadd).clamp(-2048, 2047);
         }
     }
 }
