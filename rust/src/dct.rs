@@ -411,6 +411,48 @@ mod tests {
     }
 
     #[test]
+    fn modes_other_than_full_leave_no_reference_behind() {
+        let video = tiny();
+        let mut decoder = video.decoder(None).unwrap();
+        decoder.set_mode(DecodeMode::Coefficients);
+        let total = (video.width() as usize).div_ceil(16) * (video.height() as usize).div_ceil(16);
+        let mut p_vops = Vec::new();
+        for k in 0..video.vops.len() {
+            let frame = video.decode_vop(&mut decoder, k).unwrap().unwrap();
+            // No pixels, no picture buffers, but the P-frames' vectors are exported.
+            assert_eq!(frame.frame.yuv.y.data.len(), 0);
+            assert_eq!(decoder.pictures_held(), 0);
+            let c = decoder.take_coefficients().unwrap();
+            assert_eq!(c.frame_type, frame.frame.frame_type);
+            if c.frame_type == FrameType::P {
+                assert!(!frame.frame.motion_vectors.is_empty());
+                p_vops.push(k);
+            }
+            assert!(decoder.take_coefficients().is_none(), "taken once");
+        }
+        // Full decoding right after: a P-VOP has no reference and says so.
+        decoder.set_mode(DecodeMode::Full);
+        let k = *p_vops.last().unwrap();
+        let frame = video.decode_vop(&mut decoder, k).unwrap().unwrap();
+        assert_eq!(frame.damaged_mbs, total);
+        assert!(decoder.take_coefficients().is_none());
+        // Prediction mode keeps no reference either.
+        let mut decoder = video.decoder(None).unwrap();
+        video.decode_vop(&mut decoder, 0).unwrap();
+        decoder.set_mode(DecodeMode::Prediction);
+        video.decode_vop(&mut decoder, 1).unwrap();
+        decoder.set_mode(DecodeMode::Full);
+        assert_eq!(
+            video
+                .decode_vop(&mut decoder, 2)
+                .unwrap()
+                .unwrap()
+                .damaged_mbs,
+            total
+        );
+    }
+
+    #[test]
     fn batches_pack_y_then_the_covering_chroma_blocks() {
         let video = tiny();
         let c = frame_coefficients(&video, 1).unwrap();
