@@ -6,6 +6,7 @@ python fuzz/make_corpus.py      # writes fuzz/corpus/{decode_any,demux}/ (git-ig
 from __future__ import annotations
 
 import shutil
+import subprocess
 import sys
 from pathlib import Path
 
@@ -26,16 +27,36 @@ SEEDS = {
 }
 
 
+# Files only the ffmpeg command writes: XviD packed B-frames over GOPs (libxvid), Matroska.
+FFMPEG_SEEDS = {
+    "xvid_packed.avi": ["-c:v", "libxvid", "-vtag", "XVID", "-bf", "2", "-g", "4", "-q:v", "4"],
+    "bframes.mkv": ["-c:v", "mpeg4", "-bf", "2", "-g", "4", "-q:v", "4"],
+}
+
+
+def ffmpeg_seeds(out: Path) -> int:
+    """Write FFMPEG_SEEDS into ``out`` when the ffmpeg command is there; returns how many."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        print("no ffmpeg command: the XviD and Matroska seeds are left out")
+        return 0
+    for name, codec in FFMPEG_SEEDS.items():
+        source = ["-f", "lavfi", "-i", "testsrc2=size=64x48:rate=25", "-frames:v", "9"]
+        subprocess.run([ffmpeg, "-v", "error", "-y", *source, *codec, str(out / name)], check=True)
+    return len(FFMPEG_SEEDS)
+
+
 def main() -> None:
     out = HERE / "corpus" / "decode_any"
     out.mkdir(parents=True, exist_ok=True)
     for name, spec in SEEDS.items():
         make_clip(out / name, spec)
+    extra = ffmpeg_seeds(out)
     demux = HERE / "corpus" / "demux"
     demux.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():
         shutil.copy(f, demux / f.name)
-    print(f"{len(SEEDS)} seeds in {out} and {demux}")
+    print(f"{len(SEEDS) + extra} seeds in {out} and {demux}")
 
 
 if __name__ == "__main__":

@@ -179,3 +179,85 @@ def paired_frames(stream: bytes, packed_tag: bool = True) -> list[bytes]:
     if packed_tag:
         headers += user_data(b"DivX503b1393p")
     return [headers + vops[0]] + [b"".join(vops[i : i + 2]) for i in range(1, len(vops), 2)]
+
+
+def ebml(element_id: int, body: bytes) -> bytes:
+    """An EBML element: its ID as written, an 8-byte size, the body."""
+    size = b"\x01" + len(body).to_bytes(7, "big")
+    return element_id.to_bytes((element_id.bit_length() + 7) // 8, "big") + size + body
+
+
+def ebml_uint(element_id: int, value: int) -> bytes:
+    return ebml(element_id, value.to_bytes(8, "big"))
+
+
+def laced_block(track: int, timecode: int, frames: list[bytes], lacing: str) -> bytes:
+    """A SimpleBlock body with ``frames`` laced the ``"xiph"``, ``"ebml"`` or ``"fixed"`` way
+    (``"none"``: one frame)."""
+    head = bytes([0x80 | track]) + timecode.to_bytes(2, "big", signed=True)
+    if lacing == "none" or len(frames) == 1:
+        assert len(frames) == 1
+        return head + b"\x80" + frames[0]
+    sizes = b""
+    if lacing == "xiph":
+        for f in frames[:-1]:
+            sizes += b"\xff" * (len(f) // 255) + bytes([len(f) % 255])
+    elif lacing == "ebml":
+        def vint(v: int, signed: bool = False) -> bytes:
+            for n in range(1, 9):
+                bias = (1 << (7 * n - 1)) - 1 if signed else 0
+                if 0 <= v + bias < (1 << (7 * n)) - 1:
+                    return ((1 << (7 * n)) | (v + bias)).to_bytes(n, "big")
+            raise ValueError(v)
+
+        sizes = vint(len(frames[0])) + b"".join(
+            vint(len(b) - len(a), signed=True) for a, b in zip(frames, frames[1:-1])
+        )
+    else:
+        assert len({len(f) for f in frames}) == 1
+    flag = {"xiph": 0x82, "fixed": 0x84, "ebml": 0x86}[lacing]
+    return head + bytes([flag, len(frames) - 1]) + sizes + b"".join(frames)
+
+
+def write_mkv(
+    path: str | Path,
+    codec_id: str,
+    private: bytes,
+    frames: list[bytes],
+    width: int,
+    height: int,
+    lacing: str = "none",
+    per_block: int = 1,
+) -> Path:
+    """A one-track Matroska file whose SimpleBlocks hold ``frames`` in order, ``per_block`` at a
+    time with ``lacing``, two blocks per cluster."""
+    video = ebml(0xB0, width.to_bytes(2, "big")) + ebml(0xBA, height.to_bytes(2, "big"))
+    track = ebml(
+        0xAE,
+        ebml_uint(0xD7, 1)
+        + ebml_uint(0x73C5, 1)
+        + ebml_uint(0x83, 1)
+        + ebml(0x86, codec_id.encode())
+        + ebml(0x63A2, private)
+        + ebml_uint(0x23E383, 40_000_000)
+        + ebml(0xE0, video),
+    )
+    info = ebml_uint(0x2AD7B1, 1_000_000) + ebml(0x4D80, b"pkdkit tests")
+    blocks = [
+        ebml(0xA3, laced_block(1, 40 * (k % 2), frames[i : i + per_block], lacing))
+        for k, i in enumerate(range(0, len(frames), per_block))
+    ]
+    clusters = b"".join(
+        ebml(0x1F43B675, ebml_uint(0xE7, 80 * n) + b"".join(blocks[2 * n : 2 * n + 2]))
+        for n in range((len(blocks) + 1) // 2)
+    )
+    segment = ebml(0x1549A966, info) + ebml(0x1654AE6B, track) + clusters
+    header = ebml(0x4282, b"matroska") + ebml_uint(0x4287, 2) + ebml_uint(0x4285, 2)
+    path = Path(path)
+    path.write_bytes(ebml(0x1A45DFA3, header) + ebml(0x18538067, segment))
+    return path
+
+
+def bitmapinfoheader(width: int, height: int, fourcc: bytes, extra: bytes = b"") -> bytes:
+    """A BITMAPINFOHEADER (40 bytes, biSize counting ``extra``) followed by ``extra``."""
+    return struct.pack("<IiiHH4sIiiII", 40 + len(extra), width, height, 1, 24, fourcc, 0, 0, 0, 0, 0) + extra

@@ -15,11 +15,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 from handmade import packed_frames, paired_frames, write_avi
-from test_decoder import assert_same_as_ffmpeg, planes_of
 
 import pkdkit
 
 from clips import ClipSpec, ffmpeg_frames, make_clip
+from ffmpeg_oracle import assert_same_as_ffmpeg, planes_of
 
 ASP = {"mpeg_quant": "1"}
 CONFIGS = {

@@ -168,6 +168,27 @@ def test_fallback_to_ffmpeg_is_logged_once_per_file_with_the_reason(tmp_path: Pa
     assert level2 == logging.INFO and "other.mp4: read by FFmpeg (h264)" in message2 and "H.264" in message2
 
 
+def test_damaged_header_that_looks_unsupported_is_logged_as_a_warning(tmp_path: Path, caplog) -> None:
+    """One flipped bit in the VOL header of a real stream reads as "complexity estimation method 3":
+    pkdkit refuses it as an unsupported tool, FFmpeg reads it; the user is told, once."""
+    data = bytearray(TINY.read_bytes())
+    vol = data.index(b"\x00\x00\x01\x20") + 4
+    data[vol + 1] ^= 0x20  # bit 10 of the VOL: complexity_estimation_disable
+    path = tmp_path / "damaged_vol.m4v"
+    path.write_bytes(bytes(data))
+    with pytest.raises(pkdkit.UnsupportedCodecError, match="complexity estimation method 3"):
+        pkdkit.open(path, backend="native")
+    with caplog.at_level(logging.INFO, logger="pkdkit"):
+        video = pkdkit.open(path)
+        pkdkit.open(path)
+    assert video.backend == "ffmpeg" and video.num_frames == 14
+    [record] = caplog.records
+    assert record.levelno == logging.WARNING and record.name == "pkdkit"
+    assert record.getMessage() == (
+        f"{path}: read by FFmpeg (mpeg4), not pkdkit's decoder: unsupported: mpeg4: complexity estimation method 3"
+    )
+
+
 def test_backend_choice_is_explicit(tmp_path: Path) -> None:
     interlaced = make_clip(tmp_path / "interlaced.m4v", ClipSpec(frames=4, flags=("ildct",)))
     with pytest.raises(pkdkit.UnsupportedCodecError, match=r"interlaced\.m4v: unsupported: mpeg4: interlaced"):

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from pkdkit import evaluate, wise
 from pkdkit.cli import main
 
-from test_wise import COSTS, informative_logits
+from wise_logits import COSTS, informative_logits
 
 
 def make_file(path, seed):

@@ -132,3 +132,62 @@ def test_prepare_fails_cleanly(tmp_path: Path) -> None:
         main, ["prepare", "folder", "--videos", str(tmp_path), "--out", str(tmp_path / "o"), "--shard", "3/2"]
     )
     assert result.exit_code == 1 and "shard '3/2'" in result.output
+
+
+def _children(pid: int) -> set[int]:
+    """Live (non-zombie) processes whose parent is ``pid``."""
+    found = set()
+    for entry in Path("/proc").iterdir():
+        if entry.name.isdigit():
+            try:
+                stat = (entry / "stat").read_text()
+            except OSError:
+                continue
+            state, ppid = stat.rsplit(")", 1)[1].split()[:2]
+            if int(ppid) == pid and state != "Z":
+                found.add(int(entry.name))
+    return found
+
+
+def _gone(pid: int) -> bool:
+    try:
+        stat = (Path("/proc") / str(pid) / "stat").read_text()
+    except OSError:
+        return True
+    return stat.rsplit(")", 1)[1].split()[0] == "Z"  # an orphan the container's init never reaps
+
+
+@pytest.mark.skipif(not Path("/proc/self/stat").exists(), reason="reads process trees from Linux's /proc")
+def test_prepare_workers_exit_when_the_main_process_is_killed(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    videos = tmp_path / "videos"
+    synth_dataset(videos, 2, 4, frames=48, size=(176, 144), seed=3, workers=1, progress=False)
+    run = subprocess.Popen(
+        [sys.executable, "-m", "pkdkit.cli", "prepare", "folder", "--videos", str(videos), "--out",
+         str(tmp_path / "out"), "--workers", "2", "--size", "352x288"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+    )
+    workers: set[int] = set()
+    try:
+        deadline = time.monotonic() + 60
+        while len(workers) < 2 and time.monotonic() < deadline and run.poll() is None:
+            workers = _children(run.pid)
+            time.sleep(0.05)
+        assert len(workers) >= 2, "the pool never started"
+        assert not list((tmp_path / "out").rglob("*.m4v")), "too quick: workers were idle when killed"
+        os.kill(run.pid, signal.SIGKILL)
+        run.wait()
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and not all(_gone(pid) for pid in workers):
+            time.sleep(0.1)
+        assert all(_gone(pid) for pid in workers), f"workers left running: {[p for p in workers if not _gone(p)]}"
+    finally:
+        run.kill()
+        for pid in workers:
+            if not _gone(pid):
+                os.kill(pid, signal.SIGKILL)

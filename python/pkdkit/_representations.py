@@ -17,13 +17,14 @@ import numpy as np
 
 from ._frames import Frame
 from .errors import VideoIndexError
+from .vocabulary import MODALITIES
 
 if TYPE_CHECKING:
     from .dct import DctFrame
 
 __all__ = ["REPRESENTATIONS", "VideoBackend", "check_representation", "out_of_range"]
 
-REPRESENTATIONS = ("iframe", "mv", "residual")
+REPRESENTATIONS = MODALITIES
 
 
 def check_representation(representation: str) -> str:

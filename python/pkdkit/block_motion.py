@@ -20,8 +20,6 @@ from typing import Any
 
 import numpy as np
 
-from .errors import UnsupportedCodecError
-
 __all__ = ["BlockMotion", "block_motion", "vectors_to_grid", "FORWARD", "BACKWARD", "MIXED", "GRIDS"]
 
 #: ``direction`` bits: a forward (past-reference) vector covers the block.
@@ -170,19 +168,17 @@ def vectors_to_grid(
 
 
 def _records(video: Any, gop: int, pos: int) -> np.ndarray:
-    """The vector records of frame ``pos`` of GOP ``gop``: pkdkit's decoder where it decodes the
-    stream, FFmpeg's export (through the PyAV reader) where it does not."""
-    from ._pyav import PyAVVideo
+    """The vector records of frame ``pos`` of GOP ``gop`` from the video's backend: pkdkit's
+    decoder, or FFmpeg's export (through PyAV) for what pkdkit does not decode."""
+    from ._pyav import FFmpegBackend
 
-    if not isinstance(video, PyAVVideo):
-        index = video.gop_starts[gop] + pos
-        try:
-            return next(iter(video.frames(index, index + 1))).motion_vectors
-        except UnsupportedCodecError:
-            video = video._ffmpeg()  # interlaced or GMC streams: FFmpeg, as the representations do
-    if video.frame_types[video.gop_starts[gop] + pos] != "I":
-        video._needs_vectors("mv")
-    return video._decode_gop(gop).vectors[pos]
+    backend = video._backend
+    if isinstance(backend, FFmpegBackend):
+        if video.frame_types[video.gop_starts[gop] + pos] != "I":
+            backend._needs_vectors("mv")
+        return backend._decode_gop(gop).vectors[pos]
+    index = video.gop_starts[gop] + pos
+    return next(iter(video.frames(index, index + 1))).motion_vectors
 
 
 def block_motion(video_or_path: Any, gop: int, pos: int, grid: int = 8) -> BlockMotion:

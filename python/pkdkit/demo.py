@@ -30,10 +30,10 @@ from typing import Any
 import torch
 
 from .train.data import TrainingData, open_datasets
+from .vocabulary import MODALITIES
 
 __all__ = ["DemoSettings", "DemoResult", "FULL", "QUICK", "run_demo", "demo_config"]
 
-MODALITIES = ("iframe", "mv", "residual")
 MODALITY_NAMES = {"iframe": "I-frame", "mv": "motion vectors", "residual": "residual"}
 IC_METHODS = ("ce", "pkd")
 THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0)
@@ -259,7 +259,7 @@ def run_demo(
         ValueError: ``out`` holds something else than a previous demo, or ``device`` is unknown or
             ``cuda`` without a GPU.
     """
-    from .flatness.measure import resolve_device
+    from .devices import resolve_device
 
     settings = settings or (QUICK if quick else FULL)
     resolve_device(device)  # a bad device fails before anything is written
@@ -277,7 +277,7 @@ def run_demo(
 def _run(out: Path, device: str, quick: bool, seed: int, settings: DemoSettings, progress: bool) -> DemoResult:
     from rich.console import Console
 
-    from .flatness.measure import resolve_device
+    from .devices import resolve_device
 
     target = resolve_device(device)
     _prepare_out(out)

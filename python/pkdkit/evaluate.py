@@ -12,6 +12,7 @@ A logits file (``.npz``, written by ``pkdkit logits``) holds:
 from __future__ import annotations
 
 import json
+import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Callable, Sequence
@@ -77,11 +78,26 @@ def load_logits(path: str | Path) -> ExitLogits:
     path = Path(path)
     if not path.exists():
         raise FileNotFoundError(f"no logits file at {path}")
-    with np.load(path, allow_pickle=False) as f:
-        missing = {"logits", "labels", "names", "costs"} - set(f.files)
-        if missing:
-            raise ValueError(f"{path}: not a pkdkit logits file (missing {sorted(missing)})")
-        return ExitLogits(f["logits"], f["labels"], [str(n) for n in f["names"]], f["costs"])
+    expected = "expected a logits file (.npz) from `pkdkit logits`"
+    with open(path, "rb") as stream:  # our handle: numpy leaks its own when the archive is bad
+        try:
+            archive = np.load(stream, allow_pickle=False)
+        except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+            # numpy's message for a non-array file advises loading pickles: never pass it on.
+            damaged = isinstance(err, (zipfile.BadZipFile, EOFError))
+            why = "truncated or damaged archive" if damaged else "not a numpy file"
+            raise ValueError(f"{path}: {why}; {expected}") from None
+        if not isinstance(archive, np.lib.npyio.NpzFile):
+            raise ValueError(f"{path}: a single numpy array, not an .npz archive; {expected}")
+        with archive as f:
+            missing = {"logits", "labels", "names", "costs"} - set(f.files)
+            if missing:
+                raise ValueError(f"{path}: not a pkdkit logits file (missing {sorted(missing)}); {expected}")
+            try:
+                return ExitLogits(f["logits"], f["labels"], [str(n) for n in f["names"]], f["costs"])
+            except (ValueError, OSError, EOFError, zipfile.BadZipFile) as err:
+                why = "holds pickled Python objects, which pkdkit never loads" if "pickle" in str(err) else str(err)
+                raise ValueError(f"{path}: {why}; {expected}") from None
 
 
 def per_exit_accuracy(data: ExitLogits) -> dict[str, float]:

@@ -8,7 +8,6 @@ video representation) that the cascade never reaches is never run or decoded.
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,12 +17,9 @@ import numpy as np
 import torch
 
 from .evaluate import ExitLogits, count_macs, incremental_costs
+from .models._run import RunInfo, read_run
+from .vocabulary import CASCADE_MODALITIES
 from .wise import CASCADE, WiseModel
-
-if sys.version_info >= (3, 11):
-    import tomllib
-else:  # pragma: no cover
-    import tomli as tomllib
 
 __all__ = [
     "CASCADE_MODALITIES",
@@ -35,36 +31,6 @@ __all__ = [
     "Prediction",
     "predict_video",
 ]
-
-#: (exit-name prefix, modality) of the three networks in cascade order.
-CASCADE_MODALITIES: tuple[tuple[str, str], ...] = (("R", "residual"), ("MV", "mv"), ("I", "iframe"))
-
-
-@dataclass(frozen=True)
-class RunInfo:
-    """A trained network and the input geometry it was trained with."""
-
-    model: torch.nn.Module
-    modality: str
-    num_segments: int
-    input_size: int
-
-
-def read_run(run: str | Path, device: str | torch.device = "cpu") -> RunInfo:
-    """Load a run directory written by ``pkdkit train`` (its checkpoint and ``config.toml``).
-
-    Raises:
-        FileNotFoundError: no checkpoint in ``run``.
-    """
-    from .models import load_checkpoint
-
-    model = load_checkpoint(run, device=device).eval()
-    data: Mapping[str, Any] = {}
-    config = Path(run) / "config.toml"
-    if config.is_file():
-        data = tomllib.loads(config.read_text()).get("data", {})
-    return RunInfo(model, model.modality, int(data.get("num_segments", 3)), int(data.get("input_size", 224)))
-
 
 def iter_exits(model: torch.nn.Module, x: torch.Tensor) -> Iterator[torch.Tensor]:
     """Yield the logits of exits 1, 2, 3, 4 of a multi-exit network, computing each stage on demand.

@@ -112,7 +112,7 @@ class CompressedVideo:
 
     @property
     def container(self) -> str:
-        """``"m4v"`` (raw elementary stream), ``"avi"`` or ``"mp4"`` sniffed from the content;
+        """``"m4v"`` (raw elementary stream), ``"avi"``, ``"mp4"`` or ``"mkv"``, sniffed from the content;
         FFmpeg's format name marked ``"(via FFmpeg)"`` for the FFmpeg backend."""
         return self._backend.container
 

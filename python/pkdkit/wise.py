@@ -33,6 +33,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
+from .devices import resolve_device
+from .vocabulary import CASCADE_EXITS
+
 __all__ = [
     "CASCADE",
     "VARIANTS",
@@ -44,7 +47,7 @@ __all__ = [
 ]
 
 #: The cascade order of the authors' WISE code: the residual net first, then MV, then I-frame.
-CASCADE: tuple[str, ...] = tuple(f"{m}{i}" for m in ("R", "MV", "I") for i in range(1, 5))
+CASCADE: tuple[str, ...] = CASCADE_EXITS
 
 VARIANTS = ("wise", "no_division", "no_scaling", "no_lateral")
 
@@ -207,16 +210,38 @@ class WiseModel:
 
     @classmethod
     def load(cls, path: str | Path) -> WiseModel:
-        """Read a model written by :meth:`save`."""
-        d = json.loads(Path(path).read_text())
-        return cls(
-            weights=np.array(d["weights"], np.float32),
-            costs=np.array(d["costs"], np.float64),
-            names=list(d["names"]),
-            variant=d["variant"],
-            temperatures=np.array(d.get("temperatures", []), np.float32),
-            history=list(d.get("history", [])),
-        )
+        """Read a model written by :meth:`save`.
+
+        Raises:
+            FileNotFoundError: no such file.
+            ValueError: the file is not a WISE model (the message names it and says why).
+        """
+        path = Path(path)
+        expected = "expected a WISE model from `pkdkit wise fit` (a JSON object with weights, costs, names, variant)"
+        try:
+            d = json.loads(path.read_bytes().decode("utf-8"))
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: a binary file, not JSON; {expected}") from None
+        except json.JSONDecodeError as err:
+            raise ValueError(
+                f"{path}: not valid JSON (line {err.lineno} column {err.colno}: {err.msg}; truncated?); {expected}"
+            ) from None
+        if not isinstance(d, dict):
+            raise ValueError(f"{path}: holds a JSON {type(d).__name__}; {expected}")
+        missing = [k for k in ("weights", "costs", "names", "variant") if k not in d]
+        if missing:
+            raise ValueError(f"{path}: lacks {', '.join(missing)}; {expected}")
+        try:
+            return cls(
+                weights=np.array(d["weights"], np.float32),
+                costs=np.array(d["costs"], np.float64),
+                names=list(d["names"]),
+                variant=d["variant"],
+                temperatures=np.array(d.get("temperatures", []), np.float32),
+                history=list(d.get("history", [])),
+            )
+        except (TypeError, ValueError) as err:
+            raise ValueError(f"{path}: malformed WISE model ({err}); {expected}") from None
 
 
 def _default_alphas(k: int, l1: float, free_stages: int) -> torch.Tensor:
@@ -257,7 +282,7 @@ def fit(
     """
     if variant not in VARIANTS:
         raise ValueError(f"variant must be one of {VARIANTS}, got {variant!r}")
-    device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    device = resolve_device(device)
     z, y = _as_tensor(logits, labels, device)
     k = z.shape[0]
     if len(names) != k:

@@ -11,10 +11,13 @@
 //! - reference pictures are shown when the next one arrives (unless `low_delay`), B-VOPs at once;
 //! - in a packet holding two VOPs only the first is decoded, unless the stream is a DivX/XviD
 //!   "packed bitstream" (user data `DivX...p`), where a trailing I- or B-VOP is kept and decoded
-//!   in place of the next packet.
+//!   in place of the next packet (the placeholder after it), with FFmpeg's exact rules
+//!   (module [`packed`]).
 #![forbid(unsafe_code)]
 
 use std::path::Path;
+
+mod packed;
 
 use crate::bits::{start_codes, BitReader};
 use crate::container::{self, ContainerKind, Packet};
@@ -315,6 +318,32 @@ fn index_vop(
     Ok(pictured)
 }
 
+/// Parse the headers of `source` up to its first VOP and index that VOP: FFmpeg reads nothing
+/// of a packet after the VOP it decodes. Returns the VOP when FFmpeg decodes a picture from it.
+fn index_source(
+    data: &[u8],
+    source: Packet,
+    state: &mut HeaderState,
+    vops: &mut Vec<VopEntry>,
+    output: &mut Option<Output>,
+) -> Result<Option<Unit>> {
+    for unit in units(data, source) {
+        if unit.code != sc::VOP {
+            state.header(data, unit)?;
+        } else {
+            let pictured = match index_vop(data, unit, state, vops, output) {
+                // A damaged VOP header (a cut file, a packet cut short by a lying container
+                // size): FFmpeg drops that packet ("header damaged") and goes on, so the VOP
+                // gives no picture and the others stand.
+                Err(Error::Corrupt { .. }) => false,
+                other => other?,
+            };
+            return Ok(pictured.then_some(unit));
+        }
+    }
+    Ok(None)
+}
+
 impl Video {
     /// Read and index the video at `path`.
     pub fn open(path: &Path) -> Result<Video> {
@@ -345,37 +374,24 @@ impl Video {
 
         let mut vops: Vec<VopEntry> = Vec::new();
         let mut output: Option<Output> = None;
-        // A VOP kept from a packed packet, decoded in place of the next packet.
-        let mut buffered: Option<Unit> = None;
+        // FFmpeg's packed-bitstream buffer: the rest of an earlier packet, decoded instead of
+        // the next one (see `packed`).
+        let mut kept: Option<Packet> = None;
         for &packet in &demuxed.packets {
-            // FFmpeg decodes a kept packed VOP instead of this packet's first VOP.
-            let kept = buffered.take();
-            let mut pictured = false;
-            if let Some(unit) = kept {
-                pictured = index_vop(&data, unit, &mut state, &mut vops, &mut output)?;
+            // FFmpeg's AVI demuxer drops empty (drop-frame) chunks: the decoder never sees them.
+            if packet.len == 0 {
+                continue;
             }
-            let mut rest = Vec::new();
-            let mut decoded_one = kept.is_some();
-            for unit in units(&data, packet) {
-                if unit.code != sc::VOP {
-                    state.header(&data, unit)?;
-                } else if decoded_one {
-                    rest.push(unit);
+            let packed_now = state.encoder.packed_bitstream;
+            let (source, from_kept) = packed::source_for(&data, packet, kept.take(), packed_now);
+            let decoded = index_source(&data, source, &mut state, &mut vops, &mut output)?;
+            if let (true, Some(vop)) = (state.encoder.packed_bitstream, decoded) {
+                let stop = if from_kept {
+                    packet.offset
                 } else {
-                    pictured = index_vop(&data, unit, &mut state, &mut vops, &mut output)?;
-                    decoded_one = true;
-                }
-            }
-            // After decoding a picture from a packed bitstream, FFmpeg keeps the first later
-            // VOP of the packet when it is an I- or B-VOP. Without the packed flag, or after a
-            // skipped VOP, the rest of the packet is ignored.
-            if state.encoder.packed_bitstream && pictured {
-                if let Some(next) = rest.first() {
-                    let coding_type = data.get(next.at + 4).map_or(0, |b| b >> 6);
-                    if coding_type == 0 || coding_type == 2 {
-                        buffered = Some(*next);
-                    }
-                }
+                    packed::stop_after_vop(&data, vop.at, vop.end)
+                };
+                kept = packed::kept_after(&data, packet, stop);
             }
         }
 
@@ -660,6 +676,23 @@ mod tests {
     }
 
     #[test]
+    fn a_vop_with_a_damaged_header_is_dropped_and_the_others_stand() {
+        let good = stream(&[(0, true), (1, true), (1, true)]);
+        let vops: Vec<usize> = good
+            .windows(4)
+            .enumerate()
+            .filter(|(_, w)| *w == [0, 0, 1, 0xB6])
+            .map(|(at, _)| at)
+            .collect();
+        // The second VOP keeps one byte of its header (a packet cut short).
+        let mut bad = good[..vops[1] + 5].to_vec();
+        bad.extend_from_slice(&good[vops[2]..]);
+        let v = Video::from_bytes(bad).unwrap();
+        assert_eq!(v.frame_types, "IP");
+        assert_eq!(v.vops.len(), 2);
+    }
+
+    #[test]
     fn rejects_streams_without_frames_or_vol() {
         let s = stream(&[(1, false)]);
         assert!(matches!(Video::from_bytes(s), Err(Error::Corrupt { .. })));
@@ -673,7 +706,8 @@ mod tests {
     #[test]
     fn mutated_streams_never_panic() {
         let good = stream(&[(0, true), (1, true), (2, true), (1, true)]);
-        // The same VOPs in an AVI (headers in the first chunk) and an MP4 (headers in esds).
+        // The same VOPs in an AVI (headers in the first chunk), an MP4 (headers in esds) and a
+        // Matroska file (headers in CodecPrivate).
         let first_vop = good.windows(4).position(|w| w == [0, 0, 1, 0xB6]).unwrap();
         let mut vops: Vec<&[u8]> = Vec::new();
         let mut at = first_vop;
@@ -687,7 +721,12 @@ mod tests {
         let avi = crate::container::avi::tests::build_avi(b"XVID", 32, 32, &avi_frames);
         let mp4 =
             crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &good[..first_vop], &vops);
-        for file in [&good, &avi, &mp4] {
+        let mkv = crate::container::mkv::tests::build_mkv(
+            "V_MPEG4/ISO/ASP",
+            &good[..first_vop],
+            &[crate::container::mkv::tests::frames_as_blocks(&vops)],
+        );
+        for file in [&good, &avi, &mp4, &mkv] {
             // vo_type 1 without vol_control_parameters: low delay until the B-VOP clears it,
             // so FFmpeg shows the P-VOP before the B twice (checked against FFmpeg in
             // tests/test_probe.py).
@@ -703,7 +742,23 @@ mod tests {
             seed ^= seed << 17;
             seed
         };
-        for good in [good.clone(), avi, mp4] {
+        // DivX-style packed: the B-VOP shares the P-VOP's chunk, a not-coded P-VOP placeholder
+        // (type 01, time 0, markers, vop_coded 0, stuffing) follows.
+        let mut head = good[..first_vop].to_vec();
+        head.extend_from_slice(b"\0\0\x01\xB2DivX503b1393p");
+        head.extend_from_slice(vops[0]);
+        let pair = [vops[1], vops[2]].concat();
+        let placeholder = [0, 0, 1, 0xB6, 0b0101_0000, 0b0100_1111];
+        let packed = crate::container::avi::tests::build_avi(
+            b"XVID",
+            32,
+            32,
+            &[&head, &pair, &placeholder, vops[3]],
+        );
+        let v = Video::from_bytes(packed.clone()).unwrap();
+        assert!(v.encoder.packed_bitstream);
+        assert_eq!(v.frame_types, "IPBPP");
+        for good in [good.clone(), avi, mp4, mkv, packed] {
             for _ in 0..1500 {
                 let mut bad = good.clone();
                 match next() % 4 {

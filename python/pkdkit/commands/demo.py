@@ -6,12 +6,13 @@ from pathlib import Path
 
 import click
 
+from ._options import device_option
+
 
 @click.command()
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), default=Path("pkdkit-demo"),
               show_default=True, help="Output folder (a previous demo's outputs in it are replaced).")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True,
-              help="Where to train and measure (auto: CUDA when available).")
+@device_option("Where to train and measure (auto: CUDA when available).")
 @click.option("--quick", is_flag=True, help="Tiny sizes and two epochs: checks that everything runs (CI).")
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the data and of every run.")
 def demo(out: Path, device: str, quick: bool, seed: int) -> None:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import click
 
+from ..vocabulary import MODALITIES
+
 
 @click.command()
 @click.argument("file", type=click.Path(exists=True, dir_okay=False))
 @click.option("--gop", type=int, required=True, help="GOP index (a GOP starts at each I-frame).")
 @click.option("--pos", type=int, default=0, show_default=True, help="Position in the GOP (0 = the I-frame).")
 @click.option(
-    "--rep", "representation", type=click.Choice(["iframe", "mv", "residual"]), required=True,
+    "--rep", "representation", type=click.Choice(MODALITIES), required=True,
     help="iframe: (H,W,3) uint8; mv: (H,W,2) int32 (dx, dy); residual: (H,W,3) int16.",
 )
 @click.option("--no-accumulate", is_flag=True, help="The frame's own vectors/residual instead of back to the I-frame.")

@@ -7,6 +7,8 @@ from typing import Any
 
 import click
 
+from ._options import device_option
+
 
 @click.command()
 @click.option("--run", "runs", multiple=True, required=True, type=click.Path(exists=True, path_type=Path),
@@ -43,7 +45,7 @@ import click
               help="Points per axis of the 2-D landscape (0: skip it; costs grid^2 passes).")
 @click.option("--out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Output folder for flatness.json and the PNG plots.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option()
 @click.option("--seed", type=int, default=0, show_default=True, help="Seed of the subset and random vectors.")
 def flatness(
     runs: tuple[Path, ...], data_root: Path, split: int, subset: str, dataset: str | None, metrics: str,

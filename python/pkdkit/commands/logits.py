@@ -6,6 +6,9 @@ from pathlib import Path
 
 import click
 
+from ..vocabulary import CASCADE_MODALITIES, MODALITIES
+from ._options import device_option, runs_option
+
 
 def _three(text: str, what: str) -> list[str]:
     parts = [p.strip() for p in text.split(",")]
@@ -15,7 +18,7 @@ def _three(text: str, what: str) -> list[str]:
 
 
 @click.command()
-@click.option("--runs", required=True, help="The three run directories, I-frame,MV,residual order: I_RUN,MV_RUN,R_RUN.")
+@runs_option()
 @click.option("--data", "data_dir", required=True, type=click.Path(exists=True, file_okay=False),
               help="A prepared dataset or a `pkdkit synth` folder.")
 @click.option("--split", default=1, show_default=True)
@@ -25,29 +28,27 @@ def _three(text: str, what: str) -> list[str]:
 @click.option("--crops", type=click.Choice(["1", "10"]), default="1", show_default=True,
               help="Centre crop, or CoViAR's ten views (5 crops + mirrors).")
 @click.option("--batch-size", default=16, show_default=True)
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option()
 @click.option("--out", required=True, type=click.Path(dir_okay=False, path_type=Path), help="Output .npz file.")
 def logits(runs, data_dir, split, which, segments, crops, batch_size, device, out) -> None:
     """Save the logits of exits R1..R4, MV1..MV4, I1..I4 with labels and per-exit costs; print accuracies."""
-    import torch
-
+    from ..devices import resolve_device
     from ..evaluate import per_exit_accuracy, save_logits
     from ..inference import compute_logits
 
-    i_run, mv_run, r_run = _three(runs, "run directories")
     seg = None
     if segments:
         try:
-            seg = dict(zip(("iframe", "mv", "residual"), map(int, _three(segments, "segment counts"))))
+            seg = dict(zip(MODALITIES, map(int, _three(segments, "segment counts"))))
         except ValueError:
             raise click.BadParameter(f"segments must be integers, got {segments!r}") from None
-    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    data = compute_logits({"iframe": i_run, "mv": mv_run, "residual": r_run}, data_dir, split, which,
+    dev = resolve_device(device)
+    data = compute_logits(runs, data_dir, split, which,
                           segments=seg, crops=int(crops), device=dev, batch_size=batch_size)
     out.parent.mkdir(parents=True, exist_ok=True)
     save_logits(out, data)
     acc = per_exit_accuracy(data)
     click.echo(f"{len(data.labels)} videos ({which} split {split}), accuracy per exit (%):")
-    for prefix in ("R", "MV", "I"):
+    for prefix, _ in CASCADE_MODALITIES:
         click.echo("  " + "  ".join(f"{n}={100 * acc[n]:5.1f}" for n in data.names if n.rstrip("1234") == prefix))
     click.echo(f"wrote {out}")

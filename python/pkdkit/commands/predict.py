@@ -7,31 +7,29 @@ from pathlib import Path
 
 import click
 
+from ._options import device_option, runs_option
+
 
 @click.command()
 @click.argument("video", type=click.Path(exists=True, dir_okay=False))
-@click.option("--runs", required=True, help="The three run directories, I-frame,MV,residual order: I_RUN,MV_RUN,R_RUN.")
+@runs_option()
 @click.option("--wise", "wise_path", required=True, type=click.Path(exists=True, dir_okay=False),
               help="A model from `pkdkit wise fit`.")
 @click.option("--threshold", default=0.999999, show_default=True, help="Exit when the max probability exceeds it.")
 @click.option("--classes", type=click.Path(exists=True, dir_okay=False, path_type=Path),
               help="classInd.txt, to print class names.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option()
 @click.option("--json", "as_json", is_flag=True, help="Print the result as JSON.")
 def predict(video, runs, wise_path, threshold, classes, device, as_json) -> None:
     """Classify VIDEO, computing exits in cascade order only until one is confident enough."""
-    import torch
-
+    from ..devices import resolve_device
     from ..inference import class_names, predict_video, read_run
     from ..wise import WiseModel
 
-    parts = [p.strip() for p in runs.split(",")]
-    if len(parts) != 3:
-        raise click.BadParameter(f"expected I_RUN,MV_RUN,R_RUN, got {runs!r}", param_hint="--runs")
     if not 0.0 <= threshold <= 1.0:
         raise click.BadParameter(f"must lie in [0, 1], got {threshold}", param_hint="--threshold")
-    dev = ("cuda" if torch.cuda.is_available() else "cpu") if device == "auto" else device
-    infos = {m: read_run(r, dev) for m, r in zip(("iframe", "mv", "residual"), parts)}
+    dev = resolve_device(device)
+    infos = {m: read_run(r, dev) for m, r in runs.items()}
     result = predict_video(video, infos, WiseModel.load(wise_path), threshold, device=dev)
     names = class_names(classes)
     label = names[result.class_index] if names and result.class_index < len(names) else str(result.class_index)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from collections import Counter
 from typing import Any
 
 import click
@@ -41,12 +42,19 @@ def probe_info(path: str) -> dict[str, Any]:
     }
 
 
+def gop_length_counts(lengths: list[int]) -> str:
+    """GOP lengths with how many GOPs have each, most common first: ``"12 x 10, 7 x 1"``
+    (ten GOPs of 12 frames, one of 7); ``"-"`` for none."""
+    counts = Counter(lengths)
+    order = sorted(counts, key=lambda n: (-counts[n], -n))
+    return ", ".join(f"{n} x {counts[n]}" for n in order) or "-"
+
+
 def format_table(info: dict[str, Any], max_types: int = 72) -> str:
     """A human-readable two-column table of :func:`probe_info`'s fields."""
     types = info["frame_types"]
     if len(types) > max_types:
         types = f"{types[:max_types]}... ({len(types)} frames)"
-    lengths = sorted(set(info["gop_lengths"]))
     rows = [
         ("file", info["path"]),
         ("container", info["container"]),
@@ -54,7 +62,7 @@ def format_table(info: dict[str, Any], max_types: int = 72) -> str:
         ("size", f"{info['width']}x{info['height']}"),
         ("fps", f"{info['fps']:g}"),
         ("frames", str(info["num_frames"])),
-        ("GOPs", f"{info['num_gops']} (lengths {', '.join(map(str, lengths)) or '-'})"),
+        ("GOPs", f"{info['num_gops']} (lengths {gop_length_counts(info['gop_lengths'])})"),
         ("frame types", types),
     ]
     width = max(len(name) for name, _ in rows)

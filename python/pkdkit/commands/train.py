@@ -8,8 +8,10 @@ from typing import Any
 
 import click
 
+from ..vocabulary import MODALITIES
+
 _DEVICES = click.Choice(["auto", "cpu", "cuda"])
-_MODALITIES = click.Choice(["iframe", "mv", "residual"])
+_MODALITIES = click.Choice(MODALITIES)
 
 
 def _common(fn):
@@ -28,6 +30,9 @@ def _common(fn):
         click.option("--seed", type=int, help="Override the recipe's seed."),
         click.option("--device", type=_DEVICES, default=None, help="Where to train [recipe default: auto]."),
         click.option("--resume", is_flag=True, help="Continue the run in --out from its last checkpoint."),
+        click.option("--drop-missing", is_flag=True,
+                     help="Leave out listed videos that do not exist (warned, and recorded in summary.json) "
+                          "instead of failing."),
         click.option("--quiet", is_flag=True, help="No progress bars."),
     ]
     for option in reversed(options):
@@ -41,6 +46,8 @@ def _overrides(stage: str, modality: str | None, **values: Any) -> dict[str, Any
     stage_values = {k: values[k] for k in ("epochs", "batch_size", "lr") if values.get(k) is not None}
     stage_values.update(values.get("extra") or {})
     out: dict[str, Any] = {"data": {"split": values["split"]}} if values.get("split") else {}
+    if values.get("drop_missing"):
+        out.setdefault("data", {})["missing"] = "drop"
     if run:
         out["run"] = run
     if stage_values:
@@ -69,6 +76,7 @@ def backbone(modality: str, arch: str | None, pretrained: str | None, data: str,
     from ..train import load_config, train_backbone
     from ..train.data import open_datasets
 
+    _check_resumable(out, resume)
     overrides = _overrides("backbone", modality, split=split, **values)
     if arch:
         overrides.setdefault("model", {})["arch"] = {modality: arch}
@@ -79,6 +87,7 @@ def backbone(modality: str, arch: str | None, pretrained: str | None, data: str,
     with _stopped_runs():
         summary = train_backbone(out, modality=modality, train_set=sets.train, test_set=sets.test,
                                  num_classes=sets.num_classes, config=config, resume=resume, progress=not quiet)
+    _record_dropped(out, summary, getattr(sets, "dropped", {"train": [], "test": []}))
     _report(out, summary)
 
 
@@ -114,6 +123,7 @@ def ics(method: str, modality: str | None, backbone_run: str, teachers: str, sch
     from ..train import load_config, resolve, train_ics
     from ..train.data import open_datasets
 
+    _check_resumable(out, resume)
     student_modality = read_checkpoint(backbone_run)["model_config"]["modality"]
     if modality and modality != student_modality:
         raise click.BadParameter(f"--backbone {backbone_run} is a {student_modality} network", param_hint="--modality")
@@ -145,7 +155,21 @@ def ics(method: str, modality: str | None, backbone_run: str, teachers: str, sch
         summary = train_ics(out, method=method, backbone=backbone_run, teachers=teacher_runs,
                             train_set=sets.train, test_set=sets.test, config=config, resume=resume,
                             progress=not quiet)
+    _record_dropped(out, summary, getattr(sets, "dropped", {"train": [], "test": []}))
     _report(out, summary)
+
+
+def _check_resumable(out: str, resume: bool) -> None:
+    """--resume needs a checkpoint: without one, say so instead of silently starting afresh."""
+    from pathlib import Path
+
+    from ..models import CHECKPOINT_NAME
+
+    checkpoint = Path(out) / CHECKPOINT_NAME
+    if resume and not checkpoint.is_file():
+        raise click.ClickException(
+            f"{checkpoint}: no checkpoint to resume from; run without --resume to start a fresh run in {out}"
+        )
 
 
 @contextlib.contextmanager
@@ -163,6 +187,24 @@ def _stopped_runs() -> Iterator[None]:
     finally:
         if dist.is_available() and dist.is_initialized():
             dist.destroy_process_group()
+
+
+def _record_dropped(out: str, summary: dict[str, Any], dropped: dict[str, list[str]]) -> None:
+    """Keep the videos left out as missing in ``summary.json`` (``dropped_missing_videos``)."""
+    import json
+    import os
+    from pathlib import Path
+
+    summary["dropped_missing_videos"] = dropped
+    path = Path(out) / "summary.json"
+    if int(os.environ.get("RANK", 0)) == 0 and path.is_file():
+        written = json.loads(path.read_text())
+        written["dropped_missing_videos"] = dropped
+        path.write_text(json.dumps(written, indent=2) + "\n")
+    if any(dropped.values()):
+        count = sum(len(v) for v in dropped.values())
+        click.echo(f"pkdkit: warning: {count} listed video(s) did not exist and were left out "
+                   f"(see {path})", err=True)
 
 
 def _report(out: str, summary: dict[str, Any]) -> None:

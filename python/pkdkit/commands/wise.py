@@ -6,6 +6,8 @@ from pathlib import Path
 
 import click
 
+from ._options import device_option
+
 DEFAULT_THRESHOLDS = "0.5,0.8,0.9,0.95,0.99,0.995,0.999,0.9999,0.99999,0.999995,0.999999,1.0"
 
 
@@ -36,7 +38,7 @@ def wise() -> None:
 @click.option("--l1", default=0.1, show_default=True, help="L1 penalty after the first five stages.")
 @click.option("--calibrate/--no-calibrate", default=False, show_default=True,
               help="Also fit one softmax temperature per stage.")
-@click.option("--device", type=click.Choice(["auto", "cpu", "cuda"]), default="auto", show_default=True)
+@device_option()
 def fit_command(train_logits, out, variant, iterations, lr, l1, calibrate, device) -> None:
     """Learn the per-stage ensemble weights from training-set logits."""
     from .. import wise as wise_lib

@@ -6,9 +6,11 @@ writes). Frames are chosen by :mod:`pkdkit.data.sampling` on each video's real G
 augmented and normalised by :mod:`pkdkit.data.transforms`.
 
 ``DataLoader(dataset, batch_size=B)`` calls :meth:`__getitems__` with a whole batch, which decodes
-every frame of the batch in one ``load_batch`` call and transforms the batch at once. A video that
-cannot be read is logged, counted in :attr:`damaged`, and replaced by another random sample, so
-an epoch never stops on a bad file.
+every frame of the batch in one ``load_batch`` call and transforms the batch at once. In training
+a video that cannot be read is logged, counted in :attr:`damaged`, and replaced by another random
+sample, so an epoch never stops on a bad file. Evaluation never replaces a sample (that would
+count another video twice): a test video that cannot be read raises
+:class:`EvaluationVideoError` naming it.
 
 Randomness: with ``seed`` set, sample ``i`` of epoch ``e`` (see :meth:`set_epoch`) draws from
 ``numpy.random.default_rng([seed, e, i])`` whatever worker runs it; with ``seed=None`` every
@@ -29,18 +31,25 @@ import torch
 from torch.utils.data import Dataset
 
 from ..errors import VideoError
+from ..vocabulary import MODALITIES
 from . import transforms as T
 from .sampling import coviar_positions, fused_positions
 
-__all__ = ["DatalistEntry", "read_datalist", "CoviarDataset", "FusedDataset", "GopIndex"]
+__all__ = [
+    "DatalistEntry", "read_datalist", "missing_videos", "CoviarDataset", "FusedDataset", "GopIndex",
+    "EvaluationVideoError",
+]
 
 log = logging.getLogger(__name__)
-MODALITIES = ("iframe", "mv", "residual")
 # Single-modality datasets also read DCT coefficients (pkdkit.dct); the fused one keeps CoViAR's three.
 SINGLE_MODALITIES = (*MODALITIES, "dct")
 # Errors that mean "this video is damaged": pkdkit's own only (the FFmpeg backend wraps PyAV's
 # as VideoError too). A ValueError or OSError is a bug or a missing file, never skipped as damage.
 DAMAGE = (VideoError,)
+
+
+class EvaluationVideoError(RuntimeError):
+    """A test video cannot be read; evaluation stops rather than count another video twice."""
 
 
 @dataclass(frozen=True)
@@ -70,6 +79,11 @@ def read_datalist(root: str | os.PathLike[str], datalist: str | os.PathLike[str]
     if not entries:
         raise ValueError(f"{datalist}: no videos listed")
     return entries
+
+
+def missing_videos(entries: Sequence[DatalistEntry]) -> list[str]:
+    """The listed video paths that are not files (checked once, before any epoch)."""
+    return [entry.path for entry in entries if not os.path.isfile(entry.path)]
 
 
 @dataclass(frozen=True)
@@ -159,6 +173,11 @@ class _CompressedDataset(Dataset, abc.ABC):
         return self._index[path]
 
     def _mark_damaged(self, path: str, err: Exception) -> None:
+        if not self.is_train:
+            raise EvaluationVideoError(
+                f"{path}: test video cannot be read ({err}); evaluation never replaces a test video: "
+                "repair it or remove it from the test datalist"
+            ) from err
         if path not in self.damaged:
             self.damaged[path] = f"{type(err).__name__}: {err}"
             log.warning("skipping damaged video %s: %s", path, err)

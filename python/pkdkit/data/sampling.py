@@ -20,11 +20,13 @@ from typing import Sequence
 
 import numpy as np
 
+from ..vocabulary import MODALITIES
+
 __all__ = ["segment_frames", "frame_to_gop", "coviar_positions", "fused_positions"]
 
 
 def _motion(modality: str) -> bool:
-    if modality not in ("iframe", "mv", "residual", "dct"):
+    if modality not in (*MODALITIES, "dct"):
         raise ValueError(f"modality {modality!r}: expected one of iframe, mv, residual, dct")
     return modality in ("mv", "residual")
 

@@ -20,6 +20,8 @@ import numpy as np
 import torch
 from torch import nn
 
+from ..data.datalists import find_datalist
+from ..devices import resolve_device
 from ._objective import Data, as_batches, select_exit
 from .eigen import top_eigenvalues
 from .landscape import landscape_1d, landscape_2d
@@ -229,19 +231,6 @@ def freeze_unused(model: nn.Module, criterion: nn.Module, batch: tuple[Any, torc
     return sum(p.numel() for p in model.parameters() if p.requires_grad)
 
 
-def find_datalist(root: Path, split: int, subset: str, dataset: str | None) -> Path:
-    """``root/datalists/<dataset>_split<N>_<subset>.txt`` as written by ``pkdkit prepare``."""
-    folder = root / "datalists"
-    pattern = f"{dataset or '*'}_split{split}_{subset}.txt"
-    found = sorted(folder.glob(pattern))
-    if not found:
-        raise FileNotFoundError(f"{folder / pattern}: no such datalist (run `pkdkit prepare` first)")
-    if len(found) > 1:
-        names = ", ".join(p.name for p in found)
-        raise ValueError(f"{folder}: several datalists match split {split} ({names}); choose one with --dataset")
-    return found[0]
-
-
 def choose_clips(datalist: Path, samples: int, seed: int) -> list[int]:
     """A seeded, sorted choice of ``samples`` line numbers of a datalist (all if it has fewer)."""
     lines = [line for line in datalist.read_text().splitlines() if line.strip()]
@@ -275,33 +264,6 @@ def load_subset(
         labels = torch.as_tensor([int(y) for _, y in items], dtype=torch.long)
         batches.append((inputs, labels))
     return batches
-
-
-def run_data_config(run: Path) -> dict[str, Any]:
-    """The ``[data]`` table of a run's ``config.toml`` (``num_segments``, ``input_size``), if any."""
-    path = run / "config.toml" if run.is_dir() else run.parent / "config.toml"
-    if not path.is_file():
-        return {}
-    if sys.version_info >= (3, 11):
-        import tomllib
-    else:  # pragma: no cover
-        import tomli as tomllib
-    try:
-        table = tomllib.loads(path.read_text()).get("data", {})
-    except tomllib.TOMLDecodeError as err:
-        raise ValueError(f"{path}: not a readable run config ({err})") from err
-    return dict(table) if isinstance(table, dict) else {}
-
-
-def resolve_device(device: str) -> torch.device:
-    """``auto`` -> CUDA when available, else CPU; ``cuda`` without a GPU is an error."""
-    if device == "auto":
-        return torch.device("cuda" if torch.cuda.is_available() else "cpu")
-    if device == "cuda" and not torch.cuda.is_available():
-        raise ValueError("--device cuda: no CUDA device is available")
-    if device not in ("cpu", "cuda"):
-        raise ValueError(f"device must be auto, cpu or cuda, got {device!r}")
-    return torch.device(device)
 
 
 def measure_runs(
@@ -341,7 +303,7 @@ def measure_runs(
     Returns:
         The report (also written to ``out/flatness.json``).
     """
-    from ..models import load_checkpoint
+    from ..models import load_checkpoint, run_data_config
 
     if samples < 1 or batch_size < 1:
         raise ValueError(f"samples and batch size must be positive, got {samples} and {batch_size}")

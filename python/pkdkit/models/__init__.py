@@ -11,8 +11,10 @@ A network maps TSN segments ``(B, S, C, H, W)`` to the logits of four exits (IC1
 from __future__ import annotations
 
 from . import resnet as _resnet  # noqa: F401  (registers the entrypoints)
-from ._checkpoint import CHECKPOINT_NAME, load_checkpoint, load_pretrained, read_checkpoint
+from ._checkpoint import CHECKPOINT_NAME, load_checkpoint, read_checkpoint
+from ._pretrained import load_pretrained
 from ._registry import DEFAULT_ARCH, create_model, list_models, register_model
+from ._run import RunInfo, read_run, run_data_config
 from .heads import ICHead, MixedPool2d, create_ic_head
 from .multi_exit import MODALITY_CHANNELS, NUM_EXITS, MultiExitNet
 
@@ -31,4 +33,7 @@ __all__ = [
     "load_pretrained",
     "read_checkpoint",
     "register_model",
+    "RunInfo",
+    "read_run",
+    "run_data_config",
 ]

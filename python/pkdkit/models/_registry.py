@@ -6,6 +6,7 @@ import fnmatch
 from pathlib import Path
 from typing import Any, Callable
 
+from ._pretrained import load_pretrained
 from .multi_exit import MODALITY_CHANNELS, MultiExitNet
 
 __all__ = ["register_model", "create_model", "list_models", "DEFAULT_ARCH", "check_modality"]
@@ -70,7 +71,5 @@ def create_model(
     model = _ENTRYPOINTS[name](modality=modality, num_classes=num_classes, **kwargs)
     model.config = {"arch": name, "modality": modality, "num_classes": num_classes, **kwargs}
     if pretrained is not None:
-        from ._checkpoint import load_pretrained
-
         load_pretrained(model, pretrained)
     return model

@@ -13,13 +13,13 @@ import torch
 from torch import nn
 from torchvision.models.resnet import ResNet
 
+from ..vocabulary import NUM_EXITS
 from .heads import ICHead
 
 __all__ = ["MultiExitNet", "MODALITY_CHANNELS", "NUM_EXITS"]
 
 #: Input channels of each modality: RGB I-frames, 2-D motion vectors, RGB residuals.
 MODALITY_CHANNELS: dict[str, int] = {"iframe": 3, "mv": 2, "residual": 3}
-NUM_EXITS = 4
 
 
 class MultiExitNet(nn.Module):

@@ -18,6 +18,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
+from ..vocabulary import MODALITIES
+
 if sys.version_info >= (3, 11):
     import tomllib
 else:  # pragma: no cover
@@ -26,7 +28,6 @@ else:  # pragma: no cover
 __all__ = ["DEFAULTS", "load_config", "merge", "resolve", "dump_toml", "STAGES", "MODALITIES"]
 
 STAGES = ("backbone", "ics")
-MODALITIES = ("iframe", "mv", "residual")
 
 DEFAULTS: dict[str, Any] = {
     "run": {
@@ -44,6 +45,7 @@ DEFAULTS: dict[str, Any] = {
         "input_size": 224,
         "mirror": True,  # random left-right flips in training (off for direction-defined classes)
         "test_batch_size": 0,  # 0: same as the stage's batch size
+        "missing": "error",  # listed videos that do not exist: error (list them) | drop (warn, record)
     },
     "model": {
         "arch": {"iframe": "resnet50", "mv": "resnet18", "residual": "resnet18"},

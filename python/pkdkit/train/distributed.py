@@ -10,6 +10,8 @@ import torch
 import torch.distributed as dist
 from torch.utils.data import Sampler
 
+from ..devices import resolve_device
+
 __all__ = ["DistInfo", "init_distributed", "dist_info", "ShardSampler", "all_reduce_sum", "resolve_device"]
 
 
@@ -32,24 +34,6 @@ def dist_info() -> DistInfo:
     if dist.is_available() and dist.is_initialized():
         return DistInfo(dist.get_rank(), dist.get_world_size(), int(os.environ.get("LOCAL_RANK", 0)))
     return DistInfo()
-
-
-def resolve_device(device: str) -> torch.device:
-    """Maps ``auto``/``cpu``/``cuda`` to a device (``cuda`` -> this process's local GPU).
-
-    Raises:
-        ValueError: unknown name, or ``cuda`` without a GPU.
-    """
-    if device not in ("auto", "cpu", "cuda") and not device.startswith("cuda:"):
-        raise ValueError(f"unknown device {device!r}; expected auto, cpu or cuda")
-    if device == "auto":
-        device = "cuda" if torch.cuda.is_available() else "cpu"
-    if device.startswith("cuda"):
-        if not torch.cuda.is_available():
-            raise ValueError("--device cuda was asked for, but torch sees no CUDA GPU")
-        if device == "cuda":
-            return torch.device("cuda", int(os.environ.get("LOCAL_RANK", 0)))
-    return torch.device(device)
 
 
 def init_distributed(device: torch.device) -> DistInfo:

@@ -1,14 +1,14 @@
 //! AVI (RIFF) demuxing: the first video stream's chunks (`NNdc` / `NNdb`) from every `movi`
 //! list, including OpenDML `AVIX` extensions and `LIST rec` groups. The chunk walk is primary;
-//! `idx1` is only a fallback when the walk meets a damaged chunk header (some writers pad with
-//! garbage that only the index skips).
+//! when it meets damage (a truncated file, a chunk size that lies) the packets come from
+//! [`super::avi_resync`]'s linear scan instead, which reads what FFmpeg reads.
 //!
 //! Layout: `RIFF 'AVI ' { LIST 'hdrl' { avih, LIST 'strl' { strh, strf, ... }, ... },
 //! LIST 'movi' { 00dc, 01wb, LIST 'rec ' {...}, JUNK, ... }, idx1 }`; chunks are padded to
 //! even sizes. Zero-size video chunks are dropped frames and stay in the packet list.
 #![forbid(unsafe_code)]
 
-use super::{le_u32, printable, ContainerKind, Demuxed, Packet};
+use super::{avi_resync, le_u32, printable, ContainerKind, Demuxed, Packet};
 use crate::mpeg4::header::check_frame_size;
 use crate::{Error, Result};
 
@@ -107,7 +107,9 @@ struct VideoStream {
     extradata: Vec<u8>,
 }
 
-fn codec_check(fourcc: &[u8; 4]) -> Result<()> {
+/// Whether `fourcc` tags MPEG-4 Part 2; `Unsupported` naming the codec otherwise (messages
+/// start with `container`, e.g. "avi").
+pub(super) fn codec_check(fourcc: &[u8; 4], container: &str) -> Result<()> {
     let upper: [u8; 4] = fourcc.map(|b| b.to_ascii_uppercase());
     if MPEG4_FOURCCS.iter().any(|f| **f == upper) {
         return Ok(());
@@ -115,16 +117,16 @@ fn codec_check(fourcc: &[u8; 4]) -> Result<()> {
     let tag = printable(fourcc);
     if let Some((_, name)) = OTHER_CODECS.iter().find(|(f, _)| **f == upper) {
         return Err(Error::Unsupported(format!(
-            "avi: codec {name} (fourcc {tag}) is not MPEG-4 Part 2"
+            "{container}: codec {name} (fourcc {tag}) is not MPEG-4 Part 2"
         )));
     }
     if *fourcc == [0; 4] {
-        return Err(Error::Unsupported(
-            "avi: uncompressed video (BI_RGB) is not MPEG-4 Part 2".into(),
-        ));
+        return Err(Error::Unsupported(format!(
+            "{container}: uncompressed video (BI_RGB) is not MPEG-4 Part 2"
+        )));
     }
     Err(Error::Unsupported(format!(
-        "avi: unknown video codec fourcc '{tag}' (not an MPEG-4 Part 2 tag)"
+        "{container}: unknown video codec fourcc '{tag}' (not an MPEG-4 Part 2 tag)"
     )))
 }
 
@@ -196,14 +198,43 @@ fn parse_strl(data: &[u8], start: usize, end: usize, number: usize) -> Result<Op
     )?;
     let mut fourcc = [0u8; 4];
     fourcc.copy_from_slice(&data[s + 16..s + 20]);
-    codec_check(&fourcc)?;
-    let header_size = (le_u32(data, s).unwrap_or(40) as usize).clamp(40, e - s);
+    codec_check(&fourcc, "avi")?;
     Ok(Some(VideoStream {
         number,
         fourcc,
         fps,
-        extradata: data[s + header_size..e].to_vec(),
+        extradata: strf_extradata(data, s, e).to_vec(),
     }))
+}
+
+/// The codec's extra bytes in `strf` (VOS/VOL headers for MPEG-4): everything after the
+/// 40-byte BITMAPINFOHEADER, as FFmpeg reads it. `biSize` counts them too in files written by
+/// FFmpeg (e.g. 88 = 40 + 48), so it does not mark where they start; only an odd `biSize`
+/// one short of the chunk (a padded chunk) marks where they end.
+fn strf_extradata(data: &[u8], start: usize, end: usize) -> &[u8] {
+    const BIH: usize = 40;
+    let bi_size = le_u32(data, start).unwrap_or(0) as usize;
+    let stop = if bi_size % 2 == 1 && bi_size + 1 == end - start {
+        start + bi_size
+    } else {
+        end
+    };
+    data.get(start + BIH..stop).unwrap_or(&[])
+}
+
+/// The number of `LIST strl` (streams) in the header list `hdrl` (a byte range of `data`); the
+/// damage scan needs it to tell stream chunks from noise.
+fn count_streams(data: &[u8], (start, end): (usize, usize)) -> usize {
+    let mut at = start;
+    let mut count = 0;
+    while let Ok((id, s, _, next)) = chunk_at(data, at, end) {
+        count += usize::from(&id == b"LIST" && data.get(s..s + 4) == Some(b"strl"));
+        if next <= at {
+            break;
+        }
+        at = next;
+    }
+    count.max(1)
 }
 
 /// True for a chunk id `NNdc` / `NNdb` of stream `number`.
@@ -238,56 +269,14 @@ fn walk_movi(
     Ok(())
 }
 
-/// Video packets listed by `idx1` (offsets relative to the `movi` fourcc, or absolute).
-fn read_idx1(
-    data: &[u8],
-    start: usize,
-    end: usize,
-    movi: usize,
-    number: usize,
-) -> Option<Vec<Packet>> {
-    let entries = (end - start) / 16;
-    let mut packets = Vec::with_capacity(entries);
-    let mut base = None;
-    for k in 0..entries {
-        let e = start + 16 * k;
-        let id: [u8; 4] = data.get(e..e + 4)?.try_into().ok()?;
-        if !is_video_chunk(&id, number) {
-            continue;
-        }
-        let offset = le_u32(data, e + 8)? as usize;
-        let size = le_u32(data, e + 12)? as usize;
-        // Decide once whether offsets are relative to 'movi' or to the file start.
-        let b = *base.get_or_insert_with(|| {
-            if data.get(movi + offset..movi + offset + 4) == Some(&id[..]) {
-                movi
-            } else {
-                0
-            }
-        });
-        let header = b.checked_add(offset)?;
-        if data.get(header..header + 4) != Some(&id[..]) {
-            return None;
-        }
-        let s = header + CHUNK_HEADER;
-        if s.checked_add(size)? > data.len() {
-            return None;
-        }
-        packets.push(Packet {
-            offset: s,
-            len: size,
-        });
-    }
-    Some(packets)
-}
-
 /// Demux an AVI file (`data` starts with `RIFF....AVI `).
 pub fn demux(data: &[u8]) -> Result<Demuxed> {
     let mut stream = None;
     let mut packets = Vec::new();
     let mut movi_damage: Option<Error> = None;
     let mut first_movi = None;
-    let mut idx1 = None;
+    let mut hdrl = None;
+    let mut declared_end = data.len();
     let mut riff = 0usize;
     // Top level: RIFF 'AVI ' then optional RIFF 'AVIX' (OpenDML). A RIFF size beyond the file
     // (an unfinished recording) is clamped to the file.
@@ -297,6 +286,10 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
             0 => data.len(),
             n => n,
         };
+        if riff == 0 {
+            // FFmpeg trusts the first RIFF size over a shorter (truncated) file.
+            declared_end = declared_end.max(declared.saturating_add(8));
+        }
         let end = (riff + 8).saturating_add(declared).min(data.len());
         let mut at = riff + 12;
         while at + CHUNK_HEADER <= end {
@@ -305,6 +298,12 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
                 // A list running past the end of a truncated file: read what is there.
                 Err(_) if data.get(at..at + 4) == Some(b"LIST") => {
                     (*b"LIST", at + CHUNK_HEADER, end, end)
+                }
+                // Damage after the first 'movi' (a cut index, a lying size): the scan below
+                // reads what is there.
+                Err(err) if first_movi.is_some() => {
+                    movi_damage.get_or_insert(err);
+                    break;
                 }
                 Err(err) => return Err(err),
             };
@@ -316,6 +315,7 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
                 (e, next)
             };
             if &id == b"LIST" && list_type == Some(b"hdrl") {
+                hdrl = Some((s + 4, e));
                 stream = Some(parse_hdrl(data, s + 4, e)?);
             } else if &id == b"LIST" && list_type == Some(b"movi") {
                 let number = stream
@@ -326,8 +326,6 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
                 if let Err(err) = walk_movi(data, s + 4, e, number, &mut packets) {
                     movi_damage.get_or_insert(err);
                 }
-            } else if &id == b"idx1" {
-                idx1 = Some((s, e));
             }
             at = next;
         }
@@ -341,17 +339,11 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
             "avi: no 'movi' list (truncated?)",
         ));
     }
-    if let Some(err) = movi_damage {
-        // Trust the index only when it lists every chunk up to the damage and more.
-        let from_index = match (idx1, first_movi) {
-            (Some((s, e)), Some(movi)) => read_idx1(data, s, e, movi, stream.number),
-            _ => None,
-        };
-        match from_index {
-            Some(index) if index.len() > packets.len() && index.starts_with(&packets) => {
-                packets = index;
-            }
-            _ => return Err(err),
+    if movi_damage.is_some() {
+        // Damage inside 'movi' (a cut file, a size that lies): read it as FFmpeg does.
+        if let Some(movi) = first_movi {
+            let streams = count_streams(data, hdrl.unwrap_or((0, 0)));
+            packets = avi_resync::scan_movi(data, movi + 4, declared_end, streams, stream.number);
         }
     }
     Ok(Demuxed {
@@ -387,18 +379,31 @@ pub(crate) mod tests {
 
     /// A minimal AVI with one video stream of the given fourcc and size, and `frames` chunks.
     pub(crate) fn build_avi(fourcc: &[u8; 4], w: i32, h: i32, frames: &[&[u8]]) -> Vec<u8> {
+        build_avi_with_extradata(fourcc, w, h, &[], frames)
+    }
+
+    /// [`build_avi`] with `extra` codec bytes after the BITMAPINFOHEADER (counted in biSize,
+    /// as FFmpeg writes it).
+    pub(crate) fn build_avi_with_extradata(
+        fourcc: &[u8; 4],
+        w: i32,
+        h: i32,
+        extra: &[u8],
+        frames: &[&[u8]],
+    ) -> Vec<u8> {
         let mut strh = b"vids".to_vec();
         strh.extend_from_slice(fourcc);
         strh.extend_from_slice(&[0; 12]);
         strh.extend_from_slice(&1u32.to_le_bytes()); // scale
         strh.extend_from_slice(&25u32.to_le_bytes()); // rate
         strh.extend_from_slice(&[0; 28]);
-        let mut bih = 40u32.to_le_bytes().to_vec();
+        let mut bih = (40 + extra.len() as u32).to_le_bytes().to_vec();
         bih.extend_from_slice(&w.to_le_bytes());
         bih.extend_from_slice(&h.to_le_bytes());
         bih.extend_from_slice(&[1, 0, 24, 0]);
         bih.extend_from_slice(fourcc);
         bih.extend_from_slice(&[0; 20]);
+        bih.extend_from_slice(extra);
         let hdrl = list(
             b"hdrl",
             &[
@@ -432,6 +437,26 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn extradata_is_everything_after_the_bitmapinfoheader() {
+        let avi = build_avi_with_extradata(b"FMP4", 176, 144, b"\0\0\x01\xB0VOL", &[b"abc"]);
+        assert_eq!(demux(&avi).unwrap().config, b"\0\0\x01\xB0VOL");
+        // biSize left at 40 by some writers: the bytes after the header still count
+        let mut short = avi.clone();
+        let strf = avi.windows(4).position(|w| w == b"strf").unwrap();
+        short[strf + 8..strf + 12].copy_from_slice(&40u32.to_le_bytes());
+        assert_eq!(demux(&short).unwrap().config, b"\0\0\x01\xB0VOL");
+        // an odd biSize one short of the chunk: the padding byte is not extradata
+        let avi = build_avi_with_extradata(b"XVID", 176, 144, b"abcde\0", &[b"abc"]);
+        let mut odd = avi.clone();
+        odd[strf + 8..strf + 12].copy_from_slice(&45u32.to_le_bytes());
+        assert_eq!(demux(&odd).unwrap().config, b"abcde");
+        assert_eq!(
+            demux(&build_avi(b"XVID", 8, 8, &[b"a"])).unwrap().config,
+            b""
+        );
+    }
+
+    #[test]
     fn names_other_codecs_and_refuses_huge_frames() {
         let avi = build_avi(b"DIV3", 176, 144, &[b"abc"]);
         match demux(&avi) {
@@ -443,32 +468,33 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn falls_back_to_idx1_when_a_chunk_header_is_damaged() {
+    fn a_lying_chunk_size_loses_that_chunk_only_like_ffmpeg() {
         let avi = build_avi(b"XVID", 176, 144, &[b"abc", b"defg", b"hi"]);
         let walked = demux(&avi).unwrap().packets;
-        // idx1 with offsets relative to the 'movi' fourcc, then a lie in the second chunk's size
-        let movi = avi.windows(4).position(|w| w == b"movi").unwrap();
-        let mut idx = Vec::new();
-        for p in &walked[..3] {
-            idx.extend_from_slice(b"00dc");
-            idx.extend_from_slice(&0u32.to_le_bytes());
-            idx.extend_from_slice(&((p.offset - 8 - movi) as u32).to_le_bytes());
-            idx.extend_from_slice(&(p.len as u32).to_le_bytes());
-        }
-        let mut body = avi[8..].to_vec();
-        body.extend_from_slice(&chunk(b"idx1", &idx));
-        let mut file = chunk(b"RIFF", &body);
         let second = walked[1].offset - 4;
-        file[second..second + 4].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
-        let d = demux(&file).unwrap();
-        assert_eq!(d.packets, walked[..3].to_vec());
-        // without the index the damage is reported where it is
-        let mut no_index = avi.clone();
-        no_index[second..second + 4].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
-        match demux(&no_index) {
-            Err(Error::Corrupt { offset, .. }) => assert_eq!(offset as usize, second - 4),
-            other => panic!("{other:?}"),
-        }
+        let mut bad = avi.clone();
+        bad[second..second + 4].copy_from_slice(&0xFFFF_FF00u32.to_le_bytes());
+        let bodies: Vec<&[u8]> = demux(&bad)
+            .unwrap()
+            .packets
+            .iter()
+            .map(|p| &bad[p.range()])
+            .collect();
+        assert_eq!(bodies, vec![&b"abc"[..], b"hi", b"xy"]);
+    }
+
+    #[test]
+    fn a_cut_file_keeps_every_chunk_and_the_cut_ones_bytes() {
+        let avi = build_avi(b"XVID", 176, 144, &[b"abc", b"defg", b"hijkl"]);
+        let third = demux(&avi).unwrap().packets[2];
+        let cut = &avi[..third.offset + 2];
+        let bodies: Vec<&[u8]> = demux(cut)
+            .unwrap()
+            .packets
+            .iter()
+            .map(|p| &cut[p.range()])
+            .collect();
+        assert_eq!(bodies, vec![&b"abc"[..], b"defg", b"hi"]);
     }
 
     #[test]

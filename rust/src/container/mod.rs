@@ -1,12 +1,14 @@
 //! Containers: find the MPEG-4 Part 2 video packets inside a raw elementary stream, an AVI
-//! (RIFF) file or an MP4 (ISO BMFF) file. The container is sniffed from the content, never from
-//! the file name (CoViAR's raw streams are named `.mp4`).
+//! (RIFF) file, an MP4 (ISO BMFF) file or a Matroska file. The container is sniffed from the
+//! content, never from the file name (CoViAR's raw streams are named `.mp4`).
 //!
 //! Every size read from a file is untrusted: ranges are checked against the file length before
 //! use, and nothing is allocated from a declared count without bounding it by the bytes present.
 #![forbid(unsafe_code)]
 
 pub mod avi;
+mod avi_resync;
+pub mod mkv;
 pub mod mp4;
 mod mp4_fragments;
 pub mod raw;
@@ -20,15 +22,18 @@ pub enum ContainerKind {
     Raw,
     Avi,
     Mp4,
+    /// Matroska (`.mkv`).
+    Mkv,
 }
 
 impl ContainerKind {
-    /// Short lowercase name ("m4v", "avi", "mp4").
+    /// Short lowercase name ("m4v", "avi", "mp4", "mkv").
     pub fn name(self) -> &'static str {
         match self {
             ContainerKind::Raw => "m4v",
             ContainerKind::Avi => "avi",
             ContainerKind::Mp4 => "mp4",
+            ContainerKind::Mkv => "mkv",
         }
     }
 }
@@ -55,7 +60,7 @@ pub struct Demuxed {
     /// Packets in decode (file) order; every range lies inside the file.
     pub packets: Vec<Packet>,
     /// Out-of-band decoder configuration (MP4 `esds` DecoderSpecificInfo, AVI `strf` extra
-    /// bytes): VOS/VO/VOL headers. Empty for raw streams.
+    /// bytes, Matroska `CodecPrivate`): VOS/VO/VOL headers. Empty for raw streams.
     pub config: Vec<u8>,
     /// Frame rate declared by the container, if any.
     pub fps: Option<f64>,
@@ -82,12 +87,16 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
             None => Err(Error::corrupt(0, "avi: RIFF header is truncated")),
         };
     }
+    if data.starts_with(&MATROSKA_MAGIC) {
+        return mkv::demux(data);
+    }
     if mp4::looks_like_mp4(data) {
         return mp4::demux(data);
     }
     if let Some(other) = other_container(data) {
         return Err(Error::Unsupported(format!(
-            "{other} files are not read by pkdkit (MPEG-4 Part 2 in raw streams, AVI and MP4 only)"
+            "{other} files are not read by pkdkit (MPEG-4 Part 2 in raw streams, AVI, MP4 and \
+             Matroska only)"
         )));
     }
     if raw::starts_with_start_code(data) {
@@ -99,11 +108,12 @@ pub fn demux(data: &[u8]) -> Result<Demuxed> {
     )))
 }
 
+/// The EBML header ID that opens every Matroska/WebM file.
+const MATROSKA_MAGIC: [u8; 4] = [0x1A, 0x45, 0xDF, 0xA3];
+
 /// Names a few well-known containers pkdkit does not read, from their magic bytes.
 fn other_container(data: &[u8]) -> Option<&'static str> {
-    if data.starts_with(&[0x1A, 0x45, 0xDF, 0xA3]) {
-        Some("Matroska/WebM")
-    } else if data.starts_with(b"FLV\x01") {
+    if data.starts_with(b"FLV\x01") {
         Some("FLV")
     } else if data.starts_with(b"OggS") {
         Some("Ogg")
@@ -182,7 +192,7 @@ mod tests {
         ));
         assert!(matches!(
             demux(&[0x1A, 0x45, 0xDF, 0xA3, 0, 0, 0, 0]),
-            Err(Error::Unsupported(_))
+            Err(Error::Corrupt { .. })
         ));
         // H.264 Annex B: SPS, PPS, IDR
         let h264 = [

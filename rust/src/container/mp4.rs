@@ -412,14 +412,11 @@ fn chunk_offsets(data: &[u8], stbl_children: &[Bx], stbl: &Bx) -> Result<Vec<u64
         (None, Some(b)) => (b, true),
         _ => return Err(corrupt(stbl.at, "'stbl' box has no chunk offset table")),
     };
-    let count = u32_in(data, b, b.body + 4)? as usize;
+    // A count larger than the table (a damaged count) keeps the entries that are there: the
+    // sample-to-chunk runs decide whether the missing ones were needed.
     let entry = if wide { 8 } else { 4 };
-    if count > b.end.saturating_sub(b.body + 8) / entry {
-        return Err(corrupt(
-            b.at,
-            format!("chunk offset table lists {count} chunks but is truncated"),
-        ));
-    }
+    let count =
+        (u32_in(data, b, b.body + 4)? as usize).min(b.end.saturating_sub(b.body + 8) / entry);
     Ok((0..count)
         .map(|k| {
             let at = b.body + 8 + entry * k;
@@ -432,7 +429,10 @@ fn chunk_offsets(data: &[u8], stbl_children: &[Bx], stbl: &Bx) -> Result<Vec<u64
         .collect())
 }
 
-/// Lay samples into chunks following `stsc` runs, checking every sample lies in the file.
+/// Lay samples into chunks following `stsc` runs. Damage ends the list where FFmpeg's reading
+/// ends: a sample that starts past the end of a cut file stops it, one cut by the end keeps the
+/// bytes that are there, and a run that names a chunk the offset table lacks keeps the samples
+/// placed before it.
 fn place_samples(data: &[u8], stsc: &Bx, sizes: &[u32], chunks: &[u64]) -> Result<Vec<Packet>> {
     let entries = u32_in(data, stsc, stsc.body + 4)? as usize;
     if entries > stsc.end.saturating_sub(stsc.body + 8) / 12 {
@@ -457,46 +457,50 @@ fn place_samples(data: &[u8], stsc: &Bx, sizes: &[u32], chunks: &[u64]) -> Resul
                 .saturating_add(1)
         };
         if first_chunk == 0 || next_first < first_chunk {
-            return Err(corrupt(stsc.at, "'stsc' runs are out of order"));
+            return keep_placed(packets, corrupt(stsc.at, "'stsc' runs are out of order"));
         }
         for chunk in first_chunk..next_first {
             let Some(&chunk_offset) = chunks.get(chunk as usize - 1) else {
-                return Err(corrupt(
+                let err = corrupt(
                     stsc.at,
                     format!("'stsc' refers to chunk {chunk} of {}", chunks.len()),
-                ));
+                );
+                return keep_placed(packets, err);
             };
             let mut offset = chunk_offset;
             for _ in 0..per_chunk {
                 let Some(&size) = sizes.get(sample) else {
                     return Ok(packets);
                 };
-                let end = offset.saturating_add(u64::from(size));
-                if end > data.len() as u64 {
-                    return Err(corrupt(
+                // FFmpeg reads a sample into a buffer of `int` size: a larger one ends reading.
+                if offset >= data.len() as u64 || size > i32::MAX as u32 {
+                    let err = corrupt(
                         usize::try_from(offset).unwrap_or(usize::MAX),
-                        format!("sample {sample} at byte {offset} runs past the end of the file (truncated?)"),
-                    ));
+                        format!("sample {sample} at byte {offset} lies past the end of the file (truncated?)"),
+                    );
+                    return keep_placed(packets, err);
                 }
+                let end = offset.saturating_add(u64::from(size));
+                let start = offset as usize;
                 packets.push(Packet {
-                    offset: offset as usize,
-                    len: size as usize,
+                    offset: start,
+                    len: (end.min(data.len() as u64) as usize) - start,
                 });
                 offset = end;
                 sample += 1;
             }
         }
     }
-    if sample < sizes.len() {
-        return Err(corrupt(
-            stsc.at,
-            format!(
-                "only {sample} of {} samples are placed in chunks",
-                sizes.len()
-            ),
-        ));
-    }
     Ok(packets)
+}
+
+/// The samples placed before damage in the sample tables, or the damage itself when none are.
+fn keep_placed(packets: Vec<Packet>, damage: Error) -> Result<Vec<Packet>> {
+    if packets.is_empty() {
+        Err(damage)
+    } else {
+        Ok(packets)
+    }
 }
 
 /// Frames per second from the media timescale and the most common `stts` sample duration.
@@ -600,6 +604,22 @@ pub(crate) mod tests {
         assert!(matches!(demux(&mp4), Err(Error::Unsupported(m)) if m.contains("H.264")));
         let mp4 = build_mp4(b"mp4v", 65535, 65535, b"", &[b"x"]);
         assert!(matches!(demux(&mp4), Err(Error::Limit(_))));
+    }
+
+    #[test]
+    fn damaged_sample_tables_keep_the_samples_they_can_place() {
+        let mp4 = build_mp4(b"mp4v", 176, 144, b"VOL", &[b"one", b"three", b"fives"]);
+        let stsz = mp4.windows(4).position(|w| w == b"stsz").unwrap();
+        let entry = |k: usize| stsz + 16 + 4 * k;
+        // A size too large for FFmpeg's packet buffer ends the samples there.
+        let mut huge = mp4.clone();
+        huge[entry(1)..entry(1) + 4].copy_from_slice(&0x9000_0000u32.to_be_bytes());
+        assert_eq!(demux(&huge).unwrap().packets.len(), 1);
+        // A chunk offset count larger than its table keeps the entries present.
+        let stco = mp4.windows(4).position(|w| w == b"stco").unwrap();
+        let mut count = mp4.clone();
+        count[stco + 8..stco + 12].copy_from_slice(&40u32.to_be_bytes());
+        assert_eq!(demux(&count).unwrap().packets, demux(&mp4).unwrap().packets);
     }
 
     #[test]

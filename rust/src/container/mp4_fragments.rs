@@ -56,42 +56,13 @@ pub(super) fn fragment_samples(
 ) -> Result<Option<u32>> {
     let mut durations = std::collections::BTreeMap::<u32, usize>::new();
     for moof in top.iter().filter(|b| &b.kind == b"moof") {
-        for traf in children(data, moof.body, moof.end, false)?
-            .iter()
-            .filter(|b| &b.kind == b"traf")
-        {
-            let boxes = children(data, traf.body, traf.end, false)?;
-            let Some(tfhd) = find(&boxes, b"tfhd") else {
-                return Err(corrupt(traf.at, "'traf' box has no 'tfhd' box"));
-            };
-            let flags = u32_in(data, tfhd, tfhd.body)? & 0x00FF_FFFF;
-            if u32_in(data, tfhd, tfhd.body + 4)? != track_id {
-                continue;
-            }
-            let mut at = tfhd.body + 8;
-            let mut base = moof.at as u64;
-            let mut track = defaults;
-            if flags & BASE_DATA_OFFSET != 0 {
-                base = be_u64(data, at)
-                    .filter(|_| at + 8 <= tfhd.end)
-                    .ok_or_else(|| corrupt(tfhd.at, "'tfhd' box is truncated"))?;
-                at += 8;
-            }
-            if flags & SAMPLE_DESCRIPTION_INDEX != 0 {
-                at += 4;
-            }
-            if flags & DEFAULT_DURATION != 0 {
-                track.duration = u32_in(data, tfhd, at)?;
-                at += 4;
-            }
-            if flags & DEFAULT_SIZE != 0 {
-                track.size = u32_in(data, tfhd, at)?;
-            }
-            // default_sample_flags (DEFAULT_FLAGS) follow; pkdkit does not need them.
-            let mut next = base;
-            for trun in boxes.iter().filter(|b| &b.kind == b"trun") {
-                next = run(data, trun, base, next, track, out, &mut durations)?;
-            }
+        match moof_samples(data, moof, track_id, defaults, out, &mut durations) {
+            Ok(true) => {}
+            // The data ends inside this fragment, or a later fragment is damaged: keep what
+            // came before, as FFmpeg stops reading there.
+            Ok(false) => break,
+            Err(_) if !out.is_empty() => break,
+            Err(err) => return Err(err),
         }
     }
     Ok(durations
@@ -100,7 +71,61 @@ pub(super) fn fragment_samples(
         .map(|(&duration, _)| duration))
 }
 
-/// One `trun`: append its samples and count their durations; returns where its data ends.
+/// The samples of track `track_id` in one `moof`; false when a sample lies past the end of the
+/// data (a cut file), after which nothing more is read.
+fn moof_samples(
+    data: &[u8],
+    moof: &Bx,
+    track_id: u32,
+    defaults: Defaults,
+    out: &mut Vec<Packet>,
+    durations: &mut std::collections::BTreeMap<u32, usize>,
+) -> Result<bool> {
+    for traf in children(data, moof.body, moof.end, false)?
+        .iter()
+        .filter(|b| &b.kind == b"traf")
+    {
+        let boxes = children(data, traf.body, traf.end, false)?;
+        let Some(tfhd) = find(&boxes, b"tfhd") else {
+            return Err(corrupt(traf.at, "'traf' box has no 'tfhd' box"));
+        };
+        let flags = u32_in(data, tfhd, tfhd.body)? & 0x00FF_FFFF;
+        if u32_in(data, tfhd, tfhd.body + 4)? != track_id {
+            continue;
+        }
+        let mut at = tfhd.body + 8;
+        let mut base = moof.at as u64;
+        let mut track = defaults;
+        if flags & BASE_DATA_OFFSET != 0 {
+            base = be_u64(data, at)
+                .filter(|_| at + 8 <= tfhd.end)
+                .ok_or_else(|| corrupt(tfhd.at, "'tfhd' box is truncated"))?;
+            at += 8;
+        }
+        if flags & SAMPLE_DESCRIPTION_INDEX != 0 {
+            at += 4;
+        }
+        if flags & DEFAULT_DURATION != 0 {
+            track.duration = u32_in(data, tfhd, at)?;
+            at += 4;
+        }
+        if flags & DEFAULT_SIZE != 0 {
+            track.size = u32_in(data, tfhd, at)?;
+        }
+        // default_sample_flags (DEFAULT_FLAGS) follow; pkdkit does not need them.
+        let mut next = base;
+        for trun in boxes.iter().filter(|b| &b.kind == b"trun") {
+            match run(data, trun, base, next, track, out, durations)? {
+                Some(end) => next = end,
+                None => return Ok(false),
+            }
+        }
+    }
+    Ok(true)
+}
+
+/// One `trun`: append its samples and count their durations; returns where its data ends, or
+/// `None` when a sample starts past the end of the data (one cut by the end keeps its bytes).
 fn run(
     data: &[u8],
     trun: &Bx,
@@ -109,7 +134,7 @@ fn run(
     track: Defaults,
     out: &mut Vec<Packet>,
     durations: &mut std::collections::BTreeMap<u32, usize>,
-) -> Result<u64> {
+) -> Result<Option<u64>> {
     let flags = u32_in(data, trun, trun.body)? & 0x00FF_FFFF;
     let count = u32_in(data, trun, trun.body + 4)? as usize;
     let mut at = trun.body + 8;
@@ -152,20 +177,15 @@ fn run(
         if duration > 0 {
             *durations.entry(duration).or_default() += 1;
         }
-        let end = offset.saturating_add(u64::from(size));
-        if end > data.len() as u64 {
-            return Err(corrupt(
-                usize::try_from(offset).unwrap_or(usize::MAX),
-                format!(
-                    "fragment sample at byte {offset} runs past the end of the file (truncated?)"
-                ),
-            ));
+        if offset >= data.len() as u64 || size > i32::MAX as u32 {
+            return Ok(None);
         }
+        let end = offset.saturating_add(u64::from(size));
         out.push(Packet {
             offset: offset as usize,
-            len: size as usize,
+            len: (end.min(data.len() as u64) - offset) as usize,
         });
         offset = end;
     }
-    Ok(offset)
+    Ok(Some(offset))
 }

@@ -1,5 +1,5 @@
 //! Raw MPEG-4 Part 2 elementary streams: the headers and VOPs back to back, each behind a
-//! `00 00 01 xx` start code. Packets are cut at VOP start codes, the way FFmpeg's m4v parser
+//! `00 00 01 xx` start code. Packets are cut after each VOP, the way FFmpeg's m4v parser
 //! hands them to the decoder (headers travel with the VOP after them).
 #![forbid(unsafe_code)]
 
@@ -60,24 +60,24 @@ fn identify(data: &[u8]) -> Result<()> {
     }
 }
 
-/// Split a raw elementary stream into one packet per VOP.
+/// Split a raw elementary stream into one packet per VOP the way FFmpeg's m4v parser does: a
+/// packet ends at the first start code after its VOP (headers travel with the VOP after
+/// them), except video packet (`B7`) and extension (`B8`) codes; the last one runs to the end.
 pub fn demux(data: &[u8]) -> Result<Demuxed> {
     identify(data)?;
     let mut packets = Vec::new();
     let mut start = 0usize;
-    let mut seen_vop = false;
+    let mut in_vop = false;
     for (at, code) in start_codes(data) {
-        if code != sc::VOP {
-            continue;
-        }
-        if seen_vop {
+        if in_vop && !matches!(code, 0xB7 | 0xB8) {
             packets.push(Packet {
                 offset: start,
                 len: at - start,
             });
             start = at;
+            in_vop = false;
         }
-        seen_vop = true;
+        in_vop |= code == sc::VOP;
     }
     packets.push(Packet {
         offset: start,
@@ -97,7 +97,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn cuts_packets_at_vops_keeping_headers_with_the_first() {
+    fn cuts_packets_after_vops_keeping_headers_with_the_next_vop() {
         let data = [
             0, 0, 1, 0xB0, 1, 0, 0, 1, 0x20, 9, 0, 0, 1, 0xB6, 0x10, 0, 0, 1, 0xB3, 7, 0, 0, 1,
             0xB6, 0x50, 0x51,
@@ -106,7 +106,13 @@ mod tests {
         assert_eq!(d.kind, ContainerKind::Raw);
         assert_eq!(
             d.packets,
-            vec![Packet { offset: 0, len: 20 }, Packet { offset: 20, len: 6 }]
+            vec![
+                Packet { offset: 0, len: 15 },
+                Packet {
+                    offset: 15,
+                    len: 11
+                }
+            ]
         );
     }
 

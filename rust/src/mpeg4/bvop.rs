@@ -192,7 +192,7 @@ struct BMb {
 
 /// Decode the B-VOP whose macroblock data starts at `r` into `target` (a macroblock-aligned
 /// picture, or the coefficient record).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the VOP's headers, both references and decoder state, borrowed separately
 pub fn decode_bvop(
     r: &mut BitReader,
     vol: &VolHeader,
@@ -260,7 +260,15 @@ pub fn decode_bvop(
         }
         export(&mut out.motion_vectors, &mb, mb_x, mb_y, vol.quarter_sample);
         mb_index += 1;
-        if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(r)) {
+        let mut after = r.clone();
+        if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(&mut after)) {
+            // Like FFmpeg: a packet that starts further on leaves a macroblock that is skipped
+            // in the future reference in this packet (it takes no bits).
+            let next_skipped = refs.future_kinds.get(mb_index) == Some(&MbKind::Skipped);
+            if next.mb_index > mb_index && next_skipped {
+                continue;
+            }
+            *r = after;
             if next.mb_index < mb_index {
                 continue;
             }
@@ -280,7 +288,7 @@ pub fn decode_bvop(
 }
 
 /// Parse one B macroblock into `mb` (coefficients dequantised).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // the macroblock syntax's inputs, borrowed separately from the VOP loop
 fn decode_mb(
     r: &mut BitReader,
     qpel: bool,
@@ -386,7 +394,7 @@ impl MbPred {
 }
 
 /// Predict one direction of a macroblock from `reference` into `out`.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // plain values of the per-macroblock hot path; a struct would be filled per call
 fn predict(
     out: &mut MbPred,
     reference: &Picture,
@@ -712,7 +720,7 @@ impl VopClock {
 /// Reconstruct an inter (or not-coded) macroblock of a P-VOP with quarter-sample vectors:
 /// prediction from `reference` (16x16, or four 8x8 blocks for 4MV, FFmpeg's clipping and chroma
 /// derivation) with the VOP's rounding control, then the residual of the coded blocks.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // `cur` and `reference` are both pictures borrowed apart; the rest are per-MB values
 pub fn reconstruct_p_qpel(
     cur: &mut Picture,
     reference: &Picture,

@@ -54,7 +54,7 @@ const EMU_SIZE: usize = MAX_BLOCK + 1;
 ///
 /// A caller bug (invalid plane, block not fitting in `dst`, block larger than 16) leaves `dst`
 /// unchanged and is caught by a debug assertion.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // plane, destination and block geometry as plain values: no struct to fill per block
 pub fn mc_halfpel(
     src: &RefPlane,
     dst: &mut [u8],
@@ -128,7 +128,7 @@ struct Half {
 /// The prediction kernel: `src` starts at the block's top-left reference sample and holds at
 /// least `h + half.y` rows of `w + half.x` samples, `src_stride` apart. The MPEG-4 widths get
 /// their own copies with `w` a constant, which the compiler unrolls and vectorises.
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // scalars, so each width's copy inlines and vectorises
 fn put_block(
     src: &[u8],
     src_stride: usize,
@@ -149,7 +149,7 @@ fn put_block(
     }
 }
 
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // scalars, so each width's copy inlines and vectorises
 #[inline(always)]
 fn put_rows(
     src: &[u8],
@@ -174,7 +174,7 @@ fn put_rows(
                 let (a, b) = (&s[..w], &s[1..=w]);
                 // 8 wide with rounding control: FFmpeg's default x86 build uses an approximate
                 // kernel, pavgb(saturating(left - 1), right) (put_no_rnd_pixels8_x2_mmxext; only
-                // its BITEXACT mode is exact). Its output is what PyAV gives, so match it. [R2b]
+                // its BITEXACT mode is exact). Its output is what PyAV gives, so match it.
                 for ((o, &a), &b) in d[..w].iter_mut().zip(a).zip(b) {
                     *o = if rounding && w == 8 {
                         ((u16::from(a.saturating_sub(1)) + u16::from(b) + 1) >> 1) as u8
@@ -190,7 +190,7 @@ fn put_rows(
                 let b = &src[(y + 1) * src_stride..(y + 1) * src_stride + w];
                 for ((o, &a), &b) in d[..w].iter_mut().zip(a).zip(b) {
                     // As above (put_no_rnd_pixels8_y2_mmxext): the odd source rows of the block
-                    // are decremented (saturating) before pavgb. [R2b]
+                    // are decremented (saturating) before pavgb.
                     *o = match (rounding && w == 8, y % 2) {
                         (false, _) => ((u16::from(a) + u16::from(b) + 1 - r) >> 1) as u8,
                         (true, 0) => {
@@ -225,7 +225,7 @@ mod tests {
     use crate::test_rng::Rng;
 
     /// Per-sample definition: bilinear half-pel interpolation of edge-clamped samples.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the test reference takes mc_halfpel's arguments one for one
     fn naive(
         src: &RefPlane,
         x: i32,

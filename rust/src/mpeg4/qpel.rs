@@ -24,7 +24,7 @@ const MAX: usize = 17;
 /// current picture, displaced by the quarter-sample vector (`mvx`, `mvy`), into `dst` at
 /// `dst_offset` (rows `dst_stride` apart). Reference samples outside the plane read as the
 /// nearest edge sample. A caller bug (bad sizes) leaves `dst` unchanged (debug assertion).
-#[allow(clippy::too_many_arguments)]
+#[allow(clippy::too_many_arguments)] // mc_halfpel's call shape: plane, destination and block geometry as plain values
 pub fn mc_qpel(
     src: &RefPlane,
     dst: &mut [u8],
@@ -249,7 +249,7 @@ mod tests {
     /// Naive reference straight from the definition: 2D arrays of integer, horizontal half,
     /// vertical half and centre samples on a block-local grid, then the quarter averages,
     /// separable in FFmpeg's order.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the test reference takes mc_qpel's arguments one for one
     fn naive(
         plane: &[u8],
         w: usize,

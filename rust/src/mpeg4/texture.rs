@@ -363,7 +363,7 @@ impl TextureDecoder {
     /// The AC half of an intra block: run/level decoding from scan position `pos` (when coded),
     /// the DC (`dc_level`, or when `None` the first coded level plus the prediction), AC
     /// prediction, predictor storage and dequantisation.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the block's position and flags as plain values in the per-block hot path
     fn intra_rest(
         &mut self,
         r: &mut BitReader,
@@ -506,7 +506,7 @@ impl TextureDecoder {
     /// [`TextureDecoder::decode_intra_block`]). With `use_dc_vlc` the DC comes from
     /// [`TextureDecoder::decode_intra_dc`]: as in FFmpeg, the level is recovered from the stored
     /// (clamped) predictor, `(dc + scaler / 2) / scaler`, with the direction chosen then.
-    #[allow(clippy::too_many_arguments)]
+    #[allow(clippy::too_many_arguments)] // the block's position and flags as plain values in the per-block hot path
     pub fn decode_intra_ac(
         &mut self,
         r: &mut BitReader,

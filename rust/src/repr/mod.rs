@@ -1,9 +1,8 @@
 //! CoViAR representations computed from decoded frames and motion vectors.
 #![forbid(unsafe_code)]
 
-pub mod colour;
-// R3: CoViAR's representations.
 pub mod batch;
+pub mod colour;
 pub mod footprint;
 pub mod frames;
 pub mod gop;
