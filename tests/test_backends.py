@@ -62,7 +62,7 @@ def rgb(planes: tuple[np.ndarray, np.ndarray, np.ndarray]) -> np.ndarray:
     [
         ("program.mpg", "mpeg", "mpeg2video", 2, True),  # MPEG-PS: seeks land on the wrong frame
         ("transport.ts", "mpegts", "mpeg2video", 0, True),
-        ("clip.mkv", "matroska", "mpeg4", 0, True),
+        ("clip.mkv", "matroska", "mpeg2video", 0, True),  # (MPEG-4 in Matroska is read natively)
         ("clip.webm", "webm", "libvpx", 0, False),  # VP8: FFmpeg exports no vectors
     ],
 )
