@@ -320,6 +320,15 @@ def test_indices_are_checked_and_ffmpeg_has_no_coefficients(clips: dict[str, Pat
     assert "intra" in repr(video.dct(0, 0))
 
 
+def test_files_ffmpeg_reads_have_no_coefficients_in_batches(tmp_path: Path, clips: dict[str, Path]) -> None:
+    from test_backends import encode
+
+    mpeg2 = encode(tmp_path / "other.mpg", "mpeg", "mpeg2video", ClipSpec(frames=6, gop=3))
+    assert pkdkit.open(mpeg2).backend == "ffmpeg"
+    with pytest.raises(pkdkit.UnsupportedCodecError, match="other.mpg.*exports no coefficients"):
+        pkdkit.load_batch([clips["sp"], mpeg2], [0, 0], [0, 0], "dct")
+
+
 def test_normalisation_is_a_signed_log_magnitude() -> None:
     c = np.array([0, 1, -1, 2048, -2048, 100], np.int16)
     got = normalize(c)
