@@ -18,11 +18,17 @@ ROW = re.compile(r"^\|(.+)\|$")
 
 
 @pytest.fixture(scope="module")
-def demo(tmp_path_factory):
-    from pkdkit.demo import run_demo
+def seeds(tmp_path_factory):
+    """Two quick demos (seeds 0 and 1) and their summary, as `pkdkit demo --quick --seeds 2` makes them."""
+    from pkdkit.demo import run_demo_seeds
 
     out = tmp_path_factory.mktemp("demo")
-    return run_demo(out, device="cpu", quick=True, progress=False)
+    return run_demo_seeds(out, [0, 1], device="cpu", quick=True, progress=False)
+
+
+@pytest.fixture(scope="module")
+def demo(seeds):
+    return seeds[0][0]
 
 
 def _section(report: str, title: str) -> str:
@@ -36,7 +42,13 @@ def _section(report: str, title: str) -> str:
 
 def _table(section: str) -> list[list[str]]:
     """Body rows of the first markdown table in ``section`` (header and rule dropped)."""
-    rows = [m.group(1) for line in section.splitlines() if (m := ROW.match(line.strip()))]
+    rows: list[str] = []
+    for line in section.splitlines():
+        m = ROW.match(line.strip())
+        if m:
+            rows.append(m.group(1))
+        elif rows:  # the first table has ended
+            break
     return [[cell.strip() for cell in row.split("|")] for row in rows[2:]]
 
 
@@ -101,7 +113,8 @@ def test_tradeoff_costs_grow_with_the_threshold(demo):
     for method, threshold, acc, cost, _ in rows:
         if threshold != "-":
             curves.setdefault(method, []).append((float(threshold), float(acc), float(cost)))
-    assert set(curves) == {"WISE, PKD ICs", "WISE, CE ICs"}
+    sdn = {"confidence exit (SDN), PKD ICs", "confidence exit (SDN), CE ICs"}
+    assert set(curves) == {"WISE, PKD ICs", "WISE, CE ICs"} | sdn
     assert any(r[0] == "CoViAR 2:1:1" for r in rows)
     for method, points in curves.items():
         thresholds, accs, costs = zip(*points)
@@ -109,10 +122,20 @@ def test_tradeoff_costs_grow_with_the_threshold(demo):
         assert all(0.0 <= a <= 100.0 for a in accs)
         assert all(a <= b + 1e-9 for a, b in zip(costs, costs[1:])), f"{method}: cost not monotone {costs}"
         # Threshold 1.0 runs every exit: the cost of all 12, from the logits file (MMACs).
-        data = load_logits(demo.out / "logits" / f"{method.split()[1].lower()}_test.npz")
+        data = load_logits(demo.out / "logits" / f"{method.split()[-2].lower()}_test.npz")
         assert costs[-1] == pytest.approx(data.costs.sum() / 1e6, rel=1e-3)
+        if method in sdn:
+            # Never confident enough at 1.0: every video pays for all exits and takes the answer of its
+            # most confident exit (SDN's rule).
+            z = data.logits.astype(np.float64)
+            p = np.exp(z - z.max(-1, keepdims=True))
+            p /= p.sum(-1, keepdims=True)
+            chosen = p.max(-1).argmax(0)
+            answers = p.argmax(-1)[chosen, np.arange(len(data.labels))]
+            assert accs[-1] == pytest.approx(100 * np.mean(answers == data.labels), abs=0.01)
+            continue
         # And its accuracy is the saved WISE model's last stage, recomputed here.
-        model = WiseModel.load(demo.out / "wise" / f"wise_{method.split()[1].lower()}.json")
+        model = WiseModel.load(demo.out / "wise" / f"wise_{method.split()[-2].lower()}.json")
         last = model.stage_logits(data.logits)[-1].numpy()
         assert accs[-1] == pytest.approx(100 * np.mean(last.argmax(-1) == data.labels), abs=0.01)
 
@@ -152,6 +175,49 @@ def test_cli_help():
 
     result = CliRunner().invoke(main, ["demo", "--help"])
     assert result.exit_code == 0
-    for option in ("--out", "--device", "--quick"):
+    for option in ("--out", "--device", "--quick", "--seeds", "--preset"):
         assert option in result.output
     assert "demo" in CliRunner().invoke(main, ["--help"]).output
+
+
+def test_tradeoff_metrics_are_in_the_results(demo):
+    from pkdkit.tradeoff import summarise
+
+    results = json.loads((demo.out / "results.json").read_text())
+    metrics = results["tradeoff_metrics"]
+    assert {"WISE, PKD ICs", "WISE, CE ICs", "confidence exit (SDN), PKD ICs", "CoViAR 2:1:1"} <= set(metrics)
+    full = results["tradeoff"]["full_cost"]
+    curve = results["tradeoff"]["curves"]["WISE, PKD ICs"]
+    assert metrics["WISE, PKD ICs"]["auc"] == pytest.approx(summarise(curve, full)["auc"])
+    assert 0.0 <= metrics["WISE, PKD ICs"]["auc"] <= 1.0
+
+
+def test_seeds_summary_pairs_the_runs(seeds):
+    """`--seeds 2`: one demo folder per seed, and a summary whose numbers are those of the folders."""
+    runs, summary_md = seeds
+    assert [r.out.name for r in runs] == ["seed-0", "seed-1"]
+    summary = json.loads((summary_md.parent / "summary.json").read_text())
+    assert summary["seeds"] == [0, 1] and summary["n"] == 2
+    for m in ("iframe", "mv", "residual"):
+        for e in range(4):
+            ce = [r.results["accuracy"][m]["ce"][e] for r in runs]
+            pkd = [r.results["accuracy"][m]["pkd"][e] for r in runs]
+            pair = summary["per_exit"][m][e]
+            assert pair["diff"]["mean"] == pytest.approx(np.mean(pkd) - np.mean(ce))
+            assert pair["diff"]["n"] == 2
+    text = summary_md.read_text()
+    for title in ("Single networks", "Internal classifiers: PKD against CE", "WISE against CoViAR",
+                  "Trade-off metrics", "Flatness of the three backbones", "Per seed"):
+        assert f"## {title}" in text
+    assert "PKD's gain over CE is significant at" in text
+
+
+def test_cli_rejects_zero_seeds_and_unknown_presets(tmp_path):
+    from pkdkit.cli import main
+
+    out = str(tmp_path / "never")
+    result = CliRunner().invoke(main, ["demo", "--out", out, "--seeds", "0"])
+    assert result.exit_code == 2 and "--seeds" in result.output
+    result = CliRunner().invoke(main, ["demo", "--out", out, "--preset", "cartoons"])
+    assert result.exit_code == 2 and "cartoons" in result.output
+    assert not (tmp_path / "never").exists()

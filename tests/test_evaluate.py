@@ -67,15 +67,23 @@ def test_wise_fit_and_eval_commands(tmp_path):
                              str(tmp_path / "test.npz"), "--thresholds", "0,0.9,1", "--out", str(tmp_path / "rep")])
     assert r.exit_code == 0, r.output
     report = json.loads((tmp_path / "rep" / "tradeoff.json").read_text())
-    assert set(report["curves"]) == {"WISE (wise)", "WISE (no_division)", "no scaling", "no lateral"}
+    assert set(report["curves"]) == {"WISE (wise)", "WISE (no_division)", "no scaling", "no lateral",
+                                     evaluate.CONFIDENCE_LABEL}
+    # every curve and baseline has its trade-off metrics, on the full cascade's cost
+    assert report["full_cost"] == pytest.approx(COSTS.sum() * 1e9)
+    assert set(report["metrics"]) == set(report["curves"]) | {"CoViAR 2:1:1"}
+    assert report["metrics"]["CoViAR 2:1:1"]["auc"] == 0.0  # all three networks: the full cost
+    assert [r["threshold"] for r in report["cost_rules"]] == [0.0, 0.9, 1.0]
     full = [row for row in report["curves"]["WISE (wise)"] if row["threshold"] == 1.0][0]
     first = [row for row in report["curves"]["WISE (wise)"] if row["threshold"] == 0.0][0]
     assert full["cost"] == pytest.approx(COSTS.sum() * 1e9)
     assert first["cost"] == pytest.approx(COSTS[0] * 1e9)
-    assert full["accuracy"] > report["curves"]["no scaling"][-1]["accuracy"]
+    assert full["accuracy"] > report["curves"]["no lateral"][-1]["accuracy"]  # three good exits beat I4 alone
     assert "CoViAR 2:1:1" in report["baselines"]
     assert (tmp_path / "rep" / "tradeoff.png").stat().st_size > 10_000
-    assert "| WISE (wise) | 1 |" in (tmp_path / "rep" / "tradeoff.md").read_text()
+    md = (tmp_path / "rep" / "tradeoff.md").read_text()
+    assert "| WISE (wise) | 1 |" in md
+    assert "Trade-off metrics" in md and "Cost accounting" in md
 
 
 def test_wise_commands_reject_bad_input_in_one_line(tmp_path):

@@ -17,11 +17,13 @@ from pkdkit.flatness import (
     hessian_trace,
     interpolate,
     keskar_sharpness,
+    lanczos_quadrature,
     landscape_1d,
     landscape_2d,
     plot_contour,
     plot_curves,
     plot_surface,
+    spectral_density,
     top_eigenvalues,
     worst_case_sharpness,
 )
@@ -92,7 +94,7 @@ def test_eigenvectors_are_eigenvectors():
 
 def test_trace_within_three_standard_errors():
     model, criterion, data, hessian = least_squares()
-    result = hessian_trace(model, criterion, data, samples=30, seed=1)
+    result = hessian_trace(model, criterion, data, samples=30, method="hutchinson", seed=1)
     assert result.stderr > 0  # off-diagonal curvature: the estimator has variance
     assert abs(result.mean - np.trace(hessian)) <= 3 * result.stderr
     assert result.hvps == 30 and len(result.samples) == 30
@@ -255,7 +257,7 @@ def test_repeatable_and_model_restored():
             (
                 top_eigenvalues(net, criterion, data, k=2, seed=5).eigenvalues,
                 top_eigenvalues(net, criterion, data, method="power", seed=5).eigenvalues,
-                hessian_trace(net, criterion, data, samples=4, seed=5).mean,
+                hessian_trace(net, criterion, data, samples=6, seed=5).mean,
                 keskar_sharpness(net, criterion, data, steps=3, seed=5).value,
                 worst_case_sharpness(net, criterion, data, rho=0.05, steps=3, seed=5).value,
                 average_case_sharpness(net, criterion, data, rho=0.05, samples=3, per_batch=True, seed=5).value,
@@ -367,7 +369,11 @@ def test_bad_arguments_fail_clearly():
     with pytest.raises(ValueError, match="no batch"):
         hessian_trace(model, criterion, [])
     with pytest.raises(ValueError, match="samples must be at least 2"):
-        hessian_trace(model, criterion, data, samples=1)
+        hessian_trace(model, criterion, data, samples=1, method="hutchinson")
+    with pytest.raises(ValueError, match="at least 6 products"):
+        hessian_trace(model, criterion, data, samples=5)
+    with pytest.raises(ValueError, match="method must be one of"):
+        hessian_trace(model, criterion, data, method="xtrace")
     with pytest.raises(ValueError, match="not trainable parameters"):
         landscape_1d(model, criterion, data, direction={"nope": torch.zeros(1)})
     with pytest.raises(ValueError, match="lacks"):
@@ -479,3 +485,137 @@ def test_flatness_command_errors(tmp_path):
     assert result.exit_code == 1 and "no such datalist" in result.output
     result = CliRunner().invoke(main, [*base, "--metrics", "curvature"])
     assert result.exit_code == 1 and "unknown metrics" in result.output
+
+
+# --- Lanczos stopping bound, sketch warm start, Hutch++ and SLQ density --------------------
+
+
+def spread_least_squares(n: int = 64, d: int = 12, seed: int = 4):
+    """One output (distinct eigenvalues), four equal batches, and the exact Hessian."""
+    model, criterion, data, hessian = least_squares(n=n, d=d, m=1, seed=seed)
+    x = torch.cat([b[0] for b in data])
+    y = torch.cat([b[1] for b in data])
+    return model, criterion, [(x[i : i + n // 4], y[i : i + n // 4]) for i in range(0, n, n // 4)], hessian
+
+
+def test_lanczos_error_bound_holds_and_stops_early():
+    model, criterion, data, hessian = spread_least_squares()
+    top = np.linalg.eigvalsh(hessian)[-1]
+    result = top_eigenvalues(model, criterion, data, tol=1e-6, seed=1)
+    assert result.converged
+    assert abs(result.eigenvalues[0] - top) <= result.error_bounds[0] + 1e-12
+    assert result.error_bounds[0] <= result.residuals[0]  # the squared bound is the tighter one
+    # the bound stops no later than a plain residual test would
+    plain = [h for h, _ in result.history]
+    assert result.hvps == plain[-1]
+
+
+def test_sketch_warm_start_finds_the_full_subset_eigenvalue_and_counts_fractional_passes():
+    model, criterion, data, hessian = spread_least_squares()
+    exact = np.sort(np.linalg.eigvalsh(hessian))[::-1][:2]
+    result = top_eigenvalues(model, criterion, data, k=2, tol=1e-8, seed=2, sketch=0.25)
+    np.testing.assert_allclose(result.eigenvalues, exact, rtol=1e-6)
+    assert result.converged
+    fractions = {round(h % 1, 6) for h, _ in result.history}
+    assert fractions - {0.0}  # the sketch's products cost a quarter of a pass each
+    with pytest.raises(ValueError, match="sketch"):
+        top_eigenvalues(model, criterion, data, sketch=1.0)
+
+
+def test_sketch_operator_is_the_hessian_of_its_batches():
+    model, criterion, data, _ = spread_least_squares()
+    _, _, _, first = least_squares_of(data[:1])
+    op = HessianOperator(Objective(model, criterion, data), batches=[0])
+    columns = [op(torch.eye(op.dim, dtype=F64)[i]).numpy() for i in range(op.dim)]
+    np.testing.assert_allclose(np.stack(columns, axis=1), first, rtol=1e-10, atol=1e-12)
+    assert op.passes == pytest.approx(op.dim / 4)
+
+
+def least_squares_of(batches):
+    """The exact MSE Hessian of a one-output linear layer on these batches alone."""
+    x = torch.cat([b[0] for b in batches]).numpy()
+    n = len(x)
+    xa = np.concatenate([x, np.ones((n, 1))], axis=1)
+    return None, None, None, 2.0 / n * xa.T @ xa
+
+
+def test_hutchplusplus_is_exact_when_the_sketch_spans_the_space():
+    model, criterion, data, hessian = least_squares()  # 15 parameters
+    result = hessian_trace(model, criterion, data, samples=48, seed=0)
+    assert result.method == "hutch++" and result.hvps == 16 + 15 + 16  # Q has only 15 columns
+    assert result.mean == pytest.approx(np.trace(hessian), rel=1e-10)
+    assert result.stderr == pytest.approx(0.0, abs=1e-10)
+
+
+def low_rank_plus_noise(dim: int = 200, rank: int = 8, seed: int = 0) -> np.ndarray:
+    """A Hessian-like spectrum: a few large outliers over a bulk of small, mixed-sign values."""
+    rng = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    values = np.concatenate([np.linspace(50, 10, rank), rng.normal(0, 0.3, dim - rank)])
+    return (basis * values) @ basis.T
+
+
+@pytest.mark.parametrize("method", ["hutch++", "hutchinson"])
+def test_trace_interval_covers_the_truth(method):
+    a = low_rank_plus_noise()
+    model = Quadratic(a, np.zeros(len(a)), np.zeros(len(a)))
+    data = [(torch.zeros(1), torch.zeros(1))]
+    result = hessian_trace(model, identity_loss, data, samples=30, method=method, seed=3)
+    assert result.ci95[0] <= np.trace(a) <= result.ci95[1]
+    assert result.ci95[1] - result.ci95[0] == pytest.approx(2 * result.stderr * trace_t975(len(result.samples) - 1))
+
+
+def trace_t975(dof):
+    from pkdkit.flatness.trace import t_quantile_975
+
+    return t_quantile_975(dof)
+
+
+def test_t_quantile_against_tables():
+    for dof, t in [(1, 12.706), (2, 4.303), (5, 2.571), (10, 2.228), (30, 2.042), (120, 1.980)]:
+        assert trace_t975(dof) == pytest.approx(t, abs=2e-3)
+
+
+def test_hutchplusplus_beats_hutchinson_at_the_same_budget():
+    """Mean squared error over 40 seeds, 30 products each, on an outlier-dominated spectrum."""
+    a = low_rank_plus_noise()
+    model = Quadratic(a, np.zeros(len(a)), np.zeros(len(a)))
+    data = [(torch.zeros(1), torch.zeros(1))]
+    truth = np.trace(a)
+
+    def mse(method: str) -> float:
+        errors = [hessian_trace(model, identity_loss, data, samples=30, method=method, seed=s).mean - truth
+                  for s in range(40)]
+        return float(np.mean(np.square(errors)))
+
+    assert mse("hutch++") < 0.1 * mse("hutchinson")
+
+
+def test_lanczos_quadrature_reproduces_moments_exactly():
+    a = low_rank_plus_noise(dim=40, seed=1)
+    h = torch.tensor(a, dtype=F64)
+    v = torch.randn(40, generator=torch.Generator().manual_seed(0), dtype=F64)
+    nodes, weights = lanczos_quadrature(lambda x: h @ x, v, steps=5)
+    assert weights.sum() == pytest.approx(1.0)
+    u = (v / v.norm()).numpy()
+    for p in range(10):  # exact up to degree 2m - 1 = 9
+        assert np.dot(weights, nodes**p) == pytest.approx(u @ np.linalg.matrix_power(a, p) @ u, rel=1e-8)
+
+
+def test_slq_density_matches_eigvalsh_of_a_known_quadratic():
+    eigenvalues = np.array([-1.0, 0.5, 2.0, 3.0, 7.0, 12.0])
+    basis, _ = np.linalg.qr(np.random.default_rng(5).normal(size=(6, 6)))
+    a = (basis * eigenvalues) @ basis.T
+    model = Quadratic(a, np.zeros(6), np.zeros(6))
+    data = [(torch.zeros(1), torch.zeros(1))]
+    result = spectral_density(model, identity_loss, data, steps=10, probes=400, sigma=0.3, seed=0)
+    assert result.hvps == 400 * 6  # the Krylov space is exhausted after 6 steps
+    for nodes in result.nodes:  # every probe sees the exact spectrum
+        np.testing.assert_allclose(np.sort(nodes), np.sort(np.linalg.eigvalsh(a)), atol=1e-8)
+    step = result.grid[1] - result.grid[0]
+    assert float(np.sum(result.density) * step) == pytest.approx(1.0, abs=1e-3)
+    expected = np.mean(
+        [np.exp(-0.5 * ((result.grid - lam) / 0.3) ** 2) / (0.3 * np.sqrt(2 * np.pi)) for lam in eigenvalues], axis=0
+    )
+    assert np.max(np.abs(result.density - expected)) < 0.15 * expected.max()
+    assert result.trace_estimate(6) == pytest.approx(eigenvalues.sum(), rel=0.1)

@@ -214,22 +214,59 @@ def test_pkd_resume_across_teacher_switch_is_bit_identical(backbones, tmp_path) 
     assert state_equal(a["model"], b["model"])
 
 
-def test_drifting_bn_distils_from_an_untouched_copy(backbones) -> None:
-    # With the authors' drifting BN statistics, the "self" teacher must stay the original network.
+def test_drifting_bn_distils_from_the_students_own_train_mode_final_exit(backbones) -> None:
+    # The authors' code after epoch 100: the target is the student's own output of the same
+    # train-mode forward (BN on batch statistics), not an eval-mode frozen copy.
     student = load_checkpoint(backbones["mv"])
     student.freeze_backbone(bn_stats=False)
-    twin = PKDTask.frozen_copy(student)
-    calls = []
-    twin.backbone.fc.register_forward_hook(lambda m, i, o: calls.append(("twin", m.training)))
-    student.backbone.fc.register_forward_hook(lambda m, i, o: calls.append(("student", m.training)))
-    task = PKDTask(student, "mv", {"self": twin}, create_schedule("fixed", fixed_teacher="self"),
-                   create_distill_loss("soft_ce"))
+    task = PKDTask(student, "mv", {}, create_schedule("fixed", fixed_teacher="self"), create_distill_loss("soft_ce"))
     task.set_epoch(0)
     task.train()
     data = _fused(8, 6)
-    x = data.inputs["mv"] * 3 + 1  # shifted statistics, so the running means move
-    task({"mv": x, "label": data.labels})["loss"].backward()
-    assert calls == [("twin", False)]
+    x = data.inputs["mv"] * 3 + 1  # shifted statistics: batch and running statistics differ
+    twin = load_checkpoint(backbones["mv"])
+    twin.freeze_backbone(bn_stats=False)
+    twin.train()
+    with torch.no_grad():
+        *ics, final = twin(x)  # the same train-mode forward, on a copy with the same weights
+        eval_final = load_checkpoint(backbones["mv"]).eval()(x)[3]
+    out = task({"mv": x, "label": data.labels})
+    expected = sum(soft_target_cross_entropy(z, final) for z in ics)
+    torch.testing.assert_close(out["loss"], expected)
+    assert not torch.allclose(final, eval_final, atol=1e-3)  # so an eval-mode copy would differ
     original = load_checkpoint(backbones["mv"])
     assert not torch.equal(student.backbone.bn1.running_mean, original.backbone.bn1.running_mean)
-    assert state_equal(twin.state_dict(), original.state_dict())
+
+
+def test_drifting_bn_run_builds_no_frozen_self_teacher(backbones, tmp_path) -> None:
+    config = tiny_config(ics={"epochs": 2, "schedule": "fixed", "fixed_teacher": "self", "freeze_bn_stats": False})
+    student = load_checkpoint(backbones["residual"])
+    spy = TeacherSpy()
+    spy.watch("student", student)
+    train_ics(tmp_path / "run", method="pkd", backbone=student, teachers={}, train_set=_fused(16, 3),
+              test_set=None, config=config, progress=False, step_hook=spy.hook)
+    for epoch in (0, 1):  # only the student's fc ran, in train mode
+        assert {(name, training) for name, training, _ in spy.calls[epoch]} == {("student", True)}
+
+
+@pytest.mark.parametrize(("method", "train_ic_bias", "biases_move"), [
+    ("pkd", False, False),  # the authors' PKD: biases stay at init
+    ("pkd", True, True),
+    ("ce", False, True),  # the CE baseline always trains them, as the authors' does
+    ("ce", True, True),
+])
+def test_train_ic_bias_is_a_pkd_setting(backbones, tmp_path, method, train_ic_bias, biases_move) -> None:
+    config = tiny_config(ics={"epochs": 1, "train_ic_bias": train_ic_bias})
+    torch.manual_seed(0)
+    train_ics(tmp_path / "run", method=method, backbone=backbones["iframe"],
+              teachers=[backbones["mv"], backbones["residual"]], train_set=_fused(16, 3), test_set=None,
+              config=config, progress=False)
+    after = load_checkpoint(tmp_path / "run")
+    from pkdkit.models import create_model
+
+    torch.manual_seed(int(config["run"]["seed"]))  # the fresh heads train_ics starts from
+    fresh = create_model(**after.config)
+    for k in range(3):
+        moved = not torch.equal(after.ics[k].fc.bias, fresh.ics[k].fc.bias)
+        assert moved == biases_move, (k, method, train_ic_bias)
+        assert not torch.equal(after.ics[k].fc.weight, fresh.ics[k].fc.weight)

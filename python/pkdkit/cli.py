@@ -38,6 +38,7 @@ COMMANDS: dict[str, str] = {
     "predict": "pkdkit.commands.predict:predict",
     # everything
     "demo": "pkdkit.commands.demo:demo",
+    "compare": "pkdkit.commands.compare:compare",
     "bench": "pkdkit.commands.bench:bench",
 }
 

@@ -27,6 +27,7 @@ __all__ = [
     "count_macs",
     "incremental_costs",
     "tradeoff_report",
+    "report_markdown",
     "plot_tradeoff",
 ]
 
@@ -127,24 +128,62 @@ def tradeoff_report(
     data: ExitLogits,
     thresholds: Sequence[float],
     baselines: dict[str, dict] | None = None,
+    *,
+    confidence_baseline: bool = True,
 ) -> dict:
-    """Accuracy and cost of every WISE model at every threshold, plus fixed baselines.
+    """Accuracy and cost of every WISE model at every threshold, plus baselines and trade-off metrics.
 
     Args:
-        models: label -> :class:`pkdkit.wise.WiseModel`.
+        models: label -> :class:`pkdkit.wise.WiseModel`; the first one also gets the cost
+            accounting table (:func:`pkdkit.tradeoff.cost_rules_table`).
         data: test logits in the models' cascade order.
         thresholds: exit thresholds to sweep.
         baselines: label -> ``{"accuracy", "cost"}`` single points (e.g. CoViAR's fusion).
+        confidence_baseline: add the SDN-style confidence-threshold curve on the same logits
+            (:func:`pkdkit.tradeoff.sweep_confidence_exit`).
 
     Returns:
-        ``{"curves": {label: [rows]}, "baselines": {...}, "per_exit": {...}}``.
+        ``{"curves": {label: [rows]}, "baselines": {...}, "per_exit": {...}, "full_cost": float,
+        "metrics": {label: summary}, "cost_rules": [rows], "settings": {label: text}}``; every cost is the mean over all
+        test videos, each counted once, wrong early exits included. Unreachable budgets are None.
     """
+    from . import tradeoff
+
     curves = {label: m.tradeoff(data.logits, data.labels, thresholds) for label, m in models.items()}
-    return {"curves": curves, "baselines": baselines or {}, "per_exit": per_exit_accuracy(data)}
+    if confidence_baseline:
+        curves[CONFIDENCE_LABEL] = tradeoff.sweep_confidence_exit(data.logits, data.labels, data.costs, thresholds)
+    baselines = baselines or {}
+    full_cost = float(np.sum(data.costs))
+    metrics: dict[str, dict] = {}
+    if full_cost > 0:
+        for label, rows in {**curves, **{k: [v] for k, v in baselines.items()}}.items():
+            summary = tradeoff.summarise(rows, full_cost)
+            metrics[label] = {k: (None if np.isnan(v) else v) for k, v in summary.items()}
+    settings = {label: m.describe() if hasattr(m, "describe") else str(m) for label, m in models.items()}
+    cost_rules = []
+    if models:
+        first = next(iter(models.values()))
+        cost_rules = tradeoff.cost_rules_table(first, data.logits, data.labels, thresholds)
+    return {
+        "curves": curves,
+        "baselines": baselines,
+        "per_exit": per_exit_accuracy(data),
+        "full_cost": full_cost,
+        "metrics": metrics,
+        "cost_rules": cost_rules,
+        "settings": settings,
+    }
+
+
+#: The label of the confidence-threshold baseline curve in :func:`tradeoff_report`.
+CONFIDENCE_LABEL = "confidence exit (SDN)"
 
 
 def report_markdown(report: dict, cost_unit: float = 1e9, unit_name: str = "GMACs") -> str:
-    """The trade-off report as a markdown table (one row per curve point, then baselines)."""
+    """The trade-off report as markdown: one row per curve point and baseline, then the trade-off
+    metrics and the cost-accounting comparison when the report has them."""
+    from . import tradeoff
+
     lines = [
         f"| method | threshold | accuracy (%) | {unit_name} / video | exits used (histogram) |",
         "|---|---|---|---|---|",
@@ -157,7 +196,26 @@ def report_markdown(report: dict, cost_unit: float = 1e9, unit_name: str = "GMAC
             )
     for label, b in report["baselines"].items():
         lines.append(f"| {label} | - | {100 * b['accuracy']:.2f} | {b['cost'] / cost_unit:.4g} | all |")
-    return "\n".join(lines) + "\n"
+    text = "\n".join(lines) + "\n"
+    if report.get("settings"):
+        text += "\nStages of each WISE curve:\n\n" + "".join(
+            f"- {label}: {how}\n" for label, how in report["settings"].items()
+        )
+    if report.get("metrics"):
+        text += (
+            f"\nTrade-off metrics (cost normalised by the full cascade, "
+            f"{report['full_cost'] / cost_unit:.4g} {unit_name} per video; Pareto points joined "
+            "linearly; see `pkdkit.tradeoff`):\n\n" + tradeoff.metrics_markdown(report["metrics"])
+        )
+    if report.get("cost_rules"):
+        first = next(iter(report["curves"]))
+        text += (
+            f"\nCost accounting of {first}: pkdkit charges every test video once, wrong early exits "
+            "included. The authors' WISE scripts charge a correct exit at MV2-MV4 twice; their TEAM-Net "
+            "notebook charges wrong early exits nothing. Compare with the paper's costs only under the "
+            "same rule:\n\n" + tradeoff.cost_rules_markdown(report["cost_rules"], cost_unit, unit_name)
+        )
+    return text
 
 
 def plot_tradeoff(report: dict, path: str | Path, cost_unit: float = 1e9, unit_name: str = "GMACs") -> None:

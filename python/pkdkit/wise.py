@@ -10,11 +10,34 @@ and a sample leaves at the first stage whose max probability exceeds the thresho
 that never exits takes the last stage's prediction. ``tau = 1.0`` therefore uses every exit, and
 ``tau = 0`` always stops at the first.
 
-The weights are learned on training-set logits exactly as the authors do: for each stage, minimise
-``CE(sum_j w_j z_j, y) + alpha_k * ||w||_1`` with full-batch SGD (lr 0.1, 500 iterations, weights
-starting at 1, ``alpha_k = 0`` for the first five stages and 0.1 afterwards). Stages do not share
-parameters, so all twelve are fitted at once as one batched problem (one masked ``(K, K)`` weight
-matrix) on the GPU when there is one.
+The weights are learned on training-set logits with the authors' objective: for each stage,
+minimise ``CE(sum_j w_j z_j, y) + alpha_k * ||w||_1`` with full-batch SGD (lr 0.1, 500 iterations,
+weights starting at 1, ``alpha_k = 0`` for the first five stages and 0.1 afterwards). Stages do
+not share parameters, so all twelve are fitted at once as one batched problem (one masked
+``(K, K)`` weight matrix) on the GPU when there is one.
+
+Faithful by default, better by choice. The defaults of :func:`fit` are the authors' code
+(``wise_ucf101_kinetics_pretrained.py``, ``hmdb_wise.py``); each pkdkit improvement is a named
+option:
+
+- **Stage 1** (``learn_first_stage``). The authors test R1's raw logits, ``softmax(z_R1)``; no
+  weight is learned for it. Default ``False`` holds ``w^(1) = 1``. ``True`` learns ``w^(1)``, a
+  temperature on R1 that makes its confidence honest, so fewer videos leave at R1 on
+  overconfident logits; at low thresholds this can change accuracy by many points. It is
+  pkdkit's improvement, not the paper's method: report it as such.
+- **Last stage** (``last_stage``). A video that no stage is sure of: the authors fall back to a
+  fixed 3-head ensemble ``(a*I4 + b*R4 + c*MV4) / 3`` (``/3`` dropped in ``no_division``, and
+  ``(I4 + R4 + MV4) / 3`` for ``no_scaling``). Their ``a, b, c`` are hard-coded per split; pkdkit
+  fits them the same way as every other stage (same objective, ``alpha = l1``). That is
+  ``last_stage="authors"``, the default: row 12 of the weight matrix is zero except at I4, R4 and
+  MV4, and its divisor is 3. ``last_stage="cascade"`` uses the fitted 12-exit weights instead
+  (pkdkit's earlier behaviour; models saved without a ``last_stage`` field load as this).
+  ``no_lateral`` always ends on I4 alone, as in the authors' code.
+- **Cost.** :meth:`WiseModel.evaluate` charges every test video once, the cost of the stages it
+  ran, wrong early exits included. The authors' WISE scripts charge a correct exit at MV2-MV4
+  twice and their TEAM-Net notebook charges wrong early exits nothing; see
+  :mod:`pkdkit.tradeoff` (:func:`~pkdkit.tradeoff.cost_rules_table`), which reports the three
+  side by side on the same logits so numbers are not compared with the paper's blindly.
 
 Variants (``variant=``): ``"wise"`` (learned, divided by k), ``"no_division"`` (learned, no /k:
 the curve the authors plot as "WISE"), ``"no_scaling"`` (all weights 1, divided by k) and
@@ -44,12 +67,21 @@ __all__ = [
     "coviar_fusion",
     "cascade_order",
     "comparison_models",
+    "describe",
+    "LAST_STAGES",
+    "FALLBACK_EXITS",
 ]
 
 #: The cascade order of the authors' WISE code: the residual net first, then MV, then I-frame.
 CASCADE: tuple[str, ...] = CASCADE_EXITS
 
 VARIANTS = ("wise", "no_division", "no_scaling", "no_lateral")
+
+#: Last-stage fallbacks: the authors' 3-head ensemble, or pkdkit's fitted 12-exit stage.
+LAST_STAGES = ("authors", "cascade")
+
+#: The exits of the authors' last-stage ensemble.
+FALLBACK_EXITS: tuple[str, ...] = ("I4", "R4", "MV4")
 
 
 def cascade_order(names: Sequence[str], order: Sequence[str] = CASCADE) -> list[int]:
@@ -74,11 +106,26 @@ def _as_tensor(logits: np.ndarray | torch.Tensor, labels: np.ndarray | torch.Ten
     return z.to(device=device, dtype=torch.float32), y.to(device=device, dtype=torch.long)
 
 
-def _stage_mask(k: int, variant: str) -> torch.Tensor:
-    """(K, K) 0/1 mask: which exits stage k may combine."""
+def _stage_mask(
+    k: int, variant: str, last_stage: str = "cascade", names: Sequence[str] | None = None
+) -> torch.Tensor:
+    """(K, K) 0/1 mask: which exits stage k may combine.
+
+    With ``last_stage="authors"`` the last row holds only the :data:`FALLBACK_EXITS`.
+    """
+    if last_stage not in LAST_STAGES:
+        raise ValueError(f"last_stage must be one of {LAST_STAGES}, got {last_stage!r}")
     if variant == "no_lateral":
         return torch.eye(k)
-    return torch.tril(torch.ones(k, k))
+    mask = torch.tril(torch.ones(k, k))
+    if last_stage == "authors":
+        names = list(names or [])
+        missing = [n for n in FALLBACK_EXITS if n not in names]
+        if missing:
+            raise ValueError(f"the authors' last stage needs exits {list(FALLBACK_EXITS)}; {missing} missing")
+        mask[-1] = 0
+        mask[-1, [names.index(n) for n in FALLBACK_EXITS]] = 1
+    return mask
 
 
 @dataclass
@@ -92,6 +139,9 @@ class WiseModel:
         names: exit names in cascade order.
         variant: one of :data:`VARIANTS`.
         temperatures: (K,) per-stage softmax temperatures (ones unless calibrated).
+        last_stage: ``"authors"`` (the last row is the 3-head fallback ensemble, divided by 3 in
+            the divided variants) or ``"cascade"`` (the last row is a 12-exit stage like the others).
+        first_stage: ``"raw"`` (R1's weight held at 1, the authors') or ``"learned"``.
         history: final training loss per stage.
     """
 
@@ -100,6 +150,8 @@ class WiseModel:
     names: list[str]
     variant: str = "wise"
     temperatures: np.ndarray = field(default_factory=lambda: np.ones(0, np.float32))
+    last_stage: str = "cascade"
+    first_stage: str = "raw"
 
     history: list[float] = field(default_factory=list)
 
@@ -113,6 +165,8 @@ class WiseModel:
             )
         if self.variant not in VARIANTS:
             raise ValueError(f"variant must be one of {VARIANTS}, got {self.variant!r}")
+        if self.last_stage not in LAST_STAGES:
+            raise ValueError(f"last_stage must be one of {LAST_STAGES}, got {self.last_stage!r}")
         if self.temperatures.size == 0:
             self.temperatures = np.ones(k, np.float32)
 
@@ -121,9 +175,14 @@ class WiseModel:
         return len(self.names)
 
     def divisors(self) -> np.ndarray:
-        """d_k of each stage: k for divided variants, 1 for ``no_division`` and ``no_lateral``."""
+        """d_k of each stage: k for divided variants (3 for the authors' 3-head last stage), 1 for
+        ``no_division`` and ``no_lateral``. Division changes confidence, never a stage's argmax."""
         k = np.arange(1, self.num_stages + 1, dtype=np.float32)
-        return k if self.variant in ("wise", "no_scaling") else np.ones_like(k)
+        if self.variant not in ("wise", "no_scaling"):
+            return np.ones_like(k)
+        if self.last_stage == "authors":
+            k[-1] = len(FALLBACK_EXITS)
+        return k
 
     def stage_logits(self, logits: np.ndarray | torch.Tensor) -> torch.Tensor:
         """(K, N, C) combined logits of every stage (already divided and temperature-scaled)."""
@@ -189,6 +248,10 @@ class WiseModel:
         conf, cls = p.max(dim=-1)
         return bool(conf > threshold or k == self.num_stages), int(cls), float(conf)
 
+    def describe(self) -> str:
+        """One line saying how the first and last stages work (see :func:`describe`)."""
+        return describe(self)
+
     def save(self, path: str | Path) -> None:
         """Write the model as JSON (atomically)."""
         path = Path(path)
@@ -201,6 +264,8 @@ class WiseModel:
                     "weights": self.weights.tolist(),
                     "costs": self.costs.tolist(),
                     "temperatures": self.temperatures.tolist(),
+                    "last_stage": self.last_stage,
+                    "first_stage": self.first_stage,
                     "history": self.history,
                 },
                 indent=1,
@@ -210,7 +275,8 @@ class WiseModel:
 
     @classmethod
     def load(cls, path: str | Path) -> WiseModel:
-        """Read a model written by :meth:`save`.
+        """Read a model written by :meth:`save` (files without ``last_stage`` predate the option and
+        used the fitted 12-exit last stage and a learned first stage).
 
         Raises:
             FileNotFoundError: no such file.
@@ -238,6 +304,8 @@ class WiseModel:
                 names=list(d["names"]),
                 variant=d["variant"],
                 temperatures=np.array(d.get("temperatures", []), np.float32),
+                last_stage=d.get("last_stage", "cascade"),
+                first_stage=d.get("first_stage", "learned"),
                 history=list(d.get("history", [])),
             )
         except (TypeError, ValueError) as err:
@@ -260,10 +328,15 @@ def fit(
     lr: float = 0.1,
     l1: float = 0.1,
     l1_free_stages: int = 5,
+    learn_first_stage: bool = False,
+    last_stage: str = "authors",
     calibrate: bool = False,
     device: str | torch.device | None = None,
 ) -> WiseModel:
     """Learn the per-stage ensemble weights from training-set logits.
+
+    The defaults are the authors' (module docstring): R1 raw at stage 1, the 3-head fallback
+    ensemble (I4, R4, MV4) as the last stage.
 
     Args:
         logits: (K, N, C) logits of the K exits in cascade order (see :func:`cascade_order`).
@@ -274,6 +347,9 @@ def fit(
             nothing (all weights 1).
         iterations, lr: full-batch SGD steps and learning rate (authors: 500, 0.1).
         l1, l1_free_stages: L1 penalty ``alpha`` and how many leading stages go unpenalised.
+        learn_first_stage: learn R1's weight (a temperature) instead of holding it at 1.
+        last_stage: ``"authors"`` (3-head fallback, its 3 weights fitted like any stage) or
+            ``"cascade"`` (the fitted 12-exit stage); see :data:`LAST_STAGES`.
         calibrate: also fit one softmax temperature per stage (NLL on the same logits, LBFGS).
         device: where to fit; default CUDA when available, else CPU.
 
@@ -288,7 +364,11 @@ def fit(
     if len(names) != k:
         raise ValueError(f"{len(names)} names for {k} exits")
     costs_arr = np.zeros(k) if costs is None else np.asarray(costs, np.float64)
-    mask = _stage_mask(k, variant).to(device)
+    mask = _stage_mask(k, variant, last_stage, names).to(device)
+    # Weights the optimiser may move; the others stay at their initial 1 (or 0 outside the mask).
+    free = mask.clone()
+    if not learn_first_stage:
+        free[0, 0] = 0.0
     weights = mask.clone()
     history: list[float] = []
 
@@ -297,10 +377,14 @@ def fit(
         alphas = _default_alphas(k, l1, l1_free_stages).to(device)
         opt = torch.optim.SGD([w], lr=lr)
 
+        def effective() -> torch.Tensor:
+            return w * free + mask * (1 - free)
+
         def objective() -> torch.Tensor:
-            combined = torch.einsum("ke,enc->knc", w * mask, z)  # (K, N, C), no /k in training
+            weight = effective()
+            combined = torch.einsum("ke,enc->knc", weight, z)  # (K, N, C), no /k in training
             ce = F.cross_entropy(combined.reshape(-1, combined.shape[-1]), y.repeat(k), reduction="none")
-            return ce.view(k, -1).mean(dim=1) + alphas * (w * mask).abs().sum(dim=1)
+            return ce.view(k, -1).mean(dim=1) + alphas * weight.abs().sum(dim=1)
 
         for _ in range(iterations):
             opt.zero_grad(set_to_none=True)
@@ -308,11 +392,12 @@ def fit(
             objective().sum().backward()
             opt.step()
         with torch.no_grad():
-            weights = (w * mask).detach()
+            weights = effective().detach()
             history = objective().cpu().tolist()
 
     model = WiseModel(
-        weights=weights.cpu().numpy(), costs=costs_arr, names=list(names), variant=variant
+        weights=weights.cpu().numpy(), costs=costs_arr, names=list(names), variant=variant,
+        last_stage=last_stage, first_stage="learned" if learn_first_stage else "raw",
     )
     if calibrate:
         model.temperatures = _calibrate(model, z.cpu(), y.cpu())
@@ -363,13 +448,29 @@ def comparison_models(model: WiseModel) -> dict[str, WiseModel]:
     """``model`` plus the variants derivable from it without training, keyed by a plot label.
 
     The learned weights serve both the divided and the undivided cascade; "no scaling" and
-    "no lateral connections" need no weights at all.
+    "no lateral connections" need no weights at all. Every derived model keeps ``model``'s last
+    stage (the authors' ``(I4 + R4 + MV4) / 3`` for no scaling when it is ``"authors"``).
     """
-    k, names, costs = model.num_stages, model.names, model.costs
+    k, names, costs, last = model.num_stages, model.names, model.costs, model.last_stage
     out = {f"WISE ({model.variant})": model}
     if model.variant in ("wise", "no_division"):
         other = "no_division" if model.variant == "wise" else "wise"
-        out[f"WISE ({other})"] = WiseModel(model.weights, costs, names, variant=other)
-    out["no scaling"] = WiseModel(np.tril(np.ones((k, k))), costs, names, variant="no_scaling")
-    out["no lateral"] = WiseModel(np.eye(k), costs, names, variant="no_lateral")
+        out[f"WISE ({other})"] = WiseModel(
+            model.weights, costs, names, variant=other, last_stage=last, first_stage=model.first_stage
+        )
+    ones = _stage_mask(k, "no_scaling", last, names).numpy()
+    out["no scaling"] = WiseModel(ones, costs, names, variant="no_scaling", last_stage=last)
+    out["no lateral"] = WiseModel(np.eye(k), costs, names, variant="no_lateral", last_stage=last)
     return out
+
+
+def describe(model: WiseModel) -> str:
+    """One line saying how ``model``'s first and last stages work (for report tables)."""
+    first = "R1 raw (authors)" if model.first_stage == "raw" else "R1 weight learned (pkdkit option)"
+    if model.variant == "no_lateral":
+        last = "I4 alone"
+    elif model.last_stage == "authors":
+        last = "3-head I4/R4/MV4 ensemble (authors)"
+    else:
+        last = "fitted 12-exit stage (pkdkit option)"
+    return f"{model.variant}: stage 1 {first}; last stage {last}"

@@ -29,8 +29,9 @@ from ._options import device_option
               help="Exit to measure (4: the backbone's own classifier).")
 @click.option("--top-k", type=int, default=1, show_default=True, help="Largest Hessian eigenvalues to compute.")
 @click.option("--tol", type=float, default=1e-3, show_default=True,
-              help="Eigenvalues: stop when each residual is below tol * |eigenvalue|.")
-@click.option("--probes", type=int, default=50, show_default=True, help="Hutchinson probes for the trace.")
+              help="Eigenvalues: stop when each error bound is below tol * |eigenvalue|.")
+@click.option("--probes", type=int, default=50, show_default=True,
+              help="Hessian-vector products for the Hutch++ trace.")
 @click.option("--rho", type=float, default=0.5, show_default=True, help="Adaptive worst-case sharpness radius.")
 @click.option("--average-rho", type=float, default=0.05, show_default=True,
               help="Adaptive average-case sharpness noise scale.")

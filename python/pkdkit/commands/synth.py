@@ -7,7 +7,11 @@ import click
 
 @click.command()
 @click.argument("out", type=click.Path(file_okay=False))
-@click.option("--classes", type=int, default=10, show_default=True, help="Number of classes (max 12).")
+@click.option("--preset", type=click.Choice(["actions", "motion"]), default="actions", show_default=True,
+              help="actions: appearance informative, motion decisive (8 classes); motion: classes differ "
+                   "in motion only (12 classes).")
+@click.option("--classes", type=int, default=8, show_default=True,
+              help="Number of classes, the first N of the preset (max 8 for actions, 12 for motion).")
 @click.option("--videos-per-class", type=int, default=20, show_default=True, help="Videos per class.")
 @click.option("--frames", type=int, default=48, show_default=True, help="Frames per video.")
 @click.option("--size", default="340x256", show_default=True, help="Frame size WIDTHxHEIGHT.")
@@ -19,16 +23,19 @@ import click
 @click.option("--gop", type=int, default=12, show_default=True, help="Frames per GOP.")
 @click.option("--workers", type=int, default=None, help="Parallel processes [default: CPU count].")
 def synth(
-    out: str, classes: int, videos_per_class: int, frames: int, size: str, seed: int,
+    out: str, preset: str, classes: int, videos_per_class: int, frames: int, size: str, seed: int,
     container: str, gop: int, workers: int | None,
 ) -> None:
     """Write a synthetic action dataset to OUT, laid out like UCF-101.
 
-    Each class is a motion pattern (MoveRight, MoveLeft, MoveUp, MoveDown, RotateClockwise,
+    Preset actions (Swim, Juggle, Box, Dive, Run, Dribble, Fence, Breakdance): each class has a
+    gross motion it shares with one other class and a preferred scene, prop and outfit colour,
+    each preference holding only some of the time, so a single frame hints at the class and the
+    motion settles it. Preset motion (MoveRight, MoveLeft, MoveUp, MoveDown, RotateClockwise,
     RotateCounterclockwise, ZoomIn, ZoomOut, Collide, Separate, CameraPanRight,
-    OscillateHorizontal; --classes N takes the first N). Textures, shapes, places, lighting and
-    noise are drawn the same way for every class, so the class shows in the motion (motion vectors,
-    residuals), not in a single frame. Videos are MPEG-4 Part 2 in the CoViAR format (quantiser 1,
+    OscillateHorizontal): appearance is drawn the same way for every class, so the class shows only
+    in the motion. --classes N takes the first N; docs/synthetic.md describes every class.
+    Videos are MPEG-4 Part 2 in the CoViAR format (quantiser 1,
     fixed GOP, no B-frames), named CLASS/v_CLASS_gXX_cYY.EXT, with classInd.txt, trainlist01.txt
     and testlist01.txt, and datalists/synth_split1_{train,test}.txt for the torch datasets. The
     same arguments always give the same bytes.
@@ -38,7 +45,7 @@ def synth(
 
     result = synth_dataset(
         out, classes, videos_per_class, frames=frames, size=parse_size(size), seed=seed,
-        container=container, gop=gop, workers=workers,
+        container=container, gop=gop, workers=workers, preset=preset,
     )
     n_test = sum(v.is_test for v in result.videos)
     click.echo(

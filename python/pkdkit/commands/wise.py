@@ -36,18 +36,23 @@ def wise() -> None:
 @click.option("--iterations", default=500, show_default=True, help="Full-batch SGD steps.")
 @click.option("--lr", default=0.1, show_default=True)
 @click.option("--l1", default=0.1, show_default=True, help="L1 penalty after the first five stages.")
+@click.option("--first-stage", type=click.Choice(["raw", "learned"]), default="raw", show_default=True,
+              help="raw: test R1's raw logits (the authors'); learned: learn a weight on R1 (pkdkit option).")
+@click.option("--last-stage", type=click.Choice(["authors", "cascade"]), default="authors", show_default=True,
+              help="authors: fall back to the fitted I4/R4/MV4 ensemble; cascade: the fitted 12-exit stage.")
 @click.option("--calibrate/--no-calibrate", default=False, show_default=True,
               help="Also fit one softmax temperature per stage.")
 @device_option()
-def fit_command(train_logits, out, variant, iterations, lr, l1, calibrate, device) -> None:
-    """Learn the per-stage ensemble weights from training-set logits."""
+def fit_command(train_logits, out, variant, iterations, lr, l1, first_stage, last_stage, calibrate, device) -> None:
+    """Learn the per-stage ensemble weights from training-set logits (the authors' WISE by default)."""
     from .. import wise as wise_lib
     from ..evaluate import load_logits
 
     data = load_logits(train_logits).select(wise_lib.CASCADE)
     model = wise_lib.fit(
         data.logits, data.labels, data.costs, variant=variant, iterations=iterations, lr=lr, l1=l1,
-        calibrate=calibrate, device=None if device == "auto" else device,
+        learn_first_stage=first_stage == "learned", last_stage=last_stage, calibrate=calibrate,
+        device=None if device == "auto" else device,
     )
     out.parent.mkdir(parents=True, exist_ok=True)
     model.save(out)
@@ -63,7 +68,12 @@ def fit_command(train_logits, out, variant, iterations, lr, l1, calibrate, devic
 @click.option("--out", type=click.Path(file_okay=False, path_type=Path), required=True,
               help="Directory for tradeoff.md, tradeoff.json and tradeoff.png.")
 def eval_command(model_path, test_logits, thresholds, out) -> None:
-    """Sweep thresholds on test logits: accuracy vs cost table, JSON and plot, with baselines."""
+    """Sweep thresholds on test logits: accuracy vs cost table, JSON and plot, with baselines.
+
+    Beside the curves: area under accuracy-vs-cost, accuracy at 25/50/75 % of the full cascade's
+    cost, an SDN-style confidence-exit baseline on the same logits, and the cost of the first
+    model's points under the authors' counting rules next to pkdkit's (every video once).
+    """
     from .. import wise as wise_lib
     from ..evaluate import load_logits, tradeoff_report, write_report
 

@@ -85,8 +85,8 @@ def _oscillate(scene: Scene, rng: np.random.Generator, width: int, height: int) 
 
 
 def _pair_path(scene: Scene, rng: np.random.Generator, width: int, height: int, approach: bool) -> None:
-    """Both actors on one line: they close in until they touch, or start touching and part."""
-    a, b = scene.actors
+    """The first two actors on one line: they close in until they touch, or start touching and part."""
+    a, b = scene.actors[:2]
     t = _time(scene)
     frames = len(t)
     touch = a.shape.radius + b.shape.radius

@@ -8,7 +8,7 @@ renderer knows nothing about the action classes.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import numpy as np
 
@@ -25,6 +25,8 @@ class Texture:
         colours: (K, 3) float32 RGB amplitude of each grating.
         base: (3,) float32 mean RGB colour.
         sharpness: 0 for smooth sinusoids, > 0 squashes each grating with ``tanh`` (hard edges).
+        drift: None, or (K,) float32 phase change per frame: the pattern changes inside a fixed
+            outline (limbs, cloth), which block motion vectors cannot follow but residuals show.
     """
 
     freqs: np.ndarray
@@ -32,10 +34,12 @@ class Texture:
     colours: np.ndarray
     base: np.ndarray
     sharpness: float
+    drift: np.ndarray | None = None
 
-    def sample(self, x: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """RGB colour at world points ``x, y`` (any shape ``S``): an ``S + (3,)`` float32 array."""
-        arg = x[..., None] * self.freqs[:, 0] + y[..., None] * self.freqs[:, 1] + self.phases
+    def sample(self, x: np.ndarray, y: np.ndarray, t: int = 0) -> np.ndarray:
+        """RGB colour at world points ``x, y`` (any shape ``S``) in frame ``t``: ``S + (3,)`` float32."""
+        phases = self.phases if self.drift is None else self.phases + np.float32(t) * self.drift
+        arg = x[..., None] * self.freqs[:, 0] + y[..., None] * self.freqs[:, 1] + phases
         waves = np.sin(arg)
         if self.sharpness > 0:
             waves = np.tanh(self.sharpness * waves)
@@ -141,6 +145,7 @@ class Scene:
     gain: np.ndarray  # (F,) float32 global brightness
     gradient: np.ndarray  # (2,) float32 brightness slope across x and y (fraction per frame size)
     noise_sigma: float
+    cues: dict[str, str] = field(default_factory=dict)  # what a preset drew (scene kind, motion...)
 
 
 def _wrap(d: np.ndarray, period: float) -> np.ndarray:
@@ -167,7 +172,7 @@ def render(scene: Scene, width: int, height: int, rng: np.random.Generator) -> n
     for t in range(len(scene.zoom)):
         wx = cx + (xx - cx) / scene.zoom[t] + scene.pan[t, 0]
         wy = cy + (yy - cy) / scene.zoom[t] + scene.pan[t, 1]
-        img = scene.background.sample(wx, wy)
+        img = scene.background.sample(wx, wy, t)
         for actor in reversed(scene.actors):  # actors[0] in front
             du = _wrap(wx - actor.centre[t, 0], scene.period[0])
             dv = _wrap(wy - actor.centre[t, 1], scene.period[1])
@@ -179,7 +184,7 @@ def render(scene: Scene, width: int, height: int, rng: np.random.Generator) -> n
             alpha = actor.shape.alpha(u, v)
             inside = np.nonzero(alpha)  # texture only where the actor shows: a few % of the frame
             a = alpha[inside][:, None]
-            img[inside] = img[inside] * (1 - a) + actor.texture.sample(u[inside], v[inside]) * a
+            img[inside] = img[inside] * (1 - a) + actor.texture.sample(u[inside], v[inside], t) * a
         img *= (scene.gain[t] * shading)[..., None]
         img += rng.normal(0.0, scene.noise_sigma, img.shape).astype(np.float32)
         np.clip(img, 0, 255, out=img)

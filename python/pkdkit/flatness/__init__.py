@@ -1,4 +1,4 @@
-"""Flatness of minima: Hessian spectrum and trace, sharpness, loss landscapes.
+"""Flatness of minima: Hessian spectrum, trace and eigenvalue density, sharpness, loss landscapes.
 
 Every metric takes a model (any ``nn.Module``; for a multi-exit network returning a list of
 logits, ``exit_index`` picks the exit, the final one by default), a criterion reducing to the
@@ -13,6 +13,7 @@ subset (a pass over every batch); costs are reported in HVPs.
 
 from __future__ import annotations
 
+from .density import DensityResult, lanczos_quadrature, spectral_density
 from .eigen import EigenResult, top_eigenvalues
 from .hvp import HessianOperator
 from .landscape import (
@@ -38,6 +39,9 @@ __all__ = [
     "EigenResult",
     "hessian_trace",
     "TraceResult",
+    "spectral_density",
+    "DensityResult",
+    "lanczos_quadrature",
     "keskar_sharpness",
     "worst_case_sharpness",
     "average_case_sharpness",

@@ -80,8 +80,12 @@ DEFAULTS: dict[str, Any] = {
         # The authors train ICs (CE and PKD alike) on the fused data: I-frame, MV and residual of the
         # same GOP, MV/residual at a random P position. False: CE reads the single-modality dataset.
         "fused_data": True,
-        "train_ic_bias": True,  # the authors' PKD optimisers leave the IC Linear biases at init
-        "freeze_bn_stats": True,  # False: the authors' code, where backbone BN statistics drift
+        # PKD only: False is the authors' PKD, whose optimisers leave the IC Linear biases at init.
+        # The CE baseline always trains them, as the authors' CE script does.
+        "train_ic_bias": True,
+        # False: the authors' code, where backbone BN statistics drift (and the "self" teacher is
+        # the student's own train-mode final exit, batch statistics and all).
+        "freeze_bn_stats": True,
         "temperature": 1.0,
         "loss": "soft_ce",  # soft_ce (paper, no T^2) | kl (Hinton: KL * T^2)
         "schedule": "progressive",  # progressive | anti | fixed

@@ -182,47 +182,10 @@ def fit(
     if info.is_main:
         out.mkdir(parents=True, exist_ok=True)
     log = MetricsLog(out)
-
-    start_epoch = 0
-    if ckpt_path.is_file():
-        if not options.resume:
-            raise ValueError(f"{ckpt_path} exists: pass --resume to continue that run, or choose another --out")
-        state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
-        model.load_state_dict(state["model"])
-        optimizer.load_state_dict(state["optimizer"])
-        scheduler.load_state_dict(state["scheduler"])
-        set_rng_state(state["rng"])
-        start_epoch = int(state["epoch"])
-        if info.is_main:
-            log.truncate(start_epoch)
-    elif info.is_main:
-        log.truncate(0)
+    start_epoch = _restore(model, optimizer, scheduler, ckpt_path, options.resume, log, info.is_main)
     if info.is_main and options.config:
         (out / "config.toml").write_text(dump_toml(options.config))
-
-    local_batch = options.batch_size // info.world
-    sampler = DistributedSampler(
-        train_set, num_replicas=info.world, rank=info.rank, shuffle=True, seed=options.seed, drop_last=False
-    )
-    loader_rng = torch.Generator()
-    loader = DataLoader(
-        train_set,
-        batch_size=local_batch,
-        sampler=sampler,
-        num_workers=options.workers,
-        generator=loader_rng,
-        pin_memory=device.type == "cuda",
-        drop_last=False,
-    )
-    test_loader = None
-    if test_set is not None:
-        test_loader = DataLoader(
-            test_set,
-            batch_size=options.test_batch_size or local_batch,
-            sampler=ShardSampler(len(test_set), info.rank, info.world),
-            num_workers=options.workers,
-            pin_memory=device.type == "cuda",
-        )
+    loader, sampler, loader_rng, test_loader = _loaders(train_set, test_set, options, info)
 
     record: dict[str, Any] = {}
     with _progress(options.progress and info.is_main) as bars:
@@ -238,20 +201,7 @@ def fit(
             _check_finite_weights(model, epoch, options.title, ckpt_path)
             if info.is_main:
                 log.append(record)
-                save_atomic(
-                    {
-                        "format": "pkdkit-run-1",
-                        "model_config": model.config,
-                        "model": model.state_dict(),
-                        "optimizer": optimizer.state_dict(),
-                        "scheduler": scheduler.state_dict(),
-                        "rng": rng_state(),
-                        "epoch": epoch + 1,
-                        "config": dict(options.config),
-                        "title": options.title,
-                    },
-                    ckpt_path,
-                )
+                save_atomic(_checkpoint_state(model, optimizer, scheduler, epoch + 1, options), ckpt_path)
             if info.world > 1:
                 dist.barrier()
             accs = " ".join(f"{100 * record[k]:.1f}" for k in _EXIT_KEYS if k in record)
@@ -273,6 +223,93 @@ def fit(
         plot_curves(records, out / "curves.png", title=options.title)
         (out / "summary.json").write_text(json.dumps(summary, indent=2) + "\n")
     return summary
+
+
+def _restore(
+    model: MultiExitNet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    ckpt_path: Path,
+    resume: bool,
+    log: MetricsLog,
+    is_main: bool,
+) -> int:
+    """Loads ``ckpt_path`` into the run's objects when resuming; returns the epoch to start from.
+
+    The metrics log is cut back to the checkpoint's epoch (or emptied for a fresh run), so a run
+    killed after logging but before checkpointing does not log that epoch twice.
+
+    Raises:
+        ValueError: a checkpoint exists and ``resume`` is off.
+    """
+    if not ckpt_path.is_file():
+        if is_main:
+            log.truncate(0)
+        return 0
+    if not resume:
+        raise ValueError(f"{ckpt_path} exists: pass --resume to continue that run, or choose another --out")
+    state = torch.load(ckpt_path, map_location="cpu", weights_only=True)
+    model.load_state_dict(state["model"])
+    optimizer.load_state_dict(state["optimizer"])
+    scheduler.load_state_dict(state["scheduler"])
+    set_rng_state(state["rng"])
+    start_epoch = int(state["epoch"])
+    if is_main:
+        log.truncate(start_epoch)
+    return start_epoch
+
+
+def _loaders(
+    train_set: Dataset, test_set: Dataset | None, options: FitOptions, info: Any
+) -> tuple[DataLoader, DistributedSampler, torch.Generator, DataLoader | None]:
+    """The training loader (its sampler and seeded generator, re-seeded every epoch) and the test
+    loader (each DDP process reads its own shard once)."""
+    local_batch = options.batch_size // info.world
+    sampler = DistributedSampler(
+        train_set, num_replicas=info.world, rank=info.rank, shuffle=True, seed=options.seed, drop_last=False
+    )
+    loader_rng = torch.Generator()
+    pin = options.device.type == "cuda"
+    loader = DataLoader(
+        train_set,
+        batch_size=local_batch,
+        sampler=sampler,
+        num_workers=options.workers,
+        generator=loader_rng,
+        pin_memory=pin,
+        drop_last=False,
+    )
+    test_loader = None
+    if test_set is not None:
+        test_loader = DataLoader(
+            test_set,
+            batch_size=options.test_batch_size or local_batch,
+            sampler=ShardSampler(len(test_set), info.rank, info.world),
+            num_workers=options.workers,
+            pin_memory=pin,
+        )
+    return loader, sampler, loader_rng, test_loader
+
+
+def _checkpoint_state(
+    model: MultiExitNet,
+    optimizer: torch.optim.Optimizer,
+    scheduler: torch.optim.lr_scheduler.LRScheduler,
+    epochs_done: int,
+    options: FitOptions,
+) -> dict[str, Any]:
+    """Everything a bit-identical resume needs after ``epochs_done`` epochs."""
+    return {
+        "format": "pkdkit-run-1",
+        "model_config": model.config,
+        "model": model.state_dict(),
+        "optimizer": optimizer.state_dict(),
+        "scheduler": scheduler.state_dict(),
+        "rng": rng_state(),
+        "epoch": epochs_done,
+        "config": dict(options.config),
+        "title": options.title,
+    }
 
 
 def _train_epoch(

@@ -186,15 +186,13 @@ def train_ics(
             given = {key: _as_model(source) for key, source in teachers.items()}
         else:  # a list of runs: each keyed by the modality saved in it
             given = {net.modality: net for net in map(_as_model, teachers or ())}
-        original = None  # with drifting BN, "self" is an untouched copy of the student
         for name in schedule.needed(int(cfg["epochs"])):
             if name in given and name != modality:
                 teacher_models[name] = given[name].eval()
             elif name in ("self", modality):
-                if not cfg["freeze_bn_stats"]:
-                    if original is None:
-                        original = PKDTask.frozen_copy(student)
-                    teacher_models[name] = original
+                # The student's own final exit, from the same forward (PKDTask): the frozen original
+                # with frozen BN statistics, the authors' train-mode exit when they drift.
+                continue
             else:
                 raise ValueError(
                     f"the {cfg['schedule']} schedule needs a {name!r} teacher: pass its backbone run "
@@ -214,7 +212,9 @@ def train_ics(
         task: nn.Module = PKDTask(wrapped, modality, teacher_models, schedule, distill)
     else:
         task = CETask(wrapped, modality, exits=(1, 2, 3))
-    optimizer = create_optimizer(ic_param_groups(student, cfg), cfg)
+    # train_ic_bias is a PKD setting: the CE baseline always trains the IC biases, as the authors' does.
+    bias_cfg = {**cfg, "train_ic_bias": bool(cfg["train_ic_bias"]) or method == "ce"}
+    optimizer = create_optimizer(ic_param_groups(student, bias_cfg), cfg)
     scheduler = create_scheduler(optimizer, cfg)
     options = _options(
         cfg, device, resume=resume, progress=progress, title=f"{modality} ICs ({method})", config=config,

@@ -7,7 +7,6 @@ same segments of the same clips as the student.
 
 from __future__ import annotations
 
-import copy
 from collections.abc import Mapping, Sequence
 from typing import Any, Callable
 
@@ -76,11 +75,12 @@ class PKDTask(nn.Module):
     Args:
         model: the student (its backbone already frozen; possibly DDP-wrapped).
         modality: the student's input modality.
-        teachers: frozen networks by schedule name (``"mv"``, ``"residual"``, ``"iframe"``,
-            ``"self"``); each reads the batch entry of its own modality, in eval mode, under
-            no_grad. A ``"self"`` or own-modality teacher without an entry is the student's own
-            exit 4 (detached), which equals the frozen original when backbone BN statistics are
-            frozen; when they drift, pass :meth:`frozen_copy` of the student instead.
+        teachers: frozen networks by schedule name (``"mv"``, ``"residual"``, ``"iframe"``);
+            each reads the batch entry of its own modality, in eval mode, under no_grad. A
+            ``"self"`` or own-modality teacher without an entry is the student's own exit 4 from
+            the same forward (detached): the frozen original when backbone BN statistics are
+            frozen, and, when they drift, the train-mode final exit (batch statistics), exactly
+            as the authors' code distils from its own output after epoch 100.
         schedule: the teacher of each epoch.
         distill: ``loss(student_logits, teacher_logits)`` (see :mod:`pkdkit.train.losses`).
     """
@@ -102,12 +102,6 @@ class PKDTask(nn.Module):
         self.schedule = schedule
         self.distill = distill
         self.teacher = schedule.teacher_at(0)
-
-    @staticmethod
-    def frozen_copy(model: MultiExitNet) -> MultiExitNet:
-        """An eval-mode, gradient-free copy of ``model`` to serve as the ``"self"`` teacher."""
-        twin = copy.deepcopy(model).eval()
-        return twin.requires_grad_(False)
 
     def train(self, mode: bool = True) -> PKDTask:
         """Sets the student's mode; teachers always stay in eval mode."""

@@ -21,7 +21,7 @@ import os
 import resource
 import shutil
 import time
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, replace
 from pathlib import Path
@@ -29,13 +29,12 @@ from typing import Any
 
 import torch
 
-from .train.data import TrainingData, open_datasets
-from .vocabulary import MODALITIES
+from ..train.data import TrainingData, open_datasets
+from ._names import IC_METHODS, MODALITIES, MODALITY_NAMES
+from .report import combine_curves, render_report
 
-__all__ = ["DemoSettings", "DemoResult", "FULL", "QUICK", "run_demo", "demo_config"]
+__all__ = ["DemoSettings", "DemoResult", "FULL", "QUICK", "run_demo", "run_demo_seeds", "demo_config"]
 
-MODALITY_NAMES = {"iframe": "I-frame", "mv": "motion vectors", "residual": "residual"}
-IC_METHODS = ("ce", "pkd")
 THRESHOLDS = (0.3, 0.5, 0.6, 0.7, 0.8, 0.9, 0.95, 0.99, 0.999, 1.0)
 MARKER = ".pkdkit-demo"  # marks a folder as a demo output that a later demo may overwrite
 OUTPUTS = ("data", "runs", "flatness", "logits", "wise", "report.md", "curves.png", "tradeoff.png",
@@ -47,7 +46,7 @@ class DemoSettings:
     """Sizes of one demo run.
 
     Attributes:
-        classes: synthetic classes (motion patterns).
+        classes: synthetic classes (the first ones of the preset).
         videos_per_class: videos per class (about 30 % of them go to the test set).
         frames: frames per video.
         size: (width, height) of the rendered videos.
@@ -64,6 +63,8 @@ class DemoSettings:
         wise_iterations: full-batch SGD steps of the WISE fit.
         workers: DataLoader worker processes (0: load in the training process, and render the
             videos in it too).
+        preset: the synthetic data (:data:`pkdkit.data.synth.PRESETS`): ``"actions"``
+            (appearance informative, motion decisive) or ``"motion"`` (classes differ in motion only).
     """
 
     classes: int
@@ -82,18 +83,18 @@ class DemoSettings:
     landscape_points: int
     wise_iterations: int
     workers: int = 1
+    preset: str = "actions"
 
 
-#: The full demo: about 200 s of CPU time (2-4 minutes on 2 idle cores). The MV and residual exits
-#: end clearly above chance; the I-frame network stays near chance by design of the data.
+#: The full demo on the ``actions`` preset: 8 classes, 384 videos (256 train, 128 test).
 FULL = DemoSettings(
-    classes=6,
-    videos_per_class=36,
+    classes=8,
+    videos_per_class=48,
     frames=36,
     size=(128, 96),
     num_segments=3,
     input_size=64,
-    backbone_epochs=24,
+    backbone_epochs=30,
     backbone_lr={"iframe": 0.003, "mv": 0.003, "residual": 0.003},
     ic_epochs=6,
     ic_lr=0.003,
@@ -146,7 +147,7 @@ def demo_config(settings: DemoSettings, seed: int, device: str) -> dict[str, Any
     CoViAR's small body/stem lr multipliers assume ImageNet weights; from scratch every layer
     needs the full rate. PKD's three teachers get one third of the IC epochs each.
     """
-    from .train import load_config
+    from ..train import load_config
 
     third = max(1, settings.ic_epochs // 3)
     overrides = {
@@ -213,14 +214,14 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _prepare_out(out: Path) -> None:
+def _prepare_out(out: Path, outputs: tuple[str, ...] = OUTPUTS) -> None:
     """Creates ``out``; a previous demo's outputs in it are replaced, anything else is refused."""
     if out.exists() and not out.is_dir():
         raise FileNotFoundError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise ValueError(f"{out}: folder is not empty and not a previous demo output; choose another --out")
     out.mkdir(parents=True, exist_ok=True)
-    for name in OUTPUTS:
+    for name in outputs:
         path = out / name
         if path.is_dir():
             shutil.rmtree(path)
@@ -259,7 +260,7 @@ def run_demo(
         ValueError: ``out`` holds something else than a previous demo, or ``device`` is unknown or
             ``cuda`` without a GPU.
     """
-    from .devices import resolve_device
+    from ..devices import resolve_device
 
     settings = settings or (QUICK if quick else FULL)
     resolve_device(device)  # a bad device fails before anything is written
@@ -274,10 +275,50 @@ def run_demo(
         torch.set_num_threads(previous)
 
 
+def run_demo_seeds(
+    out: str | Path,
+    seeds: Sequence[int],
+    device: str = "auto",
+    quick: bool = False,
+    *,
+    settings: DemoSettings | None = None,
+    progress: bool = True,
+    threads: int | None = None,
+) -> tuple[list[DemoResult], Path]:
+    """:func:`run_demo` once per seed into ``out/seed-<seed>``, then the paired statistics over
+    seeds (:mod:`pkdkit.demo.summary`) into ``out/summary.md`` and ``out/summary.json``.
+
+    Args:
+        out: output folder (a previous demo's outputs in it are replaced).
+        seeds: the seeds, at least one, all different.
+        device, quick, settings, progress, threads: as for :func:`run_demo`.
+
+    Returns:
+        The runs and the path of ``summary.md``.
+
+    Raises:
+        ValueError: no seeds, a repeated seed, or as :func:`run_demo`.
+    """
+    from .summary import write_summary
+
+    seeds = [int(s) for s in seeds]
+    if not seeds or len(set(seeds)) != len(seeds):
+        raise ValueError(f"--seeds: need distinct seeds, got {seeds}")
+    out = Path(out)
+    old = tuple(p.name for p in out.glob("seed-*")) if out.is_dir() else ()
+    _prepare_out(out, (*OUTPUTS, *old, "summary.md", "summary.json"))
+    results = [
+        run_demo(out / f"seed-{s}", device, quick, seed=s, settings=settings, progress=progress, threads=threads)
+        for s in seeds
+    ]
+    write_summary([r.out for r in results], out)
+    return results, out / "summary.md"
+
+
 def _run(out: Path, device: str, quick: bool, seed: int, settings: DemoSettings, progress: bool) -> DemoResult:
     from rich.console import Console
 
-    from .devices import resolve_device
+    from ..devices import resolve_device
 
     target = resolve_device(device)
     _prepare_out(out)
@@ -292,11 +333,11 @@ def _run(out: Path, device: str, quick: bool, seed: int, settings: DemoSettings,
     )
 
     with steps.step("render the synthetic videos") as note:
-        from .data import synth_dataset
+        from ..data import synth_dataset
 
         synth = synth_dataset(
             data_dir, settings.classes, settings.videos_per_class, frames=settings.frames,
-            size=settings.size, seed=seed, progress=progress,
+            size=settings.size, seed=seed, progress=progress, preset=settings.preset,
             workers=1 if settings.workers == 0 else None,  # tiny sets: no process start-up
         )
         n_test = sum(v.is_test for v in synth.videos)
@@ -313,7 +354,7 @@ def _run(out: Path, device: str, quick: bool, seed: int, settings: DemoSettings,
     tradeoff = _fit_wise(steps, logits, out, settings, target)
 
     with steps.step("write the report") as note:
-        _combine_curves(runs_dir, out / "curves.png", chance=1.0 / settings.classes)
+        combine_curves(runs_dir, out / "curves.png", chance=1.0 / settings.classes)
         results = {
             "settings": {**asdict(settings), "seed": seed, "device": target.type, "quick": quick},
             "chance": 1.0 / settings.classes,
@@ -322,6 +363,8 @@ def _run(out: Path, device: str, quick: bool, seed: int, settings: DemoSettings,
             "accuracy": _accuracy_table(logits),
             "flatness": flatness,
             "tradeoff": tradeoff,
+            # label -> {"auc", "acc_at_25", ...}: what `pkdkit compare` puts intervals on.
+            "tradeoff_metrics": tradeoff.get("metrics", {}),
             "step_seconds": {k: round(v, 2) for k, v in steps.durations.items()},
             "step_cpu_seconds": {k: None if math.isnan(v) else round(v, 2) for k, v in steps.cpu.items()},
             "wall_seconds": round(steps.elapsed(), 1),
@@ -344,7 +387,7 @@ def _datasets(data_dir: Path, modality: str, fused: bool, config: dict) -> Train
 
 
 def _train_backbones(steps: _Steps, data_dir: Path, runs_dir: Path, config: dict, progress: bool) -> dict:
-    from .train import train_backbone
+    from ..train import train_backbone
 
     summaries = {}
     for modality in MODALITIES:
@@ -360,7 +403,7 @@ def _train_backbones(steps: _Steps, data_dir: Path, runs_dir: Path, config: dict
 
 
 def _train_ics(steps: _Steps, data_dir: Path, runs_dir: Path, config: dict, progress: bool) -> dict:
-    from .train import train_ics
+    from ..train import train_ics
 
     teachers = {m: runs_dir / m for m in MODALITIES}
     runs: dict[str, dict[str, Path]] = {method: {} for method in IC_METHODS}
@@ -384,7 +427,7 @@ def _measure_flatness(
     steps: _Steps, data_dir: Path, runs_dir: Path, out: Path, settings: DemoSettings, seed: int,
     device: str, progress: bool,
 ) -> dict:
-    from .flatness import MeasureOptions, measure_runs
+    from ..flatness import MeasureOptions, measure_runs
 
     with steps.step("measure the flatness of the three backbones") as note:
         options = MeasureOptions(
@@ -415,8 +458,8 @@ def _measure_flatness(
 
 
 def _save_logits(steps: _Steps, data_dir: Path, ic_runs: dict, out: Path, device: Any, progress: bool) -> dict:
-    from .evaluate import save_logits
-    from .inference import compute_logits
+    from ..evaluate import save_logits
+    from ..inference import compute_logits
 
     out.mkdir(parents=True, exist_ok=True)
     logits = {}
@@ -431,36 +474,44 @@ def _save_logits(steps: _Steps, data_dir: Path, ic_runs: dict, out: Path, device
 
 
 def _fit_wise(steps: _Steps, logits: dict, out: Path, settings: DemoSettings, device: Any) -> dict:
-    from . import wise
-    from .evaluate import plot_tradeoff, report_markdown
+    """WISE fitted on each IC variant's train logits, swept on its test logits, with the trade-off
+    metrics and the confidence-exit (SDN) baseline on the same logits (:func:`evaluate.tradeoff_report`)."""
+    from .. import wise
+    from ..evaluate import CONFIDENCE_LABEL, plot_tradeoff, report_markdown, tradeoff_report
 
     folder = out / "wise"
     folder.mkdir(parents=True, exist_ok=True)
     with steps.step("fit WISE and sweep exit thresholds") as note:
-        curves: dict[str, list] = {}
+        pkd_test = logits[("pkd", "test")]
+        baselines = {"CoViAR 2:1:1": wise.coviar_fusion(pkd_test.logits, pkd_test.labels, pkd_test.costs,
+                                                          pkd_test.names)}
+        report: dict[str, Any] = {"curves": {}, "baselines": baselines, "metrics": {}, "settings": {}}
         for method in reversed(IC_METHODS):  # PKD first: the method's own curve leads the table
             train, test = logits[(method, "train")], logits[(method, "test")]
             model = wise.fit(train.logits, train.labels, train.costs, iterations=settings.wise_iterations,
                              device=device)
             model.save(folder / f"wise_{method}.json")
-            curves[f"WISE, {method.upper()} ICs"] = model.tradeoff(test.logits, test.labels, THRESHOLDS)
-        test = logits[("pkd", "test")]
-        report = {
-            "curves": curves,
-            "baselines": {"CoViAR 2:1:1": wise.coviar_fusion(test.logits, test.labels, test.costs, test.names)},
-        }
+            label = f"WISE, {method.upper()} ICs"
+            part = tradeoff_report({label: model}, test, THRESHOLDS, baselines if method == "pkd" else None)
+            # The confidence-exit baseline runs on each variant's own logits: name it after them.
+            rename = {CONFIDENCE_LABEL: f"{CONFIDENCE_LABEL}, {method.upper()} ICs"}
+            report["curves"].update({rename.get(k, k): v for k, v in part["curves"].items()})
+            report["metrics"].update({rename.get(k, k): v for k, v in part["metrics"].items()})
+            report["settings"].update(part["settings"])
+            if method == "pkd":
+                report["full_cost"], report["cost_rules"] = part["full_cost"], part["cost_rules"]
         (folder / "tradeoff.json").write_text(json.dumps(report, indent=1) + "\n")
         (folder / "tradeoff.md").write_text(report_markdown(report, 1e6, "MMACs"))
         plot_tradeoff(report, out / "tradeoff.png", 1e6, "MMACs")
-        best = curves["WISE, PKD ICs"][-1]
+        best = report["curves"]["WISE, PKD ICs"][-1]
         note["text"] = f"PKD ICs, all exits: {100 * best['accuracy']:.1f} %"
     return report
 
 
 def _accuracy_table(logits: dict) -> dict:
     """``{modality: {method: [exit1..exit4 accuracy]}}`` on the test set, as fractions."""
-    from .evaluate import per_exit_accuracy
-    from .inference import CASCADE_MODALITIES
+    from ..evaluate import per_exit_accuracy
+    from ..inference import CASCADE_MODALITIES
 
     table: dict[str, dict[str, list[float]]] = {m: {} for m in MODALITIES}
     for method in IC_METHODS:
@@ -468,137 +519,6 @@ def _accuracy_table(logits: dict) -> dict:
         for prefix, modality in CASCADE_MODALITIES:
             table[modality][method] = [acc[f"{prefix}{k}"] for k in range(1, 5)]
     return table
-
-
-def _combine_curves(runs_dir: Path, path: Path, chance: float) -> None:
-    """Learning curves of the three backbones on one PNG: train loss, exit-4 test accuracy."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    fig, (ax_loss, ax_acc) = plt.subplots(1, 2, figsize=(10, 4))
-    for modality in MODALITIES:
-        lines = (runs_dir / modality / "metrics.jsonl").read_text().splitlines()
-        records = [json.loads(line) for line in lines if line.strip()]
-        epochs = [r["epoch"] + 1 for r in records]
-        ax_loss.plot(epochs, [r.get("train_loss", math.nan) for r in records], label=MODALITY_NAMES[modality])
-        ax_acc.plot(epochs, [100 * r.get("test_acc_exit4", math.nan) for r in records], marker="o", ms=3,
-                    label=MODALITY_NAMES[modality])
-    ax_acc.axhline(100 * chance, color="grey", ls="--", lw=0.8, label="chance")
-    ax_loss.set(xlabel="epoch", ylabel="train loss (CE)", title="training loss")
-    ax_acc.set(xlabel="epoch", ylabel="test accuracy, exit 4 (%)", title="test accuracy")
-    for ax in (ax_loss, ax_acc):
-        ax.grid(alpha=0.3)
-        ax.legend()
-    fig.suptitle("Backbone learning curves")
-    fig.tight_layout()
-    fig.savefig(path, dpi=100)
-    plt.close(fig)
-
-
-def _seconds(x: float | None) -> str:
-    return "n/a" if x is None or math.isnan(x) else f"{x:.1f}"
-
-
-def _pct(x: float) -> str:
-    return f"{100 * x:.1f}"
-
-
-def render_report(results: Mapping[str, Any]) -> str:
-    """The markdown report of a demo run (from the ``results`` dict of :class:`DemoResult`)."""
-    from .evaluate import report_markdown
-
-    s = results["settings"]
-    chance = results["chance"]
-    lines = [
-        "# pkdkit demo report",
-        "",
-        f"Synthetic data (`pkdkit synth`): {s['classes']} classes (motion patterns), "
-        f"{results['videos']['train']} training and {results['videos']['test']} test videos of "
-        f"{s['frames']} frames at {s['size'][0]}x{s['size'][1]}; networks `resnet10_tiny` on "
-        f"{s['num_segments']} segments of {s['input_size']}x{s['input_size']}, trained from scratch "
-        f"({s['backbone_epochs']} backbone epochs, {s['ic_epochs']} IC epochs), seed {s['seed']}, "
-        f"device {s['device']}{' (quick variant)' if s['quick'] else ''}.",
-        "",
-        f"**Chance level: {_pct(chance)} %** (1/{s['classes']} classes). All accuracies are top-1 on "
-        "the test split, in %.",
-        "",
-        "## Per-exit accuracy, CE vs PKD",
-        "",
-        "Exits 1-3 are the internal classifiers (trained with the backbone frozen), exit 4 the "
-        "backbone's own classifier (identical for both methods). PKD teachers: the MV network, then "
-        "the residual network, then the network's own final exit. The synthetic classes differ only in "
-        "motion: textures, shapes and places are drawn the same way for every class, so the I-frame "
-        "network is expected near chance, while the MV and residual networks should be well above it.",
-        "",
-        "| modality | ICs trained by | exit 1 | exit 2 | exit 3 | exit 4 |",
-        "|---|---|---|---|---|---|",
-    ]
-    for modality, by_method in results["accuracy"].items():
-        for method, accs in by_method.items():
-            lines.append(f"| {MODALITY_NAMES[modality]} | {method.upper()} | " + " | ".join(map(_pct, accs)) + " |")
-    lines += [
-        "",
-        "## Flatness of the three backbones",
-        "",
-        f"Cross-entropy at exit 4 on a fixed subset of {next(iter(results['flatness'].values()))['samples']} "
-        "training clips (eval mode). Smaller is flatter. The landscape is the loss along one "
-        "filter-normalised random direction, alpha in [-1, 1].",
-        "",
-        "| modality | top Hessian eigenvalue | Hessian trace (Hutchinson) | loss at minimum "
-        "| max loss at alpha = +-1 |",
-        "|---|---|---|---|---|",
-    ]
-    for modality, f in results["flatness"].items():
-        conv = "" if f["eigenvalue_converged"] else " (not converged)"
-        lines.append(
-            f"| {MODALITY_NAMES[modality]} | {f['top_eigenvalue']:.4g}{conv} | {f['trace']:.4g} +- "
-            f"{f['trace_stderr']:.2g} | {f['loss_at_minimum']:.3f} | {f['loss_at_edges']:.3f} |"
-        )
-    lines += [
-        "",
-        "![1-D loss landscape](landscape1d.png)",
-        "",
-        "## WISE accuracy / compute trade-off",
-        "",
-        "WISE fitted on the training-set logits of all 12 exits (R1-R4, MV1-MV4, I1-I4), evaluated on "
-        "the test set: a video stops at the first stage whose softmax confidence exceeds the threshold "
-        "(1.0: every exit). Costs are multiply-accumulates per video (all segments), in millions.",
-        "",
-        report_markdown(results["tradeoff"], 1e6, "MMACs").rstrip("\n"),
-        "",
-        "![trade-off](tradeoff.png)",
-        "",
-        "## Learning curves",
-        "",
-        "![backbone learning curves](curves.png)",
-        "",
-        "Per run (loss and every exit's test accuracy per epoch): "
-        + ", ".join(f"[{m}](runs/{m}/curves.png)" for m in MODALITIES)
-        + "; ICs: "
-        + ", ".join(f"[{m} {k}](runs/{m}-{k}/curves.png)" for m in MODALITIES for k in IC_METHODS)
-        + ".",
-        "",
-        "## Run time",
-        "",
-        "CPU time is user + system of the demo's process and its finished children (data-loading "
-        "workers); the video encoders of the render step run in a process pool whose CPU time the "
-        "operating system does not report to the demo (n/a, not in the total). On an otherwise idle "
-        "machine a step's wall time lies between its CPU time / cores and its CPU time.",
-        "",
-        "| step | wall seconds | CPU seconds |",
-        "|---|---|---|",
-        *(f"| {name} | {secs:.1f} | {_seconds(results['step_cpu_seconds'].get(name))} |"
-          for name, secs in results["step_seconds"].items()),
-        f"| **total** | **{results['wall_seconds']:.1f}** | **{results['cpu_seconds']:.1f}** |",
-        "",
-        "Files: `data/` (videos), `runs/` (checkpoints, metrics), `flatness/flatness.json`, "
-        "`logits/{ce,pkd}_{train,test}.npz`, `wise/` (fitted models, trade-off table), `results.json` "
-        "(every number above).",
-        "",
-    ]
-    return "\n".join(lines)
 
 
 def with_overrides(settings: DemoSettings, **changes: Any) -> DemoSettings:
