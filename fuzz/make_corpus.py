@@ -46,17 +46,23 @@ def ffmpeg_seeds(out: Path) -> int:
     return len(FFMPEG_SEEDS)
 
 
+# Checked-in streams: libxvid GMC (FFmpeg cannot write it), FFmpeg interlaced with B-frames.
+FILES = ["gmc_xvid.m4v", "interlaced_bf2.avi"]
+
+
 def main() -> None:
     out = HERE / "corpus" / "decode_any"
     out.mkdir(parents=True, exist_ok=True)
     for name, spec in SEEDS.items():
         make_clip(out / name, spec)
     extra = ffmpeg_seeds(out)
+    for name in FILES:
+        shutil.copy(HERE.parent / "tests" / "data" / name, out / name)
     demux = HERE / "corpus" / "demux"
     demux.mkdir(parents=True, exist_ok=True)
     for f in out.iterdir():
         shutil.copy(f, demux / f.name)
-    print(f"{len(SEEDS) + extra} seeds in {out} and {demux}")
+    print(f"{len(SEEDS) + extra + len(FILES)} seeds in {out} and {demux}")
 
 
 if __name__ == "__main__":

@@ -5,7 +5,7 @@ Each configuration encodes a short clip with FFmpeg's ``mpeg4`` encoder (B-frame
 every Y/U/V sample of every frame (display order) and every exported vector field to be equal. For
 B-frames FFmpeg exports one entry per block and direction (source -1 forward, +1 backward) with
 motion 0 (its MPEG-4 decoder never stores B-frame vectors); pkdkit exports exactly the same.
-Features pkdkit does not decode (interlaced video, GMC) must be refused with a clear error.
+Features pkdkit does not decode (interlaced data partitioning) must be refused with a clear error.
 """
 
 from __future__ import annotations
@@ -107,10 +107,10 @@ def test_streaming_with_b_frames_holds_at_most_three_pictures(tmp_path: Path) ->
     assert count == 60
 
 
-@pytest.mark.parametrize("flags", [("ildct",), ("ildct", "ilme")])
-def test_interlaced_video_is_refused_by_name(tmp_path: Path, flags: tuple[str, ...]) -> None:
-    path = make_clip(tmp_path / "i.m4v", ClipSpec(frames=4, flags=flags))
-    with pytest.raises(pkdkit.UnsupportedCodecError, match="interlaced"):
+def test_interlaced_data_partitioning_is_refused_by_name(tmp_path: Path) -> None:
+    spec = ClipSpec(frames=4, flags=("ildct", "ilme"), options={"data_partitioning": "1", "ps": "300"})
+    path = make_clip(tmp_path / "i.m4v", spec)
+    with pytest.raises(pkdkit.UnsupportedCodecError, match="interlaced video with data partitioning"):
         pkdkit.open(path, backend="native")  # refused at indexing, before decoding anything
 
 

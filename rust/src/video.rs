@@ -470,7 +470,7 @@ impl Video {
     pub fn check_decodable(&self) -> Result<()> {
         crate::mpeg4::decoder::check_vol(&self.vol)?;
         for vop in &self.vops {
-            crate::mpeg4::decoder::check_vop_type(vop.header.coding_type)?;
+            crate::mpeg4::decoder::check_vop(&self.vol, &vop.header)?;
         }
         Ok(())
     }

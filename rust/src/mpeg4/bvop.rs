@@ -20,6 +20,7 @@ use crate::frame::{FrameType, MotionVector};
 use crate::mpeg4::header::{Encoder, EncoderInfo};
 use crate::mpeg4::header::{VolHeader, VopHeader};
 use crate::mpeg4::idct::{idct_add, IdctKind};
+use crate::mpeg4::interlaced::{self, BFields, FieldMotion, PredTarget};
 use crate::mpeg4::macroblock::{add_dquant, Macroblock, MbKind};
 use crate::mpeg4::mc::mc_halfpel;
 use crate::mpeg4::mode::Target;
@@ -107,6 +108,8 @@ pub struct BRefs<'a> {
     pub future_mvs: &'a MvField,
     /// MB kinds of the future reference (`Skipped` = `not_coded`, `Inter4V` = four vectors).
     pub future_kinds: &'a [MbKind],
+    /// Field vectors of the future reference's field-predicted MBs (interlaced video).
+    pub future_fields: &'a [Option<FieldMotion>],
 }
 
 /// Encoder bugs FFmpeg works around in ASP streams, detected from the encoder's user data
@@ -163,6 +166,9 @@ pub struct BParams {
     pub trb: i32,
     pub trd: i32,
     pub quirks: Quirks,
+    /// Interlaced VOL: FFmpeg's `pp_field_time`, `pb_field_time` (see
+    /// [`interlaced::field_times`]); `None` for progressive video.
+    pub field_times: Option<(i32, i32)>,
 }
 
 /// What decoding a B-VOP reports.
@@ -188,6 +194,9 @@ struct BMb {
     export_four: bool,
     cbp: u8,
     blocks: [[i16; 64]; 6],
+    /// Interlaced: field DCT, and field vectors (then `fwd`/`bwd` are unused).
+    field_dct: bool,
+    field: Option<BFields>,
 }
 
 /// Decode the B-VOP whose macroblock data starts at `r` into `target` (a macroblock-aligned
@@ -216,12 +225,17 @@ pub fn decode_bvop(
         export_four: false,
         cbp: 0,
         blocks: [[0; 64]; 6],
+        field_dct: false,
+        field: None,
     };
+    // Interlaced: the predictors of the bottom field's vectors (`pred` holds the top's).
+    let mut pred_bottom = [[0i32; 2]; 2];
     let mut mb_index = 0;
     while mb_index < total {
         let (mb_x, mb_y) = (mb_index % params.mb_width, mb_index / params.mb_width);
         if mb_x == 0 {
             pred = [[0; 2]; 2];
+            pred_bottom = [[0; 2]; 2];
         }
         let colocated = refs.future_kinds.get(mb_index).copied();
         let parsed = decode_mb(
@@ -233,7 +247,7 @@ pub fn decode_bvop(
             colocated,
             (mb_x, mb_y),
             &mut qscale,
-            &mut pred,
+            (&mut pred, &mut pred_bottom),
             texture,
             &mut mb,
         );
@@ -280,6 +294,7 @@ pub fn decode_bvop(
             if let Some(q) = next.qscale {
                 qscale = q.clamp(1, 31);
             }
+            // FFmpeg's packet start resets only the top field's (frame) predictors.
             pred = [[0; 2]; 2];
             texture.start_packet(mb_index);
         }
@@ -298,13 +313,15 @@ fn decode_mb(
     colocated: Option<MbKind>,
     (mb_x, mb_y): (usize, usize),
     qscale: &mut u8,
-    pred: &mut [[i32; 2]; 2],
+    (pred, pred_bottom): (&mut [[i32; 2]; 2], &mut [[i32; 2]; 2]),
     texture: &mut TextureDecoder,
     mb: &mut BMb,
 ) -> std::result::Result<(), &'static str> {
     mb.cbp = 0;
     mb.four = false;
     mb.export_four = false;
+    mb.field_dct = false;
+    mb.field = None;
     if colocated == Some(MbKind::Skipped) {
         mb.kind = BMbType::Skipped;
         mb.fwd = [[0; 2]; 4];
@@ -323,6 +340,19 @@ fn decode_mb(
         if kind != BMbType::Direct && mb.cbp != 0 {
             *qscale = add_dquant(*qscale, read_dbquant(r));
         }
+        if params.field_times.is_some() {
+            mb.field_dct = mb.cbp != 0 && r.read_bit();
+            if kind != BMbType::Direct && r.read_bit() {
+                let mut fields = BFields::default();
+                if kind.forward() {
+                    fields.fwd.select = [r.read_bit(), r.read_bit()];
+                }
+                if kind.backward() {
+                    fields.bwd.select = [r.read_bit(), r.read_bit()];
+                }
+                mb.field = Some(fields);
+            }
+        }
         (kind, true)
     };
     mb.kind = kind;
@@ -337,6 +367,15 @@ fn decode_mb(
             } else {
                 [0, 0]
             };
+            let colocated_fields = refs.future_fields.get(mb_y * params.mb_width + mb_x);
+            if let (Some(Some(c)), Some(times)) = (colocated_fields, params.field_times) {
+                mb.field = Some(interlaced::direct_fields(
+                    c,
+                    delta,
+                    times,
+                    header.top_field_first,
+                ));
+            }
             let four_colocated = colocated == Some(MbKind::Inter4V);
             mb.export_four = four_colocated;
             mb.four = four_colocated || qpel;
@@ -348,17 +387,40 @@ fn decode_mb(
                 mb.bwd[block] = b;
             }
         }
+        _ if mb.field.is_some() => {
+            // Field vectors: per field, predicted from that field's last vector (vertical
+            // halved), which then holds the vector in frame units.
+            let fields = mb.field.as_mut().ok_or("field vectors")?;
+            for (dir, motion, f) in [
+                (0, &mut fields.fwd, header.fcode_forward.max(1)),
+                (1, &mut fields.bwd, header.fcode_backward.max(1)),
+            ] {
+                if (dir == 0 && !kind.forward()) || (dir == 1 && !kind.backward()) {
+                    continue;
+                }
+                for (i, p) in [&mut pred[dir], &mut pred_bottom[dir]]
+                    .into_iter()
+                    .enumerate()
+                {
+                    let mv = [read(r, p[0], f)?, read(r, p[1] / 2, f)?];
+                    motion.mv[i] = mv;
+                    *p = [mv[0], mv[1] * 2];
+                }
+            }
+        }
         _ => {
             if kind.forward() {
                 let f = header.fcode_forward.max(1);
                 let mv = [read(r, pred[0][0], f)?, read(r, pred[0][1], f)?];
                 pred[0] = mv;
+                pred_bottom[0] = mv;
                 mb.fwd = [mv; 4];
             }
             if kind.backward() {
                 let f = header.fcode_backward.max(1);
                 let mv = [read(r, pred[1][0], f)?, read(r, pred[1][1], f)?];
                 pred[1] = mv;
+                pred_bottom[1] = mv;
                 mb.bwd = [mv; 4];
             }
         }
@@ -482,24 +544,40 @@ fn reconstruct(
 ) {
     let mut a = MbPred::new();
     let kind = mb.kind;
+    let fields = |out: &mut MbPred, reference: &Picture, motion: &FieldMotion| {
+        let target = PredTarget {
+            y: &mut out.y,
+            u: &mut out.u,
+            v: &mut out.v,
+            luma: (0, 16),
+            chroma: (0, 8),
+        };
+        interlaced::predict_fields_into(target, reference, motion, (false, qpel), mb_x, mb_y);
+    };
     if kind.forward() {
-        predict(
-            &mut a, refs.past, params, qpel, false, &mb.fwd, mb.four, mb_x, mb_y,
-        );
+        match &mb.field {
+            Some(f) => fields(&mut a, refs.past, &f.fwd),
+            None => predict(
+                &mut a, refs.past, params, qpel, false, &mb.fwd, mb.four, mb_x, mb_y,
+            ),
+        }
     }
     if kind.backward() {
         let mut b = MbPred::new();
-        predict(
-            &mut b,
-            refs.future,
-            params,
-            qpel,
-            false,
-            &mb.bwd,
-            mb.four,
-            mb_x,
-            mb_y,
-        );
+        match &mb.field {
+            Some(f) => fields(&mut b, refs.future, &f.bwd),
+            None => predict(
+                &mut b,
+                refs.future,
+                params,
+                qpel,
+                false,
+                &mb.bwd,
+                mb.four,
+                mb_x,
+                mb_y,
+            ),
+        }
         if kind.forward() {
             average_into(&mut a.y, &b.y);
             average_into(&mut a.u, &b.u);
@@ -509,6 +587,12 @@ fn reconstruct(
         }
     }
     let cbp = mb.cbp;
+    if mb.field_dct {
+        // Chroma residual as usual, luma on alternate lines.
+        add_residual(cur, params.idct, &a, cbp & 3, &mut mb.blocks, mb_x, mb_y);
+        interlaced::add_field_luma_residual(cur, params.idct, cbp, &mut mb.blocks, mb_x, mb_y);
+        return;
+    }
     add_residual(cur, params.idct, &a, cbp, &mut mb.blocks, mb_x, mb_y);
 }
 
@@ -571,7 +655,12 @@ fn export(out: &mut Vec<MotionVector>, mb: &BMb, mb_x: usize, mb_y: usize, qpel:
         if !used {
             continue;
         }
-        let blocks: &[usize] = if mb.export_four { &[0, 1, 2, 3] } else { &[0] };
+        let halves = mb.field.is_some() && !mb.export_four;
+        let blocks: &[usize] = match (mb.export_four, halves) {
+            (true, _) => &[0, 1, 2, 3],
+            (false, true) => &[0, 1],
+            _ => &[0],
+        };
         for &i in blocks {
             let (size, cx, cy) = if mb.export_four {
                 (
@@ -579,13 +668,16 @@ fn export(out: &mut Vec<MotionVector>, mb: &BMb, mb_x: usize, mb_y: usize, qpel:
                     mb_x * 16 + 4 + 8 * (i & 1),
                     mb_y * 16 + 4 + 8 * (i >> 1),
                 )
+            } else if halves {
+                // Field MBs: two 16x8 entries (FFmpeg's 16x8 interlaced MB type).
+                (16u8, mb_x * 16 + 8, mb_y * 16 + 4 + 8 * i)
             } else {
                 (16u8, mb_x * 16 + 8, mb_y * 16 + 8)
             };
             out.push(MotionVector {
                 source,
                 w: size,
-                h: size,
+                h: if halves { 8 } else { size },
                 src_x: cx as i16,
                 src_y: cy as i16,
                 dst_x: cx as i16,
@@ -714,6 +806,11 @@ impl VopClock {
             self.last_non_b_time = time;
             None
         }
+    }
+
+    /// Time of the last I/P-VOP and its distance to the one before (interlaced direct mode).
+    pub fn reference_times(&self) -> (i64, i64) {
+        (self.last_non_b_time, self.pp_time)
     }
 }
 

@@ -3,8 +3,11 @@
 //! way FFmpeg's `export_mvs` does. B-VOPs go to [`bvop`] (with the past and the future reference
 //! it keeps, the future one's vectors and `not_coded` flags for direct mode, and TRB/TRD from its
 //! VOP clock); quarter-sample inter MBs of P-VOPs are reconstructed by
-//! [`bvop::reconstruct_p_qpel`]. Still refused with `Unsupported`: interlaced video, sprite/GMC
-//! VOPs, non-8-bit video.
+//! [`bvop::reconstruct_p_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
+//! their `mcsel` macroblocks; interlaced I/P macroblocks with field DCT or field vectors go
+//! through [`interlaced`] (B-VOPs: field vectors and interlaced direct mode in [`bvop`]). Still
+//! refused with `Unsupported`: interlaced video with data partitioning or sprites, static
+//! sprites, GMC with data partitioning, non-8-bit video.
 //!
 //! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
 //! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
@@ -18,8 +21,10 @@ use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
 use crate::mpeg4::bvop::{self, BParams, BRefs, Quirks, VopClock};
 use crate::mpeg4::coefficients::Coefficients;
-use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader};
+use crate::mpeg4::gmc::{self, Warp};
+use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
 use crate::mpeg4::idct::IdctKind;
+use crate::mpeg4::interlaced;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
 use crate::mpeg4::mode::{DecodeMode, Target};
 use crate::mpeg4::mv::{MvField, SliceState};
@@ -48,6 +53,11 @@ pub struct Decoder {
     current: Option<Picture>,
     mvs: MvField,
     kinds: Vec<MbKind>,
+    /// Field vectors of the field-predicted MBs of the last I/P-VOP (exported as two 16x8
+    /// vectors; direct mode of interlaced B-VOPs).
+    field_motion: Vec<Option<interlaced::FieldMotion>>,
+    /// FFmpeg's `t_frame`: the first B-VOP's TRB, the frame duration of field distances.
+    t_frame: i64,
     texture: TextureDecoder,
     mb: Box<Macroblock>,
     partition_scratch: Vec<PartitionedMb>,
@@ -74,8 +84,14 @@ pub fn auto_idct(encoder: &EncoderInfo, fourcc: Option<&str>) -> IdctKind {
 /// [`crate::video::Video`] asks at indexing time, so callers know before decoding anything.
 pub fn check_vol(vol: &VolHeader) -> Result<()> {
     let unsupported = |what: &str| Err(Error::Unsupported(format!("mpeg4: {what}")));
-    if vol.interlaced {
-        return unsupported("interlaced video (Advanced Simple Profile)");
+    if vol.interlaced && vol.data_partitioned {
+        return unsupported("interlaced video with data partitioning");
+    }
+    if vol.interlaced && vol.sprite_enable != 0 {
+        return unsupported("interlaced video with sprites");
+    }
+    if vol.data_partitioned && vol.sprite_enable == SPRITE_GMC {
+        return unsupported("GMC sprite VOPs with data partitioning");
     }
     if vol.data_partitioned && vol.reversible_vlc {
         return unsupported("data partitioning with reversible VLCs");
@@ -86,14 +102,16 @@ pub fn check_vol(vol: &VolHeader) -> Result<()> {
     Ok(())
 }
 
-/// Whether this decoder decodes VOPs of type `coding_type` (sprite/GMC ones it refuses).
-pub fn check_vop_type(coding_type: FrameType) -> Result<()> {
-    match coding_type {
-        FrameType::S => Err(Error::Unsupported(
-            "mpeg4: sprite (GMC) VOPs (Advanced Simple Profile)".into(),
-        )),
-        FrameType::I | FrameType::P | FrameType::B => Ok(()),
+/// Whether this decoder decodes the VOP with `header` in a layer with `vol`: coded static-sprite
+/// VOPs it refuses (GMC sprite VOPs it decodes).
+pub fn check_vop(vol: &VolHeader, header: &VopHeader) -> Result<()> {
+    if header.coding_type == FrameType::S && header.vop_coded && vol.sprite_enable == SPRITE_STATIC
+    {
+        return Err(Error::Unsupported(
+            "mpeg4: static sprite VOPs (Main Profile)".into(),
+        ));
     }
+    Ok(())
 }
 
 impl Decoder {
@@ -120,6 +138,8 @@ impl Decoder {
             current: None,
             mvs: MvField::new(mb_width, mb_height),
             kinds: vec![MbKind::Concealed; mb_width * mb_height],
+            field_motion: vec![None; mb_width * mb_height],
+            t_frame: 0,
             texture: TextureDecoder::new(mb_width, mb_height),
             mb: Box::default(),
             partition_scratch: Vec::new(),
@@ -212,24 +232,38 @@ impl Decoder {
     /// outputs no frame for it). The frame's `index` counts the frames output so far; callers
     /// that know the display index overwrite it.
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
-        check_vop_type(header.coding_type)?;
+        check_vop(&self.vol, header)?;
         self.texture.set_levels_only(self.mode.levels_only());
         let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         match header.coding_type {
-            FrameType::I | FrameType::P | FrameType::S => {}
+            FrameType::I | FrameType::P => {}
             FrameType::B => return Ok(self.decode_b(vop, header, b_times)),
+            // (static sprites were refused by `check_vop`)
+            FrameType::S if self.vol.sprite_enable == SPRITE_GMC || !header.vop_coded => {}
+            FrameType::S => {
+                return Err(Error::corrupt(
+                    0,
+                    "mpeg4: sprite VOP in a layer without sprites",
+                ))
+            }
         }
         if !header.vop_coded {
             self.damaged_mbs = 0;
             return Ok(None);
         }
+        let sprite = match header.coding_type {
+            FrameType::S => Some(
+                Warp::for_vop(&self.vol, header)
+                    .ok_or_else(|| Error::corrupt(0, "mpeg4: sprite trajectory out of range"))?,
+            ),
+            _ => None,
+        };
         self.damaged_mbs = 0;
-        let is_p = header.coding_type == FrameType::P;
         if self.mode == DecodeMode::Coefficients {
             let dequant = Dequantiser::new(&self.vol, header);
             let mut record =
                 Coefficients::new(header.coding_type, self.mb_width, self.mb_height, dequant);
-            self.decode_mbs(vop, header, &mut Target::Coefficients(&mut record));
+            self.decode_mbs(vop, header, sprite, &mut Target::Coefficients(&mut record));
             self.coefficients = Some(record);
             self.drop_references();
             return Ok(Some(self.frame(header.coding_type, YuvFrame::default())));
@@ -239,6 +273,7 @@ impl Decoder {
             .current
             .take()
             .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
+        let is_p = header.coding_type != FrameType::I;
         if is_p && self.reference.is_none() {
             // A P-VOP without its reference (stream cut before an I-VOP): predict from grey and
             // report the whole frame as damaged.
@@ -246,14 +281,11 @@ impl Decoder {
             self.damaged_mbs = total;
         }
         let residual = self.mode != DecodeMode::Prediction;
-        self.decode_mbs(
-            vop,
-            header,
-            &mut Target::Pixels {
-                cur: &mut cur,
-                residual,
-            },
-        );
+        let mut target = Target::Pixels {
+            cur: &mut cur,
+            residual,
+        };
+        self.decode_mbs(vop, header, sprite, &mut target);
         let frame = self.frame(header.coding_type, cur.crop(self.width, self.height));
         if !self.mode.keeps_references() {
             self.current = Some(cur);
@@ -268,9 +300,9 @@ impl Decoder {
         Ok(Some(frame))
     }
 
-    /// The output frame of the I/P-VOP just decoded, with its exported vectors.
+    /// The output frame of the I/P/S-VOP just decoded, with its exported vectors.
     fn frame(&mut self, frame_type: FrameType, yuv: YuvFrame) -> DecodedFrame {
-        let motion_vectors = if frame_type == FrameType::P {
+        let motion_vectors = if frame_type != FrameType::I {
             self.export_mvs()
         } else {
             Vec::new()
@@ -298,7 +330,16 @@ impl Decoder {
         if !header.vop_coded {
             return None;
         }
-        let params = self.block_params(trb, trd);
+        let mut params = self.block_params(trb, trd);
+        if self.t_frame == 0 {
+            self.t_frame = i64::from(trb);
+        }
+        if self.vol.interlaced {
+            // FFmpeg drops an interlaced B-VOP whose field distances are impossible.
+            let (last, pp) = self.clock.reference_times();
+            let time = last - i64::from(trd - trb);
+            params.field_times = Some(interlaced::field_times(time, last, pp, self.t_frame)?);
+        }
         let mut r = BitReader::new(vop);
         r.seek(header.header_bits);
         if self.mode == DecodeMode::Coefficients {
@@ -312,6 +353,7 @@ impl Decoder {
                 future: &none,
                 future_mvs: &self.mvs,
                 future_kinds: &self.kinds,
+                future_fields: &self.field_motion,
             };
             let mut target = Target::Coefficients(&mut record);
             let out = bvop::decode_bvop(
@@ -339,6 +381,7 @@ impl Decoder {
             future,
             future_mvs: &self.mvs,
             future_kinds: &self.kinds,
+            future_fields: &self.field_motion,
         };
         let residual = self.mode != DecodeMode::Prediction;
         let out = bvop::decode_bvop(
@@ -382,16 +425,25 @@ impl Decoder {
             trb,
             trd,
             quirks: self.quirks,
+            field_times: None,
         }
     }
 
     /// Decode every macroblock of the VOP into `target`, packet by packet, concealing damage.
-    fn decode_mbs(&mut self, vop: &[u8], header: &VopHeader, target: &mut Target) {
+    fn decode_mbs(
+        &mut self,
+        vop: &[u8],
+        header: &VopHeader,
+        sprite: Option<Warp>,
+        target: &mut Target,
+    ) {
         let total = self.mb_width * self.mb_height;
         let params = MbParams {
             coding_type: header.coding_type,
             f_code: header.fcode_forward.max(1),
             intra_dc_threshold: header.intra_dc_threshold(),
+            sprite,
+            interlaced: self.vol.interlaced,
         };
         let packets = PacketSyntax {
             coding_type: header.coding_type,
@@ -403,6 +455,7 @@ impl Decoder {
         };
         self.mvs.clear();
         self.kinds.fill(MbKind::Concealed);
+        self.field_motion.fill(None);
         self.texture.start_vop(&self.vol, header);
         let qpel = self.vol.quarter_sample.then(|| self.block_params(0, 1));
         let qpel = qpel.as_ref();
@@ -412,6 +465,7 @@ impl Decoder {
             rounding: header.rounding_type,
             visible_width: self.width,
             visible_height: self.height,
+            sprite,
         };
         let mut r = BitReader::new(vop);
         r.seek(header.header_bits);
@@ -470,6 +524,7 @@ impl Decoder {
                         break;
                     }
                     self.kinds[mb_index] = self.mb.kind;
+                    self.field_motion[mb_index] = self.mb.field;
                     hand_over(target, &recon, qpel, &mut self.mb, mb_x, mb_y);
                     mb_index += 1;
                     if let Some(next) = packets.packet_end(&mut r) {
@@ -538,6 +593,16 @@ impl Decoder {
         for (i, kind) in self.kinds.iter().enumerate() {
             let (mb_x, mb_y) = (i % self.mb_width, i / self.mb_width);
             match kind {
+                MbKind::Inter if self.field_motion[i].is_some() => {
+                    // FFmpeg: two 16x8 entries with the frame vector, y doubled (field MB).
+                    let [mx, my] = self.mvs.get(mb_x, mb_y, 0);
+                    for half in 0..2 {
+                        let y = mb_y * 16 + 4 + 8 * half;
+                        let mut v = export(16, mb_x * 16 + 8, y, [mx, my * 2]);
+                        v.h = 8;
+                        out.push(v);
+                    }
+                }
                 MbKind::Skipped | MbKind::Inter => {
                     let mv = self.mvs.get(mb_x, mb_y, 0);
                     out.push(export(16, mb_x * 16 + 8, mb_y * 16 + 8, mv));
@@ -557,9 +622,8 @@ impl Decoder {
     }
 }
 
-/// Hand a parsed MB of an I/P-VOP to `target`: the pixel modes reconstruct it (quarter-sample
-/// inter MBs, `qpel` given, by [`bvop::reconstruct_p_qpel`], everything else by
-/// [`reconstruct`]), the coefficient mode records its levels.
+/// Hand a parsed MB of an I/P/S-VOP to `target`: the pixel modes reconstruct it (without the
+/// texture of inter MBs in prediction mode), the coefficient mode records its levels.
 fn hand_over(
     target: &mut Target,
     recon: &ReconContext,
@@ -568,20 +632,59 @@ fn hand_over(
     mb_x: usize,
     mb_y: usize,
 ) {
-    let cur = match target {
+    match target {
         Target::Pixels { cur, residual } => {
             if !*residual && mb.kind != MbKind::Intra {
                 mb.cbp = 0;
             }
-            cur
+            reconstruct_mb(cur, recon, qpel, mb, mb_x, mb_y);
         }
         Target::Coefficients(record) => {
             let intra = mb.kind == MbKind::Intra;
             record.store(&mb.blocks, mb.cbp, intra, mb.qscale, mb_x, mb_y);
-            return;
         }
-    };
+    }
+}
+
+/// Reconstruct one MB of an I/P-VOP; interlaced MBs with field DCT or field vectors go through
+/// [`interlaced::reconstruct`].
+fn reconstruct_mb(
+    cur: &mut Picture,
+    recon: &ReconContext,
+    qpel: Option<&BParams>,
+    mb: &mut Macroblock,
+    mb_x: usize,
+    mb_y: usize,
+) {
+    if mb.field_dct || mb.field.is_some() {
+        let (reference, idct) = (recon.reference, recon.idct);
+        let rounding = (recon.rounding, qpel.is_some());
+        interlaced::reconstruct(cur, reference, idct, rounding, mb, mb_x, mb_y, |cur, mb| {
+            reconstruct_frame_mb(cur, recon, qpel, mb, mb_x, mb_y)
+        });
+        return;
+    }
+    reconstruct_frame_mb(cur, recon, qpel, mb, mb_x, mb_y)
+}
+
+/// Reconstruct one MB of an I/P-VOP: quarter-sample inter MBs (`qpel` given) by
+/// [`bvop::reconstruct_p_qpel`], everything else by [`reconstruct`].
+fn reconstruct_frame_mb(
+    cur: &mut Picture,
+    recon: &ReconContext,
+    qpel: Option<&BParams>,
+    mb: &mut Macroblock,
+    mb_x: usize,
+    mb_y: usize,
+) {
     match (qpel, recon.reference) {
+        (_, Some(reference)) if mb.gmc => {
+            let (warp, visible) = (recon.sprite, (recon.visible_width, recon.visible_height));
+            if let Some(warp) = warp {
+                warp.predict(cur, reference, visible, recon.rounding, mb_x, mb_y);
+            }
+            gmc::add_residual(cur, recon.idct, mb, mb_x, mb_y);
+        }
         (Some(params), Some(reference)) if mb.kind != MbKind::Intra => {
             bvop::reconstruct_p_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
         }
@@ -635,10 +738,11 @@ impl PacketSyntax {
     /// the packet ends here. `Some(n)`: a packet whose first MB is `n` follows (`Some(0)` for an
     /// unreadable one, `Some(total)` at the end of the VOP). As FFmpeg's `mpeg4_is_resync`.
     fn packet_end(&self, r: &mut BitReader) -> Option<usize> {
-        let stuffing_bits = if self.coding_type == FrameType::I {
-            9
-        } else {
-            10
+        // FFmpeg skips 8 + pict_type bits (S-VOPs: 12, which no real stuffing matches).
+        let stuffing_bits = match self.coding_type {
+            FrameType::I => 9,
+            FrameType::S => 12,
+            _ => 10,
         };
         let mut v = r.peek(16);
         while v <= 0xFF && v >> (16 - stuffing_bits) == 1 {
@@ -961,15 +1065,28 @@ mod tests {
     }
 
     #[test]
-    fn sprite_vops_are_refused_by_name() {
-        let vol = vol(32, 32, false, false);
+    fn sprite_vops_need_a_gmc_layer() {
+        let mut vol = vol(32, 32, false, false);
         let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
         let vop = pack(&vop_head(1, 1, 0));
         let mut header = crate::mpeg4::header::parse_vop(&mut BitReader::new(&vop), &vol).unwrap();
         header.coding_type = FrameType::S;
+        assert!(matches!(
+            dec.decode(&vop, &header),
+            Err(Error::Corrupt { .. })
+        ));
+        vol.sprite_enable = SPRITE_STATIC;
+        let mut dec = Decoder::new(&vol, &EncoderInfo::default(), None).unwrap();
         match dec.decode(&vop, &header) {
-            Err(Error::Unsupported(what)) => assert!(what.contains("GMC"), "{what}"),
+            Err(Error::Unsupported(what)) => assert!(what.contains("static sprite"), "{what}"),
             other => panic!("{other:?}"),
+        }
+        // GMC with data partitioning is refused when the layer is opened.
+        let mut vol = self::vol(32, 32, false, true);
+        vol.sprite_enable = SPRITE_GMC;
+        match Decoder::new(&vol, &EncoderInfo::default(), None) {
+            Err(Error::Unsupported(what)) => assert!(what.contains("GMC"), "{what}"),
+            other => panic!("{:?}", other.map(|_| ())),
         }
     }
 

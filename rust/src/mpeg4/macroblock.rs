@@ -9,6 +9,8 @@
 
 use crate::bits::BitReader;
 use crate::frame::FrameType;
+use crate::mpeg4::gmc::Warp;
+use crate::mpeg4::interlaced::{read_field_motion, FieldMotion};
 use crate::mpeg4::mv::{decode_component, MvField, SliceState};
 use crate::mpeg4::tables::MbType;
 use crate::mpeg4::texture::TextureDecoder;
@@ -41,6 +43,13 @@ pub struct Macroblock {
     /// Dequantised coefficients in raster order, ready for the IDCT (quantised levels when the
     /// texture decoder is in levels-only mode).
     pub blocks: [[i16; 64]; 6],
+    /// Predicted through the S-VOP's global warp (`mcsel`, or not coded in an S-VOP); `mv`
+    /// then holds the warp's average vector.
+    pub gmc: bool,
+    /// Interlaced: the luma blocks cover alternate lines (`dct_type` = 1).
+    pub field_dct: bool,
+    /// Interlaced: one vector per field (`mv` then holds their frame average).
+    pub field: Option<FieldMotion>,
 }
 
 impl Default for Macroblock {
@@ -51,6 +60,9 @@ impl Default for Macroblock {
             cbp: 0,
             qscale: 1,
             blocks: [[0; 64]; 6],
+            gmc: false,
+            field_dct: false,
+            field: None,
         }
     }
 }
@@ -70,6 +82,10 @@ pub struct MbParams {
     pub f_code: u8,
     /// Intra DC uses its own VLC while the quantiser is below this (Table 6-21).
     pub intra_dc_threshold: u8,
+    /// The warp of a GMC S-VOP (`None` otherwise).
+    pub sprite: Option<Warp>,
+    /// The VOL is interlaced (`dct_type` and `field_prediction` are coded).
+    pub interlaced: bool,
 }
 
 /// The mutable state the macroblock layer carries from MB to MB.
@@ -95,6 +111,9 @@ pub fn decode_macroblock(
     mb: &mut Macroblock,
 ) -> std::result::Result<(), &'static str> {
     mb.cbp = 0;
+    mb.gmc = false;
+    mb.field_dct = false;
+    mb.field = None;
     let (mb_type, cbpc) = if params.coding_type == FrameType::I {
         loop {
             match read_mcbpc_i(r) {
@@ -106,9 +125,15 @@ pub fn decode_macroblock(
     } else {
         loop {
             if r.read_bit() {
+                mb.qscale = *state.qscale;
+                if let Some(warp) = &params.sprite {
+                    // not_coded in an S-VOP: the warp's prediction, no texture.
+                    set_gmc(mb, state, warp, mb_x, mb_y);
+                    state.texture.mark_inter(mb_x, mb_y);
+                    return Ok(());
+                }
                 // not_coded: zero vector, no texture.
                 mb.kind = MbKind::Skipped;
-                mb.qscale = *state.qscale;
                 mb.mv = [[0; 2]; 4];
                 state.mvs.set_mb(mb_x, mb_y, [0, 0]);
                 state.texture.mark_inter(mb_x, mb_y);
@@ -129,6 +154,9 @@ pub fn decode_macroblock(
             let use_dc_vlc = *state.qscale < params.intra_dc_threshold;
             if mb_type == MbType::IntraQ {
                 *state.qscale = add_dquant(*state.qscale, read_dquant(r));
+            }
+            if params.interlaced {
+                mb.field_dct = r.read_bit();
             }
             for (i, block) in mb.blocks.iter_mut().enumerate() {
                 let coded = mb.cbp & (32 >> i) != 0;
@@ -152,12 +180,27 @@ pub fn decode_macroblock(
             state.mvs.set_mb(mb_x, mb_y, [0, 0]);
         }
         MbType::Inter | MbType::InterQ | MbType::Inter4V => {
+            let mcsel = match &params.sprite {
+                Some(warp) if mb_type != MbType::Inter4V && r.read_bit() => Some(warp),
+                _ => None,
+            };
             let cbpy = read_cbpy(r, false).ok_or("invalid CBPY")?;
             mb.cbp = (cbpc & 3) | (cbpy << 2);
             if mb_type == MbType::InterQ {
                 *state.qscale = add_dquant(*state.qscale, read_dquant(r));
             }
-            if mb_type == MbType::Inter4V {
+            if params.interlaced && mb.cbp != 0 {
+                mb.field_dct = r.read_bit();
+            }
+            if let Some(warp) = mcsel {
+                set_gmc(mb, state, warp, mb_x, mb_y);
+            } else if mb_type != MbType::Inter4V && params.interlaced && r.read_bit() {
+                let field =
+                    read_field_motion(r, state.mvs, state.slice, params.f_code, mb_x, mb_y)?;
+                mb.mv = [field.frame_vector(); 4];
+                mb.field = Some(field);
+                mb.kind = MbKind::Inter;
+            } else if mb_type == MbType::Inter4V {
                 for block in 0..4 {
                     let pred = state.mvs.predict(mb_x, mb_y, block, state.slice);
                     let mv = read_mv(r, pred, params.f_code)?;
@@ -186,6 +229,15 @@ pub fn decode_macroblock(
         return Err("macroblock runs past the end of the VOP");
     }
     Ok(())
+}
+
+/// A GMC macroblock: its vector (for prediction of later ones) is the warp's average.
+fn set_gmc(mb: &mut Macroblock, state: &mut MbState, warp: &Warp, mb_x: usize, mb_y: usize) {
+    let mv = warp.average_vector(mb_x, mb_y);
+    mb.kind = MbKind::Inter;
+    mb.gmc = true;
+    mb.mv = [mv; 4];
+    state.mvs.set_mb(mb_x, mb_y, mv);
 }
 
 /// One motion vector (x then y) against its predictor.

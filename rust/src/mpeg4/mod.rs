@@ -3,8 +3,10 @@
 pub mod bvop;
 pub mod coefficients;
 pub mod decoder;
+pub mod gmc;
 pub mod header;
 pub mod idct;
+pub mod interlaced;
 pub mod macroblock;
 pub mod mc;
 pub mod mode;

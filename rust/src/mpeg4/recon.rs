@@ -107,6 +107,8 @@ pub struct ReconContext<'a> {
     /// Visible size (4MV source clipping).
     pub visible_width: usize,
     pub visible_height: usize,
+    /// The warp of a GMC S-VOP, for its `mcsel` macroblocks.
+    pub sprite: Option<crate::mpeg4::gmc::Warp>,
 }
 
 /// Write macroblock (`mb_x`, `mb_y`) into `cur`. `mb.blocks` are used as IDCT scratch space.
