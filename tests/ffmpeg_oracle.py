@@ -29,12 +29,13 @@ def ffmpeg_vectors(frame) -> np.ndarray | None:
 
 
 def assert_same_as_ffmpeg(path: Path) -> str:
-    """Decode ``path`` with pkdkit and FFmpeg and compare every sample and vector field.
+    """Decode ``path`` with pkdkit's own decoder (no FFmpeg fallback) and with FFmpeg, and compare
+    the frame count, the frame types and every sample and vector field.
 
     Returns:
         The frame types in display order (one letter per frame, e.g. ``"IBBP..."``).
     """
-    ours = list(pkdkit.open(path).frames())
+    ours = list(pkdkit.open(path, backend="native").frames())
     theirs = ffmpeg_frames(path, export_mvs=True)
     assert len(ours) == len(theirs)
     for k, (a, b) in enumerate(zip(ours, theirs)):

@@ -12,16 +12,16 @@ from __future__ import annotations
 
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import av
 import pytest
 from handmade import bitmapinfoheader, split_vops, write_mkv
-from test_asp_corruption import LOOP
-from test_decoder import assert_same_as_ffmpeg
+from mutation_loop import run_mutation_loop
 
 import pkdkit
+
+from ffmpeg_oracle import assert_same_as_ffmpeg
 
 FFMPEG = shutil.which("ffmpeg")
 pytestmark = pytest.mark.skipif(
@@ -46,15 +46,6 @@ def encode(out: Path, codec: list[str], size: str = "176x144", frames: int = 24)
     return out
 
 
-def assert_native_and_exact(path: Path) -> str:
-    """pkdkit reads ``path`` itself and matches FFmpeg; returns the frame types."""
-    video = pkdkit.open(path, fallback=False)
-    assert isinstance(video, pkdkit.CompressedVideo)
-    types = assert_same_as_ffmpeg(path)
-    assert video.num_frames == len(types)
-    return types
-
-
 PACKED = {
     "bf2": ["-bf", "2"],
     "bf2_qpel": ["-bf", "2", "-flags", "+qpel"],
@@ -68,13 +59,13 @@ def test_xvid_packed_b_frames_over_several_gops(tmp_path: Path, name: str) -> No
     """libxvid packs each reference VOP with the B-VOP after it and writes a placeholder chunk,
     typed I at a GOP start: FFmpeg decodes the kept B-VOP there and never the placeholder."""
     path = encode(tmp_path / f"{name}.avi", [*XVID, "-g", "10", *PACKED[name]])
-    types = assert_native_and_exact(path)
+    types = assert_same_as_ffmpeg(path)
     assert types.count("I") >= 3 and "B" in types, types
 
 
 def test_xvid_packed_b_frames_at_an_odd_size(tmp_path: Path) -> None:
     path = encode(tmp_path / "odd.avi", [*XVID, "-g", "8", "-bf", "2"], size="350x198", frames=20)
-    types = assert_native_and_exact(path)
+    types = assert_same_as_ffmpeg(path)
     assert types.count("I") >= 2 and "B" in types
 
 
@@ -83,7 +74,7 @@ def test_xvid_remuxed_to_mp4_decodes_like_ffmpeg(tmp_path: Path) -> None:
     avi = encode(tmp_path / "x.avi", [*XVID, "-g", "10", "-bf", "2"])
     mp4 = tmp_path / "x.mp4"
     ffmpeg("-i", avi, "-c:v", "copy", mp4)
-    assert_native_and_exact(mp4)
+    assert_same_as_ffmpeg(mp4)
 
 
 @pytest.mark.parametrize("tag", ["FMP4", "XVID", "DIVX"])
@@ -94,8 +85,8 @@ def test_avi_with_the_vol_only_in_the_stream_format(tmp_path: Path, tag: str) ->
     ffmpeg("-i", mp4, "-c:v", "copy", "-vtag", tag, avi)
     data = avi.read_bytes()
     assert data.count(VOL) == 1 and data.index(VOL) < data.index(b"movi")  # only in the header list
-    assert_native_and_exact(avi)
-    assert_native_and_exact(mp4)
+    assert_same_as_ffmpeg(avi)
+    assert_same_as_ffmpeg(mp4)
 
 
 def packets_of(path: Path) -> list[bytes]:
@@ -110,13 +101,13 @@ def test_matroska_from_ffmpeg_with_b_frames(tmp_path: Path) -> None:
     mkv = tmp_path / "out.mkv"
     ffmpeg("-i", mp4, "-c:v", "copy", mkv)
     assert pkdkit.open(mkv, fallback=False).container == "mkv"
-    types = assert_native_and_exact(mkv)
+    types = assert_same_as_ffmpeg(mkv)
     assert types.count("I") >= 2 and "B" in types
 
 
 def test_matroska_written_by_libxvid(tmp_path: Path) -> None:
     mkv = encode(tmp_path / "xvid.mkv", ["-c:v", "libxvid", "-bf", "0", "-g", "10", "-q:v", "3"])
-    assert_native_and_exact(mkv)
+    assert_same_as_ffmpeg(mkv)
 
 
 def test_matroska_vfw_track_with_packed_xvid(tmp_path: Path) -> None:
@@ -126,7 +117,7 @@ def test_matroska_vfw_track_with_packed_xvid(tmp_path: Path) -> None:
     mkv = write_mkv(
         tmp_path / "vfw.mkv", "V_MS/VFW/FOURCC", bitmapinfoheader(176, 144, b"XVID"), packets_of(avi), 176, 144
     )
-    types = assert_native_and_exact(mkv)
+    types = assert_same_as_ffmpeg(mkv)
     assert types == pkdkit.open(avi).frame_types and "B" in types
 
 
@@ -136,7 +127,7 @@ def test_matroska_laced_blocks(tmp_path: Path, lacing: str) -> None:
     m4v = encode(tmp_path / "s.m4v", ["-c:v", "mpeg4", "-bf", "1", "-g", "6", "-q:v", "4", "-f", "m4v"], frames=13)
     headers, vops = split_vops(m4v.read_bytes())
     mkv = write_mkv(tmp_path / f"{lacing}.mkv", "V_MPEG4/ISO/ASP", headers, vops, 176, 144, lacing, per_block=3)
-    types = assert_native_and_exact(mkv)
+    types = assert_same_as_ffmpeg(mkv)
     assert len(types) == 13 and "B" in types
 
 
@@ -151,10 +142,5 @@ def test_mutated_real_files_never_crash_or_hang(tmp_path: Path, kind: str) -> No
         path = tmp_path / "m.mkv"
         ffmpeg("-i", mp4, "-c:v", "copy", path)
     runs = 90
-    result = subprocess.run(
-        [sys.executable, "-c", LOOP, str(path), "11", str(runs)], capture_output=True, text=True, timeout=300
-    )
-    assert result.returncode == 0, result.stderr[-3000:]
-    outcomes = eval(result.stdout.strip().splitlines()[-1])  # a dict literal printed by the loop
-    assert outcomes["ok"] + outcomes["error"] == runs
+    outcomes = run_mutation_loop(path, seed=11, runs=runs)
     assert outcomes["ok"] > 0 and outcomes["error"] > 0
