@@ -20,13 +20,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
-from test_decoder import planes_of
 
 import pkdkit
 from pkdkit import _core
 from pkdkit.dct import BATCH_CHANNELS, CONCEALED, INTER, INTRA, NOT_CODED, dct_transform, flip_blocks, normalize
 
-from clips import ClipSpec, ffmpeg_frames, make_clip
+from clips import ClipSpec, ffmpeg_frames, make_clip, render_frames
+from ffmpeg_oracle import planes_of
 
 ASP = {"mpeg_quant": "1"}
 CLIPS = {
@@ -321,9 +321,15 @@ def test_indices_are_checked_and_ffmpeg_has_no_coefficients(clips: dict[str, Pat
 
 
 def test_files_ffmpeg_reads_have_no_coefficients_in_batches(tmp_path: Path, clips: dict[str, Path]) -> None:
-    from test_backends import encode
+    import av
 
-    mpeg2 = encode(tmp_path / "other.mpg", "mpeg", "mpeg2video", ClipSpec(frames=6, gop=3))
+    mpeg2 = tmp_path / "other.mpg"
+    with av.open(str(mpeg2), "w", format="mpeg") as out:
+        stream = out.add_stream("mpeg2video", rate=25)
+        stream.width, stream.height, stream.pix_fmt = 176, 144, "yuv420p"
+        for img in render_frames(ClipSpec(frames=6)):
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        out.mux(stream.encode(None))
     assert pkdkit.open(mpeg2).backend == "ffmpeg"
     with pytest.raises(pkdkit.UnsupportedCodecError, match="other.mpg.*exports no coefficients"):
         pkdkit.load_batch([clips["sp"], mpeg2], [0, 0], [0, 0], "dct")
