@@ -16,11 +16,14 @@ __all__ = [
     "VideoError",
     "VideoIndexError",
     "__version__",
+    "dct",
+    "dct_batch",
     "frames",
     "gop_from_frames",
     "load_batch",
     "open",
     "position_from_frames",
+    "prediction",
     "represent",
     "represent_gop",
     "yuv_to_rgb",
@@ -113,3 +116,17 @@ def position_from_frames(
     position: int, representation_name: str, accumulate: bool = True, bgr: bool = False,
     wide: bool = False, first_index: int = 0,
 ) -> np.ndarray: ...
+
+# DCT coefficients (rust/src/python/dct.rs)
+def dct(
+    video: Video, gop: int, position: int
+) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """(frame_type, y, u, v, y_levels, u_levels, v_levels, block_types, qscale): int16 (rows, cols, 8, 8)
+    coefficients/levels per plane, uint8 (mb_rows, mb_cols, 6) block types, uint8 (mb_rows, mb_cols) qscale."""
+    ...
+def dct_batch(paths: list[str], gops: list[int], positions: list[int], threads: int = 0) -> np.ndarray:
+    """(N, rows, cols, 192) int16: per luma block its Y coefficients, then those of the Cb and Cr blocks covering it."""
+    ...
+def prediction(video: Video, index: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Y, U, V of display frame ``index`` without the texture of its inter blocks (their prediction)."""
+    ...

@@ -10,6 +10,7 @@ import numpy as np
 
 from . import _core
 from ._frames import FrameStream
+from .dct import DctFrame
 
 __all__ = ["NativeBackend"]
 
@@ -64,3 +65,6 @@ class NativeBackend:
             bgr=bgr,
             first_index=start,
         )
+
+    def dct(self, gop: int, pos: int) -> DctFrame:
+        return DctFrame(*_core.dct(self.video, gop, pos))

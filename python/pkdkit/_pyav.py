@@ -339,3 +339,8 @@ class FFmpegBackend:
             first_index=self.gop_starts[gop],
         )
 
+    def dct(self, gop: int, pos: int) -> Any:
+        raise UnsupportedCodecError(
+            f"{self.path}: DCT coefficients come from pkdkit's own MPEG-4 Part 2 decoder; this file is "
+            f"read by FFmpeg ({self.codec}), which exports no coefficients"
+        )

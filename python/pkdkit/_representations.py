@@ -11,13 +11,16 @@ scene-cut ones included; never a fixed 12). Position 0 is the I-frame.
 
 from __future__ import annotations
 
-from typing import Any, Iterator, Protocol
+from typing import TYPE_CHECKING, Any, Iterator, Protocol
 
 import numpy as np
 
 from ._frames import Frame
 from .errors import VideoIndexError
 from .vocabulary import MODALITIES
+
+if TYPE_CHECKING:
+    from .dct import DctFrame
 
 __all__ = ["REPRESENTATIONS", "VideoBackend", "check_representation", "out_of_range"]
 
@@ -75,4 +78,8 @@ class VideoBackend(Protocol):
 
     def represent_gop(self, gop: int, *, accumulate: bool, bgr: bool) -> dict[str, np.ndarray]:
         """Every position of one GOP: ``{"iframe", "motion_vectors", "residuals"}``."""
+        ...
+
+    def dct(self, gop: int, pos: int) -> DctFrame:
+        """The DCT coefficients of one position (no pixels decoded)."""
         ...

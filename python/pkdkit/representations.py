@@ -14,6 +14,7 @@ from typing import Any, Sequence, Union
 import numpy as np
 
 from ._representations import check_representation
+from .errors import UnsupportedCodecError
 
 __all__ = ["load_batch", "extract", "flow_to_rgb", "show"]
 
@@ -30,6 +31,8 @@ def _representation_name(representation: str | int) -> str:
     if isinstance(representation, (int, np.integer)) and not isinstance(representation, bool):
         if int(representation) in _COVIAR_CODES:
             return _COVIAR_CODES[int(representation)]
+    if representation == "dct":
+        return "dct"
     return check_representation(representation)  # type: ignore[arg-type]
 
 
@@ -78,19 +81,24 @@ def load_batch(
         paths: video files.
         gops: GOP index per sample.
         positions: position in the GOP per sample (0 = the I-frame).
-        representation: ``"iframe"``, ``"mv"`` or ``"residual"`` (or CoViAR's 0, 1, 2).
+        representation: ``"iframe"``, ``"mv"`` or ``"residual"`` (or CoViAR's 0, 1, 2), or
+            ``"dct"``: the frame's DCT coefficients (pkdkit's decoder only, see :mod:`pkdkit.dct`).
         accumulate: trace back to the I-frame (CoViAR's default).
         threads: worker threads; ``None`` = all available cores, ``1`` = the calling thread.
         bgr: BGR channel order for I-frames and residuals (CoViAR's) instead of RGB.
 
     Returns:
-        ``(N, H, W, 3)`` uint8 I-frames, ``(N, H, W, 2)`` int32 motion vectors or
-        ``(N, H, W, 3)`` int16 residuals.
+        ``(N, H, W, 3)`` uint8 I-frames, ``(N, H, W, 2)`` int32 motion vectors,
+        ``(N, H, W, 3)`` int16 residuals, or for ``"dct"`` ``(N, rows, cols, 192)`` int16 on the
+        8x8 block grid of the macroblock-aligned picture: per luma block its 64 Y coefficients,
+        then the 64 of the Cb and the 64 of the Cr block covering it (each chroma block repeated
+        over its 2x2 luma blocks; natural order, index ``8 * v + u``).
 
     Raises:
         ValueError: sequences of different lengths, an empty batch, a bad representation or
             thread count, or samples of different frame sizes.
         VideoIndexError: a GOP or position out of range (the message names the file).
+        UnsupportedCodecError: ``"dct"`` for a file FFmpeg reads (it exports no coefficients).
     """
     name = _representation_name(representation)
     n = len(paths)
@@ -103,6 +111,15 @@ def load_batch(
     files = [os.fspath(p) for p in paths]
     gops, positions = [int(g) for g in gops], [int(p) for p in positions]
     others = _split_by_backend(files)
+    if name == "dct":
+        for path, video in others.items():
+            raise UnsupportedCodecError(
+                f"{path}: DCT coefficients come from pkdkit's own MPEG-4 Part 2 decoder; this file is "
+                f"read by FFmpeg ({video.codec}), which exports no coefficients"
+            )
+        from . import _core
+
+        return _core.dct_batch(files, gops, positions, threads=0 if threads is None else int(threads))
     native = [i for i, path in enumerate(files) if path not in others]
     parts: dict[int, np.ndarray] = {}
     if native:

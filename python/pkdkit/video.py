@@ -24,6 +24,7 @@ from . import _core
 from ._frames import Frame
 from ._native import NativeBackend
 from ._representations import VideoBackend, out_of_range
+from .dct import DctFrame
 from .errors import NotAVideoError, UnsupportedCodecError, VideoError
 
 __all__ = ["open", "CompressedVideo", "BACKENDS"]
@@ -267,6 +268,23 @@ class CompressedVideo:
             VideoIndexError: ``gop`` or ``pos`` out of range.
         """
         return self.represent(gop, pos, "residual", accumulate=accumulate, bgr=bgr)
+
+    def dct(self, gop: int, pos: int) -> DctFrame:
+        """The DCT coefficients of position ``pos`` of GOP ``gop``: for every 8x8 block of Y, U
+        and V, the dequantised coefficients the decoder's IDCT receives, with the quantised
+        levels, each block's type (intra, inter-coded, not coded) and each macroblock's quantiser.
+
+        The decoder stops before the IDCT: no pixels and no motion compensation are computed, and
+        the frames before it are not decoded (coefficients do not depend on reference pixels).
+        Arrays are handed over from Rust without a copy. See :class:`pkdkit.dct.DctFrame`.
+
+        Raises:
+            VideoIndexError: ``gop`` or ``pos`` out of range.
+            UnsupportedCodecError: the file is read by FFmpeg (other codecs), which exports no
+                coefficients.
+        """
+        gop, pos = self._check(gop, pos)
+        return self._backend.dct(gop, pos)
 
     def gop_positions(self, gop: int, b_frames: str = "keep") -> list[int]:
         """The positions of GOP ``gop``, in display order.

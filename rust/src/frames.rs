@@ -11,6 +11,7 @@ use crate::mpeg4::bvop::BMotion;
 use crate::mpeg4::decoder::{auto_idct, Decoder};
 use crate::mpeg4::header::parse_gov;
 use crate::mpeg4::idct::IdctKind;
+use crate::mpeg4::mode::DecodeMode;
 use crate::video::Video;
 use crate::{Error, Result};
 
@@ -90,10 +91,10 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
 
 impl<V: Deref<Target = Video>> FrameIter<V> {
     /// Decode only what the motion vectors need: the frames' vectors are those of a full
-    /// decode, their pictures grey (see [`Decoder::set_vectors_only`]).
+    /// decode, their pictures grey (see [`DecodeMode::Vectors`]).
     pub fn vectors_only(mut self) -> Self {
         if let Some(decoder) = self.decoder.as_mut() {
-            decoder.set_vectors_only(true);
+            decoder.set_mode(DecodeMode::Vectors);
         }
         self
     }
@@ -151,7 +152,7 @@ impl Video {
 
     /// A decoder for this video with FFmpeg's automatic choices (IDCT unless `idct` is given,
     /// encoder workarounds) from its user data and container tag.
-    fn decoder(&self, idct: Option<IdctKind>) -> Result<Decoder> {
+    pub(crate) fn decoder(&self, idct: Option<IdctKind>) -> Result<Decoder> {
         let mut decoder = Decoder::new(&self.vol, &self.encoder, idct.or(Some(self.auto_idct())))?;
         decoder.set_fourcc(&self.encoder, self.fourcc.as_deref());
         Ok(decoder)
@@ -165,7 +166,7 @@ impl Video {
     /// The time code of a group-of-VOP header right before the VOP at byte `offset`, if any
     /// (FFmpeg's encoder writes VOS/VOL/GOV headers directly before the VOP; an all-zero GOV
     /// is ignored like FFmpeg does).
-    fn gov_before(&self, offset: usize) -> Option<u32> {
+    pub(crate) fn gov_before(&self, offset: usize) -> Option<u32> {
         let data = self.data();
         let window = data.get(offset.saturating_sub(16)..offset)?;
         let at = window.windows(4).rposition(|w| w == [0, 0, 1, 0xB3])?;
@@ -177,7 +178,11 @@ impl Video {
     }
 
     /// Decode VOP `k` with `decoder`; `None` when FFmpeg outputs no frame for it.
-    fn decode_vop(&self, decoder: &mut Decoder, k: usize) -> Result<Option<StreamFrame>> {
+    pub(crate) fn decode_vop(
+        &self,
+        decoder: &mut Decoder,
+        k: usize,
+    ) -> Result<Option<StreamFrame>> {
         let Some(entry) = self.vops.get(k) else {
             return Ok(None);
         };

@@ -4,6 +4,7 @@
 
 pub mod bits;
 pub mod container;
+pub mod dct;
 pub mod error;
 pub mod frame;
 pub mod frames;

@@ -41,6 +41,8 @@ __all__ = [
 ]
 
 log = logging.getLogger(__name__)
+# Single-modality datasets also read DCT coefficients (pkdkit.dct); the fused one keeps CoViAR's three.
+SINGLE_MODALITIES = (*MODALITIES, "dct")
 # Errors that mean "this video is damaged": pkdkit's own only (the FFmpeg backend wraps PyAV's
 # as VideoError too). A ValueError or OSError is a bug or a missing file, never skipped as damage.
 DAMAGE = (VideoError,)
@@ -223,6 +225,10 @@ class _CompressedDataset(Dataset, abc.ABC):
     def _transform(self, raw: np.ndarray, modality: str, rngs: list[np.random.Generator]) -> torch.Tensor:
         """(B*T, H, W, C) raw -> (B, T, C, S, S) network input."""
         x = torch.from_numpy(np.ascontiguousarray(raw)).reshape(len(rngs), self.num_segments, *raw.shape[1:])
+        if modality == "dct":
+            from ..dct import dct_transform
+
+            return dct_transform(x, rngs if self.is_train else None, self.crop_size, mirror=self.mirror)
         if self.is_train:
             return T.train_transform(x, modality, rngs, self.crop_size, mirror=self.mirror)
         if self.ten_crop:
@@ -244,7 +250,12 @@ class CoviarDataset(_CompressedDataset):
     Args:
         root: folder the datalist paths are relative to.
         datalist: a datalist file (``<path> <label> <frames>``) or parsed entries.
-        modality: ``"iframe"``, ``"mv"`` or ``"residual"``.
+        modality: ``"iframe"``, ``"mv"``, ``"residual"``, or ``"dct"``: the DCT coefficients of the
+            sampled frames (any picture type, at their own positions), packed as in
+            ``load_batch(..., "dct")``, cropped on whole 8x8 blocks (``crop_size // 8`` blocks a
+            side; random window and exact flip in training, centre at test, zero padding when the
+            grid is smaller) and scaled by :func:`pkdkit.dct.normalize` (``ten_crop`` does not
+            apply).
         num_segments: TSN segments per clip (CoViAR trains with 3).
         is_train: random frame per segment + multi-scale crop + flip; else segment centres and a
             centre crop.
@@ -261,7 +272,8 @@ class CoviarDataset(_CompressedDataset):
             cores in the main process).
 
     Items are ``(tensor, label)``: a (num_segments, C, crop_size, crop_size) float32 tensor (C = 3,
-    2, 3 for iframe, mv, residual) and an int label.
+    2, 3 for iframe, mv, residual) and an int label; for ``dct`` (num_segments, 192,
+    crop_size // 8, crop_size // 8).
     """
 
     def __init__(
@@ -279,8 +291,8 @@ class CoviarDataset(_CompressedDataset):
         loader: Loader | None = None,
         mirror: bool = True,
     ) -> None:
-        if modality not in MODALITIES:
-            raise ValueError(f"modality {modality!r}: expected one of {MODALITIES}")
+        if modality not in SINGLE_MODALITIES:
+            raise ValueError(f"modality {modality!r}: expected one of {SINGLE_MODALITIES}")
         super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader, mirror)
         self.modality = modality
         self.ten_crop = ten_crop

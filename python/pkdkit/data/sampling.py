@@ -26,9 +26,9 @@ __all__ = ["segment_frames", "frame_to_gop", "coviar_positions", "fused_position
 
 
 def _motion(modality: str) -> bool:
-    if modality not in MODALITIES:
-        raise ValueError(f"modality {modality!r}: expected one of iframe, mv, residual")
-    return modality != "iframe"
+    if modality not in (*MODALITIES, "dct"):
+        raise ValueError(f"modality {modality!r}: expected one of iframe, mv, residual, dct")
+    return modality in ("mv", "residual")
 
 
 def segment_frames(
@@ -73,13 +73,15 @@ def frame_to_gop(frame: int, gop_starts: Sequence[int], gop_lengths: Sequence[in
         gop_starts: frame index of each GOP's I-frame, increasing, the first 0.
         gop_lengths: frames per GOP.
         modality: for ``mv``/``residual`` an I-frame maps to the previous GOP's last position;
-            for ``iframe`` the position is always 0.
+            for ``iframe`` the position is always 0; for ``dct`` it is the frame's own.
 
     Returns:
         ``(gop, position)``.
     """
     gop = max(bisect.bisect_right(gop_starts, frame) - 1, 0)
     pos = frame - gop_starts[gop]
+    if modality == "dct":  # every frame has coefficients: its own position
+        return gop, pos
     if not _motion(modality):
         return gop, 0
     if pos == 0 and gop > 0:

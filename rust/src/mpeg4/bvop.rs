@@ -23,6 +23,7 @@ use crate::mpeg4::idct::{idct_add, IdctKind};
 use crate::mpeg4::interlaced::{self, BFields, FieldMotion, PredTarget};
 use crate::mpeg4::macroblock::{add_dquant, Macroblock, MbKind};
 use crate::mpeg4::mc::mc_halfpel;
+use crate::mpeg4::mode::Target;
 use crate::mpeg4::mv::{chroma_1mv, chroma_4mv, decode_component, MvField};
 use crate::mpeg4::qpel::{chroma_1mv_qpel_with, chroma_4mv_qpel_sum, mc_qpel, QpelChroma};
 use crate::mpeg4::recon::Picture;
@@ -210,7 +211,8 @@ struct BMb {
     field: Option<BFields>,
 }
 
-/// Decode the B-VOP whose macroblock data starts at `r` into `cur` (macroblock-aligned).
+/// Decode the B-VOP whose macroblock data starts at `r` into `target` (a macroblock-aligned
+/// picture, or the coefficient record).
 #[allow(clippy::too_many_arguments)] // the VOP's headers, both references and decoder state, borrowed separately
 pub fn decode_bvop(
     r: &mut BitReader,
@@ -219,7 +221,7 @@ pub fn decode_bvop(
     params: &BParams,
     refs: &BRefs,
     texture: &mut TextureDecoder,
-    cur: &mut Picture,
+    target: &mut Target,
 ) -> BOutput {
     let total = params.mb_width * params.mb_height;
     let mut out = BOutput::default();
@@ -266,12 +268,23 @@ pub fn decode_bvop(
             // there is no search for a later video packet to resume from (B-VOPs are never
             // references, so the damage does not propagate).
             for k in mb_index..total {
-                cur.copy_mb_from(refs.past, k % params.mb_width, k / params.mb_width);
+                target.conceal(Some(refs.past), k % params.mb_width, k / params.mb_width);
             }
             out.damaged_mbs = total - mb_index;
             return out;
         }
-        reconstruct(cur, params, refs, vol.quarter_sample, &mut mb, mb_x, mb_y);
+        match target {
+            Target::Pixels { cur, residual } => {
+                if !*residual {
+                    mb.cbp = 0;
+                }
+                reconstruct(cur, params, refs, vol.quarter_sample, &mut mb, mb_x, mb_y);
+            }
+            Target::Coefficients(record) => {
+                record.store(&mb.blocks, mb.cbp, false, qscale, mb_x, mb_y);
+            }
+            Target::Skip => {}
+        }
         export(
             &mut out.motion_vectors,
             &mb,
@@ -293,7 +306,7 @@ pub fn decode_bvop(
                 continue;
             }
             for k in mb_index..next.mb_index.min(total) {
-                cur.copy_mb_from(refs.past, k % params.mb_width, k / params.mb_width);
+                target.conceal(Some(refs.past), k % params.mb_width, k / params.mb_width);
                 out.damaged_mbs += 1;
             }
             mb_index = next.mb_index;

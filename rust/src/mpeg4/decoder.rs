@@ -20,15 +20,17 @@
 use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
 use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs, Quirks, VopClock};
+use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::gmc::{self, Warp};
 use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
 use crate::mpeg4::idct::IdctKind;
 use crate::mpeg4::interlaced;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
+use crate::mpeg4::mode::{DecodeMode, Target};
 use crate::mpeg4::mv::{MvField, SliceState};
 use crate::mpeg4::partitioned::{self, PacketContext, PartitionedMb};
 use crate::mpeg4::recon::{reconstruct, Picture, ReconContext};
-use crate::mpeg4::texture::TextureDecoder;
+use crate::mpeg4::texture::{Dequantiser, TextureDecoder};
 use crate::{Error, Result};
 
 /// Decodes the VOPs of one video object layer, in decode order.
@@ -63,8 +65,9 @@ pub struct Decoder {
     partition_scratch: Vec<PartitionedMb>,
     damaged_mbs: usize,
     frames_out: usize,
-    /// Parse everything, reconstruct no pixels of I/P-VOPs (see [`Decoder::set_vectors_only`]).
-    vectors_only: bool,
+    mode: DecodeMode,
+    /// What the last VOP decoded in [`DecodeMode::Coefficients`] recorded (until taken).
+    coefficients: Option<Coefficients>,
 }
 
 /// The IDCT FFmpeg picks automatically: the XviD one for streams XviD wrote, its own simple
@@ -145,17 +148,9 @@ impl Decoder {
             partition_scratch: Vec::new(),
             damaged_mbs: 0,
             frames_out: 0,
-            vectors_only: false,
+            mode: DecodeMode::Full,
+            coefficients: None,
         })
-    }
-
-    /// Motion vectors without reconstruction: I- and P-VOPs are parsed in full (macroblock
-    /// types, vectors, texture bits, so the vectors are exactly those of a full decode) but no
-    /// IDCT, motion compensation or concealment runs, and their frames carry a grey picture
-    /// instead of the decoded one. For callers that want only the vectors (CoViAR's MV
-    /// representation). B-VOPs are still reconstructed (from the unreconstructed references).
-    pub fn set_vectors_only(&mut self, on: bool) {
-        self.vectors_only = on;
     }
 
     /// The IDCT in use.
@@ -200,12 +195,48 @@ impl Decoder {
         self.past = None;
     }
 
+    /// How far the next VOPs are decoded. In modes other than [`DecodeMode::Full`] the
+    /// returned frames carry no (or not the real) picture, and the decoder keeps no reference
+    /// afterwards: a P- or B-VOP decoded in full mode after one of them has no reference (a
+    /// P-VOP is then reported damaged, as at a cut). Coefficients need no reference at all.
+    pub fn set_mode(&mut self, mode: DecodeMode) {
+        self.mode = mode;
+    }
+
+    pub fn mode(&self) -> DecodeMode {
+        self.mode
+    }
+
+    /// The coefficients of the last VOP decoded in [`DecodeMode::Coefficients`], once.
+    pub fn take_coefficients(&mut self) -> Option<Coefficients> {
+        self.coefficients.take()
+    }
+
+    /// A VOP that is not decoded at all: its time stamp still moves the VOP clock (the TRB/TRD
+    /// of later B-VOPs' direct mode), and the references no longer precede the next VOP, so
+    /// they are dropped. Motion data for B-VOPs comes only from the last I/P-VOP decoded.
+    pub fn skip(&mut self, header: &VopHeader) {
+        self.clock.vop(header, self.vol.time_increment_resolution);
+        if header.coding_type != FrameType::B {
+            self.drop_references();
+        }
+    }
+
+    /// Forget both references, keeping one buffer for the next picture.
+    fn drop_references(&mut self) {
+        self.past = None;
+        if let Some(old) = self.reference.take() {
+            self.current.get_or_insert(old);
+        }
+    }
+
     /// Decode one VOP: `vop` holds the bytes after its `00 00 01 B6` start code (up to the next
     /// start code), `header` its parsed header. Returns `None` for a non-coded VOP (FFmpeg
     /// outputs no frame for it). The frame's `index` counts the frames output so far; callers
     /// that know the display index overwrite it.
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
         check_vop(&self.vol, header)?;
+        self.texture.set_levels_only(self.mode.levels_only());
         let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         match header.coding_type {
             FrameType::I | FrameType::P => {}
@@ -230,12 +261,21 @@ impl Decoder {
             ),
             _ => None,
         };
+        self.damaged_mbs = 0;
+        if self.mode == DecodeMode::Coefficients {
+            let dequant = Dequantiser::new(&self.vol, header);
+            let mut record =
+                Coefficients::new(header.coding_type, self.mb_width, self.mb_height, dequant);
+            self.decode_mbs(vop, header, sprite, &mut Target::Coefficients(&mut record));
+            self.coefficients = Some(record);
+            self.drop_references();
+            return Ok(Some(self.frame(header.coding_type, YuvFrame::default())));
+        }
         let total = self.mb_width * self.mb_height;
         let mut cur = self
             .current
             .take()
             .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
-        self.damaged_mbs = 0;
         let is_p = header.coding_type != FrameType::I;
         if is_p && self.reference.is_none() {
             // A P-VOP without its reference (stream cut before an I-VOP): predict from grey and
@@ -243,26 +283,47 @@ impl Decoder {
             self.reference = Some(Picture::grey(self.mb_width, self.mb_height));
             self.damaged_mbs = total;
         }
-        self.decode_mbs(vop, header, sprite, &mut cur);
-        let motion_vectors = if is_p { self.export_mvs() } else { Vec::new() };
-        let yuv = if self.vectors_only {
+        let yuv = if self.mode == DecodeMode::Vectors {
+            self.decode_mbs(vop, header, sprite, &mut Target::Skip);
             YuvFrame::grey(self.width, self.height)
         } else {
+            let residual = self.mode != DecodeMode::Prediction;
+            let mut target = Target::Pixels {
+                cur: &mut cur,
+                residual,
+            };
+            self.decode_mbs(vop, header, sprite, &mut target);
             cur.crop(self.width, self.height)
         };
-        let frame = DecodedFrame {
-            index: self.frames_out,
-            frame_type: header.coding_type,
-            yuv,
-            motion_vectors,
-        };
-        self.frames_out += 1;
+        let frame = self.frame(header.coding_type, yuv);
+        if !self.mode.keeps_references() {
+            self.current = Some(cur);
+            self.drop_references();
+            return Ok(Some(frame));
+        }
         // The new picture becomes the reference, the old one the past reference; the buffer of
         // the one before is reused next.
         if let Some(old) = self.reference.replace(cur) {
             self.current = self.past.replace(old);
         }
         Ok(Some(frame))
+    }
+
+    /// The output frame of the I/P/S-VOP just decoded, with its exported vectors.
+    fn frame(&mut self, frame_type: FrameType, yuv: YuvFrame) -> DecodedFrame {
+        let motion_vectors = if frame_type != FrameType::I {
+            self.export_mvs()
+        } else {
+            Vec::new()
+        };
+        let frame = DecodedFrame {
+            index: self.frames_out,
+            frame_type,
+            yuv,
+            motion_vectors,
+        };
+        self.frames_out += 1;
+        frame
     }
 
     /// Decode a B-VOP (`times` = TRB, TRD from the clock). Like FFmpeg, outputs nothing for a
@@ -278,13 +339,6 @@ impl Decoder {
         if !header.vop_coded {
             return None;
         }
-        let (Some(past), Some(future)) = (self.past.as_ref(), self.reference.as_ref()) else {
-            return None;
-        };
-        let mut cur = self
-            .current
-            .take()
-            .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
         let mut params = self.block_params(trb, trd);
         if self.t_frame == 0 {
             self.t_frame = i64::from(trb);
@@ -295,6 +349,42 @@ impl Decoder {
             let time = last - i64::from(trd - trb);
             params.field_times = Some(interlaced::field_times(time, last, pp, self.t_frame)?);
         }
+        let mut r = BitReader::new(vop);
+        r.seek(header.header_bits);
+        if self.mode == DecodeMode::Coefficients {
+            // No picture is read or written: empty ones stand for the references.
+            let dequant = Dequantiser::new(&self.vol, header);
+            let mut record =
+                Coefficients::new(FrameType::B, self.mb_width, self.mb_height, dequant);
+            let none = Picture::empty();
+            let refs = BRefs {
+                past: &none,
+                future: &none,
+                future_mvs: &self.mvs,
+                future_kinds: &self.kinds,
+                future_fields: &self.field_motion,
+            };
+            let mut target = Target::Coefficients(&mut record);
+            let out = bvop::decode_bvop(
+                &mut r,
+                &self.vol,
+                header,
+                &params,
+                &refs,
+                &mut self.texture,
+                &mut target,
+            );
+            self.damaged_mbs = out.damaged_mbs;
+            self.coefficients = Some(record);
+            return Some(self.b_frame(YuvFrame::default(), out.motion_vectors));
+        }
+        let (Some(past), Some(future)) = (self.past.as_ref(), self.reference.as_ref()) else {
+            return None;
+        };
+        let mut cur = self
+            .current
+            .take()
+            .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
         let refs = BRefs {
             past,
             future,
@@ -302,8 +392,7 @@ impl Decoder {
             future_kinds: &self.kinds,
             future_fields: &self.field_motion,
         };
-        let mut r = BitReader::new(vop);
-        r.seek(header.header_bits);
+        let residual = self.mode != DecodeMode::Prediction;
         let out = bvop::decode_bvop(
             &mut r,
             &self.vol,
@@ -311,19 +400,34 @@ impl Decoder {
             &params,
             &refs,
             &mut self.texture,
-            &mut cur,
+            &mut match self.mode {
+                DecodeMode::Vectors => Target::Skip,
+                _ => Target::Pixels {
+                    cur: &mut cur,
+                    residual,
+                },
+            },
         );
         self.damaged_mbs = out.damaged_mbs;
-        let frame = DecodedFrame {
-            index: self.frames_out,
-            frame_type: FrameType::B,
-            yuv: cur.crop(self.width, self.height),
-            motion_vectors: out.motion_vectors,
+        let yuv = match self.mode {
+            DecodeMode::Vectors => YuvFrame::grey(self.width, self.height),
+            _ => cur.crop(self.width, self.height),
         };
-        self.frames_out += 1;
+        let frame = self.b_frame(yuv, out.motion_vectors);
         // B-VOPs are never references: the buffer is reused next.
         self.current = Some(cur);
         Some(frame)
+    }
+
+    fn b_frame(&mut self, yuv: YuvFrame, motion_vectors: Vec<MotionVector>) -> DecodedFrame {
+        let frame = DecodedFrame {
+            index: self.frames_out,
+            frame_type: FrameType::B,
+            yuv,
+            motion_vectors,
+        };
+        self.frames_out += 1;
+        frame
     }
 
     /// What the B-VOP and quarter-sample reconstruction need to know about the stream.
@@ -347,13 +451,13 @@ impl Decoder {
         self.b_motion = b_motion;
     }
 
-    /// Decode every macroblock of the VOP into `cur`, packet by packet, concealing damage.
+    /// Decode every macroblock of the VOP into `target`, packet by packet, concealing damage.
     fn decode_mbs(
         &mut self,
         vop: &[u8],
         header: &VopHeader,
         sprite: Option<Warp>,
-        cur: &mut Picture,
+        target: &mut Target,
     ) {
         let total = self.mb_width * self.mb_height;
         let params = MbParams {
@@ -405,7 +509,6 @@ impl Decoder {
                     scratch: &mut self.partition_scratch,
                 };
                 let (kinds, mb_width) = (&mut self.kinds, self.mb_width);
-                let reconstruct = !self.vectors_only;
                 let result = partitioned::decode_packet(
                     &mut r,
                     ctx,
@@ -413,10 +516,8 @@ impl Decoder {
                     &mut self.mb,
                     |index, mb| {
                         kinds[index] = mb.kind;
-                        if reconstruct {
-                            let (x, y) = (index % mb_width, index / mb_width);
-                            reconstruct_mb(cur, &recon, qpel, mb, x, y);
-                        }
+                        let (mb_x, mb_y) = (index % mb_width, index / mb_width);
+                        hand_over(target, &recon, qpel, mb, mb_x, mb_y);
                     },
                 );
                 let (done, failed) = match result {
@@ -446,9 +547,7 @@ impl Decoder {
                     }
                     self.kinds[mb_index] = self.mb.kind;
                     self.field_motion[mb_index] = self.mb.field;
-                    if !self.vectors_only {
-                        reconstruct_mb(cur, &recon, qpel, &mut self.mb, mb_x, mb_y);
-                    }
+                    hand_over(target, &recon, qpel, &mut self.mb, mb_x, mb_y);
                     mb_index += 1;
                     if let Some(next) = packets.packet_end(&mut r) {
                         if mb_index >= next {
@@ -480,8 +579,8 @@ impl Decoder {
             let end = next_packet.as_ref().map_or(total, |(h, _)| h.mb_index);
             if end > mb_index {
                 concealed += end - mb_index;
-                for k in (mb_index..end).filter(|_| !self.vectors_only) {
-                    conceal(cur, recon.reference, k % self.mb_width, k / self.mb_width);
+                for k in mb_index..end {
+                    target.conceal(recon.reference, k % self.mb_width, k / self.mb_width);
                 }
             }
             let Some((h, at)) = next_packet else {
@@ -545,6 +644,31 @@ impl Decoder {
     }
 }
 
+/// Hand a parsed MB of an I/P/S-VOP to `target`: the pixel modes reconstruct it (without the
+/// texture of inter MBs in prediction mode), the coefficient mode records its levels.
+fn hand_over(
+    target: &mut Target,
+    recon: &ReconContext,
+    qpel: Option<&BParams>,
+    mb: &mut Macroblock,
+    mb_x: usize,
+    mb_y: usize,
+) {
+    match target {
+        Target::Pixels { cur, residual } => {
+            if !*residual && mb.kind != MbKind::Intra {
+                mb.cbp = 0;
+            }
+            reconstruct_mb(cur, recon, qpel, mb, mb_x, mb_y);
+        }
+        Target::Coefficients(record) => {
+            let intra = mb.kind == MbKind::Intra;
+            record.store(&mb.blocks, mb.cbp, intra, mb.qscale, mb_x, mb_y);
+        }
+        Target::Skip => {}
+    }
+}
+
 /// Reconstruct one MB of an I/P-VOP; interlaced MBs with field DCT or field vectors go through
 /// [`interlaced::reconstruct`].
 fn reconstruct_mb(
@@ -605,30 +729,6 @@ fn export(size: u8, dst_x: usize, dst_y: usize, mv: [i32; 2]) -> MotionVector {
         motion_x: mv[0],
         motion_y: mv[1],
         motion_scale: 2,
-    }
-}
-
-/// Replace MB (`mb_x`, `mb_y`) with the co-located one of the reference (grey without one).
-fn conceal(cur: &mut Picture, reference: Option<&Picture>, mb_x: usize, mb_y: usize) {
-    match reference {
-        Some(reference) => cur.copy_mb_from(reference, mb_x, mb_y),
-        None => {
-            let (ls, cs) = (cur.width, cur.width / 2);
-            for row in 0..16 {
-                let at = (mb_y * 16 + row) * ls + mb_x * 16;
-                if let Some(d) = cur.y.get_mut(at..at + 16) {
-                    d.fill(128);
-                }
-            }
-            for row in 0..8 {
-                let at = (mb_y * 8 + row) * cs + mb_x * 8;
-                for plane in [&mut cur.u, &mut cur.v] {
-                    if let Some(d) = plane.get_mut(at..at + 8) {
-                        d.fill(128);
-                    }
-                }
-            }
-        }
     }
 }
 

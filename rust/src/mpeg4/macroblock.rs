@@ -38,7 +38,10 @@ pub struct Macroblock {
     pub mv: [[i32; 2]; 4],
     /// Coded-block pattern: bit `5 - i` set when block `i` (Y0..Y3, Cb, Cr) has texture.
     pub cbp: u8,
-    /// Dequantised coefficients in raster order, ready for the IDCT.
+    /// The quantiser of this macroblock (after its `dquant`).
+    pub qscale: u8,
+    /// Dequantised coefficients in raster order, ready for the IDCT (quantised levels when the
+    /// texture decoder is in levels-only mode).
     pub blocks: [[i16; 64]; 6],
     /// Predicted through the S-VOP's global warp (`mcsel`, or not coded in an S-VOP); `mv`
     /// then holds the warp's average vector.
@@ -55,6 +58,7 @@ impl Default for Macroblock {
             kind: MbKind::Skipped,
             mv: [[0; 2]; 4],
             cbp: 0,
+            qscale: 1,
             blocks: [[0; 64]; 6],
             gmc: false,
             field_dct: false,
@@ -121,6 +125,7 @@ pub fn decode_macroblock(
     } else {
         loop {
             if r.read_bit() {
+                mb.qscale = *state.qscale;
                 if let Some(warp) = &params.sprite {
                     // not_coded in an S-VOP: the warp's prediction, no texture.
                     set_gmc(mb, state, warp, mb_x, mb_y);
@@ -219,6 +224,7 @@ pub fn decode_macroblock(
             state.texture.mark_inter(mb_x, mb_y);
         }
     }
+    mb.qscale = *state.qscale;
     if r.overrun() {
         return Err("macroblock runs past the end of the VOP");
     }

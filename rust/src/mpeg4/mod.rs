@@ -1,6 +1,7 @@
 //! MPEG-4 Part 2 (ISO/IEC 14496-2) video: headers, entropy decoding, reconstruction.
 
 pub mod bvop;
+pub mod coefficients;
 pub mod decoder;
 pub mod gmc;
 pub mod header;
@@ -8,6 +9,7 @@ pub mod idct;
 pub mod interlaced;
 pub mod macroblock;
 pub mod mc;
+pub mod mode;
 pub mod mv;
 pub mod partitioned;
 pub mod qpel;

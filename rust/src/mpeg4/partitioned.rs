@@ -221,6 +221,7 @@ pub fn decode_packet(
         running_q = m.qscale;
         mb.kind = m.kind;
         mb.cbp = m.cbp;
+        mb.qscale = m.qscale;
         for block in 0..4 {
             mb.mv[block] = mvs.get(mb_x, mb_y, block);
         }

@@ -37,6 +37,17 @@ impl Picture {
         }
     }
 
+    /// A picture with no samples (stands for references nothing reads).
+    pub fn empty() -> Self {
+        Picture {
+            y: Vec::new(),
+            u: Vec::new(),
+            v: Vec::new(),
+            width: 0,
+            height: 0,
+        }
+    }
+
     /// The Y, U and V planes as motion-compensation references: reads outside clamp to the
     /// macroblock-aligned edge, as FFmpeg's edge emulation does. `None` if the buffers are short.
     pub fn ref_planes(&self) -> Option<[RefPlane<'_>; 3]> {

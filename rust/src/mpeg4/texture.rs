@@ -99,6 +99,88 @@ pub struct TextureDecoder {
     alternate_vertical: bool,
     intra: &'static TcoefTable,
     inter: &'static TcoefTable,
+    /// Leave the quantised levels in the output blocks instead of dequantising them (decode
+    /// modes that stop before the IDCT; [`Dequantiser`] finishes the job where wanted).
+    levels_only: bool,
+}
+
+/// The inverse quantisation of one VOP, apart from the parsing: what turns the quantised levels
+/// [`TextureDecoder`] leaves in levels-only mode into exactly the coefficients its full mode
+/// hands the IDCT.
+#[derive(Clone, Debug)]
+pub struct Dequantiser {
+    /// MPEG quantisation with the matrices (else H.263's).
+    pub mpeg_quant: bool,
+    pub intra_matrix: [u8; 64],
+    pub inter_matrix: [u8; 64],
+    /// Reversible-VLC escape levels are not clamped (FFmpeg).
+    pub reversible: bool,
+}
+
+impl Dequantiser {
+    /// The inverse quantisation of VOP `vop` of `vol` (what [`TextureDecoder::start_vop`] sets).
+    pub fn new(vol: &VolHeader, vop: &VopHeader) -> Self {
+        Dequantiser {
+            mpeg_quant: vol.mpeg_quant,
+            intra_matrix: vol.intra_matrix,
+            inter_matrix: vol.inter_matrix,
+            reversible: uses_reversible_vlc(vol, vop),
+        }
+    }
+
+    /// Coefficients of intra block `block` (0..=3 luma, 4/5 chroma) from its levels (DC level
+    /// at 0, AC prediction already added) at quantiser `qscale`.
+    pub fn intra(&self, levels: &[i16; 64], block: usize, qscale: u8, out: &mut [i16; 64]) {
+        let qscale = qscale.clamp(1, 31);
+        *out = *levels;
+        if self.mpeg_quant {
+            dequant_mpeg_intra(out, &self.intra_matrix, qscale);
+        } else {
+            dequant_h263_intra(out, qscale);
+        }
+        let scale = if block < 4 {
+            luma_dc_scaler(qscale)
+        } else {
+            chroma_dc_scaler(qscale)
+        };
+        out[0] = (i32::from(levels[0]) * i32::from(scale)) as i16;
+    }
+
+    /// Coefficients of a coded inter block from its levels at quantiser `qscale`.
+    pub fn inter(&self, levels: &[i16; 64], qscale: u8, out: &mut [i16; 64]) {
+        let qscale = qscale.clamp(1, 31);
+        *out = *levels;
+        if self.mpeg_quant {
+            dequant_mpeg_inter(out, &self.inter_matrix, qscale);
+            return;
+        }
+        if self.reversible {
+            // FFmpeg does not clamp reversible-escape levels (the 16-bit store wraps).
+            let (qmul, qadd) = (2 * i32::from(qscale), (i32::from(qscale) - 1) | 1);
+            for v in out.iter_mut() {
+                let level = i32::from(*v);
+                *v = (level * qmul + level.signum() * qadd) as i16;
+            }
+            return;
+        }
+        // As while parsing, the result is clamped to -2048..=2047. Levels beyond 2048 / qmul + 1
+        // land outside it whatever they are, so clamping them first keeps every product inside
+        // 16 bits: the loop is branch-free 16-bit arithmetic, which vectorises.
+        let qmul = 2 * i16::from(qscale);
+        let qadd = (i16::from(qscale) - 1) | 1;
+        let bound = 2048 / qmul + 1;
+        for v in out.iter_mut() {
+            let level = (*v).clamp(-bound, bound);
+            // signum() with shifts only (its comparisons stay scalar): -1, 0 or 1.
+            let sign = (level >> 15) | ((-level >> 15) & 1);
+            *v = (level * qmul + sign * qadd).clamp(-2048, 2047);
+        }
+    }
+}
+
+/// Reversible VLCs replace the TCOEF tables in data-partitioned (non-B) VOPs, as in FFmpeg.
+fn uses_reversible_vlc(vol: &VolHeader, vop: &VopHeader) -> bool {
+    vol.data_partitioned && vol.reversible_vlc && vop.coding_type != FrameType::B
 }
 
 /// `(a + b/2) / b` rounded half away from zero, C integer semantics (FFmpeg's `ROUNDED_DIV`).
@@ -128,7 +210,14 @@ impl TextureDecoder {
             alternate_vertical: false,
             intra: tcoef_intra(),
             inter: tcoef_inter(),
+            levels_only: false,
         }
+    }
+
+    /// Keep quantised levels in the output blocks (`true`) or dequantise them (`false`, the
+    /// default): set per VOP by the decode mode.
+    pub fn set_levels_only(&mut self, levels_only: bool) {
+        self.levels_only = levels_only;
     }
 
     /// Start a VOP: take the quantisation method and scan from the headers and forget every
@@ -138,10 +227,7 @@ impl TextureDecoder {
         self.intra_matrix = vol.intra_matrix;
         self.inter_matrix = vol.inter_matrix;
         self.alternate_vertical = vol.interlaced && vop.alternate_vertical_scan;
-        // Reversible VLCs replace the TCOEF tables in data-partitioned (non-B) VOPs, as in FFmpeg.
-        let reversible =
-            vol.data_partitioned && vol.reversible_vlc && vop.coding_type != FrameType::B;
-        (self.intra, self.inter) = if reversible {
+        (self.intra, self.inter) = if uses_reversible_vlc(vol, vop) {
             (rvlc_intra(), rvlc_inter())
         } else {
             (tcoef_intra(), tcoef_inter())
@@ -346,6 +432,9 @@ impl TextureDecoder {
         if let Some(q) = self.qscales.get_mut(mb) {
             *q = qscale;
         }
+        if self.levels_only {
+            return Ok(());
+        }
 
         if self.mpeg_quant {
             dequant_mpeg_intra(out, &self.intra_matrix, qscale);
@@ -474,6 +563,9 @@ impl TextureDecoder {
             &ZIGZAG
         };
         *out = [0; 64];
+        if self.levels_only {
+            return read_run_levels(r, self.inter, scan, 0, out, |level| level as i16);
+        }
         if self.mpeg_quant {
             read_run_levels(r, self.inter, scan, 0, out, |level| level as i16)?;
             dequant_mpeg_inter(out, &self.inter_matrix, qscale);

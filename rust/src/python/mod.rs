@@ -5,6 +5,7 @@
 use pyo3::prelude::*;
 
 mod colour;
+mod dct;
 mod errors;
 mod frames;
 mod representations;
@@ -18,5 +19,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     colour::register(m)?;
     frames::register(m)?;
     representations::register(m)?;
+    dct::register(m)?;
     Ok(())
 }

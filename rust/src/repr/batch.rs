@@ -81,7 +81,7 @@ fn open_cached(path: &Path) -> crate::Result<Arc<Video>> {
 }
 
 /// Threads to use: `0` = all available cores.
-fn thread_count(threads: usize) -> usize {
+pub(crate) fn thread_count(threads: usize) -> usize {
     if threads > 0 {
         threads
     } else {
@@ -91,7 +91,7 @@ fn thread_count(threads: usize) -> usize {
 
 /// Run `job` on a fresh pool of `threads` threads, or on this thread when one is asked for (or a
 /// pool cannot be made). `parallel` tells `job` whether it may use rayon's parallel iterators.
-fn on_pool<R: Send>(threads: usize, job: impl FnOnce(bool) -> R + Send) -> R {
+pub(crate) fn on_pool<R: Send>(threads: usize, job: impl FnOnce(bool) -> R + Send) -> R {
     if threads > 1 {
         if let Ok(pool) = rayon::ThreadPoolBuilder::new().num_threads(threads).build() {
             return pool.install(|| job(true));

@@ -1,0 +1,102 @@
+"""DCT coefficients of every frame vs the full decode of the same clip, pkdkit alone, same run.
+
+* ``full``: every frame decoded to pixels (``pkdkit.open(path).frames()``: motion compensation,
+  inverse quantisation, IDCT).
+* ``dct``: every frame's coefficients (``video.dct(gop, pos)`` for every position): the decoder
+  stops before the IDCT, computes no pixel and no motion compensation, and decodes each frame's
+  VOP alone (a B-frame also parses its future reference's vectors).
+
+Each is timed as the best of ``--repeat`` passes, in turns; the ratio comes from process CPU time
+(steady on a shared machine), wall-clock ratio too. Input: the CoViAR format (340x256, q 1, GOP 12,
+no B-frames) from natural-looking content (``natural_clip.py``); ``--asp`` adds B-frames and
+quarter-pel; ``--input`` takes any file pkdkit decodes.
+
+    python benches/dct.py                  # 300-frame natural clip, 5 repeats
+    python benches/dct.py --asp --json
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).parent))
+from natural_clip import make_coviar_clip  # noqa: E402
+
+import pkdkit  # noqa: E402
+
+
+def full_decode(path: Path) -> int:
+    """Decode every frame to pixels; return the frame count."""
+    return sum(1 for _ in pkdkit.open(path).frames())
+
+
+def coefficients(path: Path) -> int:
+    """Every frame's DCT coefficients; return the frame count."""
+    video = pkdkit.open(path)
+    n = 0
+    for gop, length in enumerate(video.gop_lengths):
+        for pos in range(length):
+            video.dct(gop, pos)
+            n += 1
+    return n
+
+
+def best_of(fn: Callable[[Path], int], path: Path, repeat: int) -> tuple[float, float, int]:
+    """(best CPU seconds, best wall seconds, frames) over ``repeat`` passes."""
+    cpu, wall, frames = float("inf"), float("inf"), 0
+    for _ in range(repeat):
+        c0, w0 = time.process_time(), time.perf_counter()
+        frames = fn(path)
+        cpu, wall = min(cpu, time.process_time() - c0), min(wall, time.perf_counter() - w0)
+    return cpu, wall, frames
+
+
+def run(path: Path, repeat: int) -> dict[str, float]:
+    timings = {name: (float("inf"), float("inf"), 0) for name in ("full", "dct")}
+    for _ in range(repeat):  # in turns, so both see the same machine load
+        for name, fn in (("full", full_decode), ("dct", coefficients)):
+            cpu, wall, frames = best_of(fn, path, 1)
+            old = timings[name]
+            timings[name] = (min(old[0], cpu), min(old[1], wall), frames)
+    (fc, fw, n), (dc, dw, m) = timings["full"], timings["dct"]
+    assert n == m, f"{n} frames decoded, {m} with coefficients"
+    return {
+        "frames": n,
+        "full_fps_cpu": n / fc,
+        "dct_fps_cpu": n / dc,
+        "speedup_cpu": fc / dc,
+        "speedup_wall": fw / dw,
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--input", type=Path, help="a video pkdkit decodes (default: a natural CoViAR-format clip)")
+    parser.add_argument("--frames", type=int, default=300, help="frames of the generated clip")
+    parser.add_argument("--asp", action="store_true", help="generated clip with B-frames and quarter-pel")
+    parser.add_argument("--repeat", type=int, default=5)
+    parser.add_argument("--json", action="store_true")
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as tmp:
+        path = args.input or make_coviar_clip(Path(tmp) / "natural.mp4", frames=args.frames, asp=args.asp)
+        video = pkdkit.open(path)
+        result = {"input": str(args.input or f"natural CoViAR-format clip{' (ASP)' if args.asp else ''}")}
+        result |= {"size": f"{video.width}x{video.height}", "frame_types": video.frame_types[:24] + "..."}
+        result |= run(Path(path), args.repeat)
+    if args.json:
+        print(json.dumps(result, indent=2))
+        return
+    print(f"{result['input']}, {result['size']}, {result['frames']} frames ({result['frame_types']})")
+    print(f"full decode   {result['full_fps_cpu']:8.1f} fps (CPU)")
+    print(f"coefficients  {result['dct_fps_cpu']:8.1f} fps (CPU)")
+    print(f"coefficients / full decode: {result['speedup_cpu']:.2f}x (CPU), {result['speedup_wall']:.2f}x (wall)")
+
+
+if __name__ == "__main__":
+    main()

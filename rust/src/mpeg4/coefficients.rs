@@ -1,0 +1,224 @@
+//! The DCT coefficients of one VOP as [`DecodeMode::Coefficients`](super::mode::DecodeMode)
+//! records them: for every 8x8 block of Y, U and V, the dequantised coefficients the IDCT would
+//! receive and the quantised levels they come from, the block's coding (intra, inter-coded, not
+//! coded, concealed), and every macroblock's quantiser.
+//!
+//! Layout: the block grid of the macroblock-aligned picture, row-major, 64 values per block in
+//! natural (row-major frequency) order: `y` is `(2 * mb_height, 2 * mb_width, 64)`, `u` and `v`
+//! are `(mb_height, mb_width, 64)`. Values are `i16` because the IDCT's input is 16-bit: these
+//! are exactly the numbers FFmpeg's decoder stores in its `int16_t` blocks, wrap-around of
+//! absurd streams included, so nothing is lost and nothing needs widening. Blocks that are not
+//! coded stay zero.
+#![forbid(unsafe_code)]
+
+use crate::frame::FrameType;
+use crate::mpeg4::texture::Dequantiser;
+
+/// Coding of one 8x8 block, as stored in [`Coefficients::block_types`].
+pub mod block_type {
+    /// No texture (skipped macroblock, or coded-block-pattern bit 0): all zeros.
+    pub const NOT_CODED: u8 = 0;
+    /// Intra block: the coefficients are the block's samples' transform.
+    pub const INTRA: u8 = 1;
+    /// Inter block with texture: the coefficients are the prediction error's transform.
+    pub const INTER: u8 = 2;
+    /// Lost to a bitstream error (concealed from the reference): all zeros.
+    pub const CONCEALED: u8 = 3;
+}
+
+/// Every block's coefficients and levels of one VOP (see the module documentation).
+#[derive(Clone, Debug)]
+pub struct Coefficients {
+    pub frame_type: FrameType,
+    pub mb_width: usize,
+    pub mb_height: usize,
+    /// Dequantised coefficients, `(2 * mb_height, 2 * mb_width, 64)`.
+    pub y: Vec<i16>,
+    /// Dequantised coefficients, `(mb_height, mb_width, 64)`.
+    pub u: Vec<i16>,
+    pub v: Vec<i16>,
+    /// Quantised levels in the same layouts (intra: DC level at 0, AC prediction added).
+    pub y_levels: Vec<i16>,
+    pub u_levels: Vec<i16>,
+    pub v_levels: Vec<i16>,
+    /// `(mb_height, mb_width, 6)`: the [`block_type`] of blocks Y0, Y1, Y2, Y3, Cb, Cr of each
+    /// macroblock (Y0..Y3 in raster order inside the macroblock).
+    pub block_types: Vec<u8>,
+    /// `(mb_height, mb_width)`: each macroblock's quantiser (1..=31).
+    pub qscale: Vec<u8>,
+    dequant: Dequantiser,
+}
+
+impl Coefficients {
+    /// All-zero coefficients of a `mb_width x mb_height` VOP, every block not coded.
+    pub fn new(
+        frame_type: FrameType,
+        mb_width: usize,
+        mb_height: usize,
+        dequant: Dequantiser,
+    ) -> Self {
+        let mbs = mb_width * mb_height;
+        Coefficients {
+            frame_type,
+            mb_width,
+            mb_height,
+            y: vec![0; mbs * 4 * 64],
+            u: vec![0; mbs * 64],
+            v: vec![0; mbs * 64],
+            y_levels: vec![0; mbs * 4 * 64],
+            u_levels: vec![0; mbs * 64],
+            v_levels: vec![0; mbs * 64],
+            block_types: vec![block_type::NOT_CODED; mbs * 6],
+            qscale: vec![0; mbs],
+            dequant,
+        }
+    }
+
+    /// Where block `i` (0..=3 luma, 4 Cb, 5 Cr) of macroblock (`mb_x`, `mb_y`) starts in its
+    /// plane's arrays, and which plane (0 Y, 1 U, 2 V).
+    #[inline]
+    fn block_at(&self, mb_x: usize, mb_y: usize, i: usize) -> (usize, usize) {
+        if i < 4 {
+            let (row, col) = (2 * mb_y + (i >> 1), 2 * mb_x + (i & 1));
+            (0, (row * 2 * self.mb_width + col) * 64)
+        } else {
+            (i - 3, (mb_y * self.mb_width + mb_x) * 64)
+        }
+    }
+
+    /// Record macroblock (`mb_x`, `mb_y`): `levels` holds the quantised levels of its six
+    /// blocks; `cbp` bit `5 - i` says block `i` has texture (every block of an intra MB does).
+    pub fn store(
+        &mut self,
+        levels: &[[i16; 64]; 6],
+        cbp: u8,
+        intra: bool,
+        qscale: u8,
+        mb_x: usize,
+        mb_y: usize,
+    ) {
+        if mb_x >= self.mb_width || mb_y >= self.mb_height {
+            return;
+        }
+        let mb = mb_y * self.mb_width + mb_x;
+        self.qscale[mb] = qscale;
+        for (i, block_levels) in levels.iter().enumerate() {
+            let coded = intra || cbp & (32 >> i) != 0;
+            self.block_types[mb * 6 + i] = match (coded, intra) {
+                (false, _) => block_type::NOT_CODED,
+                (true, true) => block_type::INTRA,
+                (true, false) => block_type::INTER,
+            };
+            let (plane, at) = self.block_at(mb_x, mb_y, i);
+            let (coefs, kept) = match plane {
+                0 => (&mut self.y, &mut self.y_levels),
+                1 => (&mut self.u, &mut self.u_levels),
+                _ => (&mut self.v, &mut self.v_levels),
+            };
+            let out: Option<&mut [i16; 64]> =
+                coefs.get_mut(at..at + 64).and_then(|s| s.try_into().ok());
+            let (Some(out), Some(kept)) = (out, kept.get_mut(at..at + 64)) else {
+                continue;
+            };
+            if !coded {
+                out.fill(0);
+                kept.fill(0);
+                continue;
+            }
+            kept.copy_from_slice(block_levels);
+            if intra {
+                self.dequant.intra(block_levels, i, qscale, out);
+            } else {
+                self.dequant.inter(block_levels, qscale, out);
+            }
+        }
+    }
+
+    /// Macroblock (`mb_x`, `mb_y`) was concealed: zero blocks marked [`block_type::CONCEALED`].
+    pub fn conceal(&mut self, mb_x: usize, mb_y: usize) {
+        if mb_x >= self.mb_width || mb_y >= self.mb_height {
+            return;
+        }
+        self.store(&[[0; 64]; 6], 0, false, 0, mb_x, mb_y);
+        let mb = mb_y * self.mb_width + mb_x;
+        self.block_types[mb * 6..mb * 6 + 6].fill(block_type::CONCEALED);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mpeg4::tables::{chroma_dc_scaler, luma_dc_scaler};
+    use crate::mpeg4::tables::{DEFAULT_INTER_MATRIX, DEFAULT_INTRA_MATRIX};
+
+    fn dequantiser(mpeg_quant: bool) -> Dequantiser {
+        Dequantiser {
+            mpeg_quant,
+            intra_matrix: DEFAULT_INTRA_MATRIX,
+            inter_matrix: DEFAULT_INTER_MATRIX,
+            reversible: false,
+        }
+    }
+
+    #[test]
+    fn blocks_land_in_their_planes_with_types_and_quantisers() {
+        let mut c = Coefficients::new(FrameType::P, 3, 2, dequantiser(false));
+        let mut levels = [[0i16; 64]; 6];
+        levels[1][5] = 2; // Y1 (top right) of the MB
+        levels[4][0] = -1; // Cb
+        levels[0][0] = 7; // Y0 has levels but its cbp bit is clear: not coded
+        c.store(&levels, 0b010010, false, 6, 2, 1);
+        // Y1 of MB (2, 1) is luma block row 2, column 5 of a 6-wide grid.
+        let at = (2 * 6 + 5) * 64;
+        // H.263 inter: 2 * 2 * 6 + (6 - 1 | 1) = 29; -(2 * 6 + 5) = -17.
+        assert_eq!(c.y[at + 5], 29);
+        assert_eq!(c.y_levels[at + 5], 2);
+        assert_eq!(c.u[(3 + 2) * 64], -17);
+        assert_eq!(c.v.iter().filter(|&&v| v != 0).count(), 0);
+        assert_eq!(
+            c.y[(2 * 6 + 4) * 64],
+            0,
+            "a block without texture stays zero"
+        );
+        let mb = 6 - 1;
+        assert_eq!(c.qscale[mb], 6);
+        assert_eq!(
+            &c.block_types[mb * 6..mb * 6 + 6],
+            &[0, 2, 0, 0, 2, 0],
+            "Y1 and Cb inter-coded"
+        );
+        c.conceal(2, 1);
+        assert!(c.y.iter().all(|&v| v == 0) && c.u.iter().all(|&v| v == 0));
+        assert!(c.block_types[mb * 6..mb * 6 + 6]
+            .iter()
+            .all(|&t| t == block_type::CONCEALED));
+        // Outside the picture: ignored, never a panic.
+        c.store(&levels, 63, true, 4, 3, 0);
+        c.conceal(0, 9);
+    }
+
+    #[test]
+    fn intra_blocks_scale_the_dc_by_the_dc_scaler() {
+        for mpeg_quant in [false, true] {
+            let mut c = Coefficients::new(FrameType::I, 1, 1, dequantiser(mpeg_quant));
+            let mut levels = [[0i16; 64]; 6];
+            levels[0][0] = 100;
+            levels[4][0] = 100;
+            levels[0][1] = 3;
+            c.store(&levels, 0, true, 10, 0, 0);
+            // qscale 10: the DC scalers of Table 7-1 (luma 10 + 8, chroma (10 + 13) / 2).
+            assert_eq!((luma_dc_scaler(10), chroma_dc_scaler(10)), (18, 11));
+            assert_eq!(c.y[0], 100 * 18);
+            assert_eq!(c.u[0], 100 * 11);
+            // AC: MPEG 3 * W[1] * 2 * 10 / 16 (W[1] = 17) truncated; H.263 3 * 20 + (10 - 1 | 1).
+            let want = if mpeg_quant {
+                3 * 17 * 20 / 16
+            } else {
+                3 * 20 + 9
+            };
+            assert_eq!(c.y[1], want, "mpeg_quant {mpeg_quant}");
+            // Every intra block is coded, even with a zero pattern.
+            assert!(c.block_types.iter().all(|&t| t == block_type::INTRA));
+        }
+    }
+}

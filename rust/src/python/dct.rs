@@ -1,0 +1,116 @@
+//! Bindings of `dct`: a frame's DCT coefficients (no pixels decoded), batches of them, and the
+//! motion-compensated prediction the coefficient tests compare with.
+
+use std::path::PathBuf;
+
+use numpy::ndarray::{Array, Dimension, IntoDimension, Ix2, Ix3, Ix4};
+use numpy::{Element, IntoPyArray};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+
+use super::errors::to_pyerr;
+use super::video::PyVideo;
+use crate::dct::{self as core_dct, BATCH_CHANNELS};
+use crate::repr::batch::BatchError;
+
+/// A Rust buffer as an n-d numpy array without a copy (its base owns the Rust `Vec`).
+fn to_numpy<'py, T: Element, D: Dimension>(
+    py: Python<'py>,
+    shape: impl IntoDimension<Dim = D>,
+    data: Vec<T>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let array = Array::from_shape_vec(shape, data)
+        .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
+    Ok(array.into_pyarray(py).into_any())
+}
+
+type DctTuple<'py> = (
+    String,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
+);
+
+/// `dct(video, gop, position)`: `(frame_type, y, u, v, y_levels, u_levels, v_levels,
+/// block_types, qscale)`; coefficient and level arrays are `(rows, cols, 8, 8)` int16
+/// (Y on the luma block grid, U/V on the chroma one), `block_types` `(mb_rows, mb_cols, 6)` uint8,
+/// `qscale` `(mb_rows, mb_cols)` uint8. `pkdkit.dct` wraps it in a `DctFrame`.
+#[pyfunction]
+fn dct<'py>(
+    py: Python<'py>,
+    video: &Bound<'py, PyVideo>,
+    gop: i64,
+    position: i64,
+) -> PyResult<DctTuple<'py>> {
+    let video = video.get();
+    let c = py
+        .detach(|| core_dct::coefficients(&video.inner, gop, position))
+        .map_err(|e| to_pyerr(e, &video.path))?;
+    let (mw, mh) = (c.mb_width, c.mb_height);
+    let luma = (2 * mh, 2 * mw, 8, 8);
+    let chroma = (mh, mw, 8, 8);
+    Ok((
+        c.frame_type.letter().to_string(),
+        to_numpy::<i16, Ix4>(py, luma, c.y)?,
+        to_numpy::<i16, Ix4>(py, chroma, c.u)?,
+        to_numpy::<i16, Ix4>(py, chroma, c.v)?,
+        to_numpy::<i16, Ix4>(py, luma, c.y_levels)?,
+        to_numpy::<i16, Ix4>(py, chroma, c.u_levels)?,
+        to_numpy::<i16, Ix4>(py, chroma, c.v_levels)?,
+        to_numpy::<u8, Ix3>(py, (mh, mw, 6), c.block_types)?,
+        to_numpy::<u8, Ix2>(py, (mh, mw), c.qscale)?,
+    ))
+}
+
+/// `dct_batch(paths, gops, positions, threads=0)`: `(N, rows, cols, 192)` int16, per luma block
+/// its Y coefficients then those of the Cb and Cr blocks covering it, decoded in parallel with
+/// the GIL released (0 threads = all cores).
+#[pyfunction]
+#[pyo3(signature = (paths, gops, positions, threads = 0))]
+fn dct_batch<'py>(
+    py: Python<'py>,
+    paths: Vec<PathBuf>,
+    gops: Vec<i64>,
+    positions: Vec<i64>,
+    threads: usize,
+) -> PyResult<Bound<'py, PyAny>> {
+    let batch = py
+        .detach(|| core_dct::load_batch(&paths, &gops, &positions, threads))
+        .map_err(|e| match e {
+            BatchError::Video { path, error } => to_pyerr(error, &path.display().to_string()),
+            BatchError::Arguments(message) => PyValueError::new_err(message),
+        })?;
+    let shape = (batch.len, batch.rows, batch.cols, BATCH_CHANNELS);
+    to_numpy::<i16, Ix4>(py, shape, batch.data)
+}
+
+type Planes<'py> = (Bound<'py, PyAny>, Bound<'py, PyAny>, Bound<'py, PyAny>);
+
+/// `prediction(video, index)`: the Y, U, V planes of display frame `index` decoded without the
+/// texture of its inter blocks (their motion-compensated prediction; intra blocks as decoded).
+#[pyfunction]
+fn prediction<'py>(
+    py: Python<'py>,
+    video: &Bound<'py, PyVideo>,
+    index: usize,
+) -> PyResult<Planes<'py>> {
+    let video = video.get();
+    let yuv = py
+        .detach(|| core_dct::frame_prediction(&video.inner, index))
+        .map_err(|e| to_pyerr(e, &video.path))?;
+    let plane = |p: crate::frame::Plane| to_numpy::<u8, Ix2>(py, (p.height, p.width), p.data);
+    Ok((plane(yuv.y)?, plane(yuv.u)?, plane(yuv.v)?))
+}
+
+/// Add `dct`, `dct_batch` and `prediction` to `pkdkit._core`.
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(dct, m)?)?;
+    m.add_function(wrap_pyfunction!(dct_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(prediction, m)?)?;
+    Ok(())
+}
