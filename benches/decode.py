@@ -30,11 +30,15 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
-import av
-import numpy as np
+# OpenBLAS's idle threads spin on CPU time this process is charged for: keep them out.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
 from natural_clip import make_coviar_clip  # noqa: E402
+from peers import cpu_model, load_average  # noqa: E402
 
 import pkdkit  # noqa: E402
 
@@ -124,6 +128,8 @@ def run(path: Path, repeat: int) -> dict:
         "bytes": path.stat().st_size,
         "repeat": repeat,
         "machine": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
+        "load_average": load_average(),
         "pyav": av.__version__,
         "libavcodec": av.library_versions.get("libavcodec"),
         "pkdkit": pkdkit.__version__,
@@ -172,6 +178,7 @@ def print_table(results: dict) -> None:
         "alternating passes, one thread; fps from process CPU time (wall-clock ratio in brackets)"
     )
     print(f"PyAV {results['pyav']} (libavcodec {results['libavcodec']}), pkdkit {results['pkdkit']}")
+    print(f"CPU {results['cpu']}, load average {results['load_average']}; fps = frames/s on one core")
     header = f"{'peer':<15} {'frames':>6} {'FFmpeg fps':>11} {'pkdkit fps':>11} {'pkdkit/FFmpeg':>16}"
     print(header)
     print("-" * len(header))

@@ -13,6 +13,11 @@ seed, so they load the same (video, GOP, position) samples; only the decoding di
   vectors are accumulated block by block with numpy fancy indexing (CoViAR's back-pointer map).
   ``pyav-percall``: the same, but each request decodes its GOP up to the position again, as
   CoViAR's own loader does. Ratios are against ``pyav``, the stronger baseline.
+* ``coviar``: CoViAR's own C loader (``coviar.load``, see ``peers.py``), called once per
+  representation and segment, as CoViAR, TEAM-Net and PKD train; GOPs of 12 frames as CoViAR's
+  ``dataset.py`` assumes (the synthetic set's GOP). Its BGR I-frames are flipped to RGB and its
+  int32 residuals narrowed to int16 so the transforms see what they see from pkdkit. Skipped,
+  with the reason, when ``coviar`` is not importable.
 
 A fused sample = ``num_segments`` x (I-frame + MV + residual). Input: a synthetic set in the
 CoViAR format (340x256, GOP 12, q 1) written once to a temporary folder (or ``--root`` with a
@@ -28,7 +33,7 @@ import argparse
 import functools
 import json
 import os
-import platform
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -40,6 +45,9 @@ from torch.utils.data import DataLoader
 
 from pkdkit.data.datasets import FusedDataset
 from pkdkit.data.synth import synth_dataset
+
+sys.path.insert(0, str(Path(__file__).parent))
+from peers import cpu_model, import_coviar, load_average  # noqa: E402
 
 # ---------------------------------------------------------------- the PyAV + numpy peer
 
@@ -134,6 +142,35 @@ def pyav_load_batch(paths: list, gops: list, positions: list, modality: str, cac
     return np.stack(out)
 
 
+# ---------------------------------------------------------------- CoViAR's own loader
+
+COVIAR_GOP = 12  # CoViAR's dataset.py: GOP_SIZE = 12
+
+
+class CoviarGops:
+    """GOP boundaries the way CoViAR's dataset does: its frame count, fixed 12-frame GOPs."""
+
+    def __init__(self, path: str) -> None:
+        coviar, why = import_coviar()
+        if coviar is None:
+            raise RuntimeError(why)
+        self.num_frames = coviar.get_num_frames(path)
+        self.gop_starts = list(range(0, self.num_frames, COVIAR_GOP))
+
+
+def coviar_load_batch(paths: list, gops: list, positions: list, modality: str) -> np.ndarray:
+    """``load_batch``'s contract on ``coviar.load``, one call per sample."""
+    coviar, why = import_coviar()
+    if coviar is None:
+        raise RuntimeError(why)
+    rep = {"iframe": 0, "mv": 1, "residual": 2}[modality]
+    out = []
+    for path, gop, pos in zip(paths, gops, positions):
+        a = coviar.load(str(path), int(gop), 0 if rep == 0 else int(pos), rep, True)
+        out.append(a[..., ::-1] if rep == 0 else a.astype(np.int16) if rep == 2 else a)
+    return np.stack(out)
+
+
 # ---------------------------------------------------------------- the bench
 
 
@@ -146,6 +183,8 @@ PEERS: dict[str, tuple[dict, int | None]] = {
     "pyav": ({"opener": PyAVGops, "loader": pyav_load_batch}, None),
     # CoViAR's loader's way: every request decodes its GOP up to the position again.
     "pyav-percall": ({"opener": PyAVGops, "loader": functools.partial(pyav_load_batch, cache=False)}, None),
+    # CoViAR's C loader, one call per representation and segment.
+    "coviar": ({"opener": CoviarGops, "loader": coviar_load_batch}, None),
 }
 
 
@@ -190,11 +229,19 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=8, help="timed batches per peer and round")
     parser.add_argument("--rounds", type=int, default=2, help="peers take turns this many times")
     parser.add_argument("--warmup", type=int, default=2)
-    parser.add_argument("--peers", default="pkdkit,pkdkit-inproc,pyav,pyav-percall", help=f"from {sorted(PEERS)}")
+    parser.add_argument(
+        "--peers", default="pkdkit,pkdkit-inproc,pyav,pyav-percall,coviar", help=f"from {sorted(PEERS)}"
+    )
     parser.add_argument("--videos", type=int, default=32, help="size of the synthetic set (340x256, 48 frames)")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
+    peers = args.peers.split(",")
+    skipped = {}
+    if "coviar" in peers and import_coviar()[0] is None:
+        skipped["coviar"] = import_coviar()[1]
+        peers.remove("coviar")
+    load_start = load_average()
     with tempfile.TemporaryDirectory() as tmp:
         root, datalist = args.root, args.datalist
         if root is None:
@@ -205,9 +252,9 @@ def main() -> None:
             datalist.write_text("".join(p.read_text() for p in lists))
         # Peers take turns, round after round, so a change in the machine's load during the run
         # falls on all of them alike.
-        runs = [run_peer(name, root, datalist, args) for _ in range(args.rounds) for name in args.peers.split(",")]
+        runs = [run_peer(name, root, datalist, args) for _ in range(args.rounds) for name in peers]
     results = []
-    for name in args.peers.split(","):
+    for name in peers:
         mine = [r for r in runs if r["peer"] == name]
         samples, seconds = sum(r["samples"] for r in mine), sum(r["seconds"] for r in mine)
         results.append(
@@ -216,14 +263,16 @@ def main() -> None:
         )
     by_peer = {r["peer"]: r for r in results}
     report = {
-        "machine": f"{platform.processor() or platform.machine()}, {os.cpu_count()} cores",
+        "machine": cpu_model(),
+        "load_average": [load_start, load_average()],
+        "skipped": skipped,
         "workers": args.workers,
         "batch": args.batch,
         "segments": args.segments,
         "crop": args.crop,
         "results": results,
     }
-    baselines = [b for b in ("pyav", "pyav-percall") if b in by_peer]
+    baselines = [b for b in ("pyav", "pyav-percall", "coviar") if b in by_peer]
     report["ratios"] = {
         r["peer"]: {b: r["samples_per_s"] / by_peer[b]["samples_per_s"] for b in baselines}
         for r in results
@@ -233,7 +282,9 @@ def main() -> None:
         print(json.dumps(report, indent=2))
         return
     print(
-        f"{report['machine']}; {args.workers} workers, batch {args.batch}, {args.segments} segments, crop {args.crop}"
+        f"CPU {report['machine']}; {args.workers} workers, batch {args.batch}, {args.segments} segments, "
+        f"crop {args.crop}; load average {report['load_average'][0]} at the start, "
+        f"{report['load_average'][1]} at the end"
     )
     for r in results:
         ratios = report["ratios"].get(r["peer"], {})
@@ -244,6 +295,10 @@ def main() -> None:
             + ")"
             + "".join(f"  {v:.1f}x {b}" for b, v in ratios.items())
         )
+        cores = max(1, r["workers"]) if r["workers"] else os.cpu_count() or 1
+        print(f"  {'':14s} {r['samples_per_s'] / cores:7.2f} fused samples/s per core")
+    for name, why in skipped.items():
+        print(f"  {name:14s} skipped: {why}")
 
 
 if __name__ == "__main__":

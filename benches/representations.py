@@ -18,6 +18,15 @@ natural-looking content (``natural_clip.py``), or any MPEG-4 Part 2 file given w
    samples against decoding each sample from its GOP start as CoViAR's loader does (PyAV:
    the packets are parsed up to the GOP, its frames decoded up to the position, the numpy rules
    applied). pkdkit one sample at a time on one thread is shown too.
+4. **All three representations vs plain decoding**: ``decode_gop`` over every GOP against
+   ``frames()`` of the same clip, one thread (goal: 0.7x, i.e. the representations cost at most
+   ~40% on top of decoding).
+5. **CoViAR's own C loader** (``coviar.load``, see ``peers.py``; skipped with the reason when not
+   importable), one thread, the same random samples for both: random (GOP, position,
+   representation) as CoViAR's ``dataset.py`` asks them (the I-frame at position 0), then MV
+   samples alone through ``pkdkit.coviar.load(..., 1, True)`` and ``load_batch(..., "mv",
+   threads=1)``; I-frames through ``pkdkit.coviar.load`` and a batch (per-call overhead), and
+   ``load_batch`` on 2 threads against 1 (goal 1.8x). Goals: 5x (mixed) and 10x (MV).
 
 Each timing is the best of ``--repeat`` runs.
 
@@ -38,15 +47,20 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
-import av
-import numpy as np
+# OpenBLAS's idle threads spin on CPU time this process is charged for: keep them out.
+os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
+
+import av  # noqa: E402
+import numpy as np  # noqa: E402
 
 HERE = Path(__file__).parent
 sys.path.insert(0, str(HERE))
 sys.path.insert(0, str(HERE.parent / "tests"))
 from natural_clip import make_coviar_clip  # noqa: E402
+from peers import cpu_model, import_coviar, load_average  # noqa: E402
 
 import pkdkit  # noqa: E402
+import pkdkit.coviar  # noqa: E402
 from pkdkit.representations import load_batch  # noqa: E402
 
 import coviar_reference as rules  # noqa: E402  (the oracle of the tests: CoViAR's rules in numpy)
@@ -197,9 +211,10 @@ def run(path: Path, repeat: int, samples: int, seed: int) -> dict[str, object]:
         "gops": video.num_gops,
         "cpus": os.cpu_count(),
         "machine": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
     }
 
-    out["load_average"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else None
+    out["load_average"] = load_average()
 
     # 1. whole video, one thread
     t_pkd, c_pkd = timed(repeat, lambda: pkdkit_whole_video(path))
@@ -253,16 +268,78 @@ def run(path: Path, repeat: int, samples: int, seed: int) -> dict[str, object]:
             "ratio": t_numpy / t_batch,
         }
     out["random_access"] = random_access
+
+    # 4. decode_gop (I-frame, MV and residual of every frame) vs frames() of the same clip
+    c_gop = timed(repeat, lambda: pkdkit_whole_video(path))[1]
+    c_frames = timed(repeat, lambda: sum(1 for _ in pkdkit.open(path).frames()))[1]
+    out["gop_vs_frames"] = {
+        "decode_gop_fps_per_core": frames / c_gop,
+        "frames_fps_per_core": frames / c_frames,
+        "ratio": c_frames / c_gop,
+    }
+
+    # 5. CoViAR's own loader
+    out["coviar"] = coviar_peer(path, 4 * samples, seed, repeat)
+    out["load_average_end"] = load_average()
     return out
+
+
+def coviar_peer(path: Path, samples: int, seed: int, repeat: int) -> dict[str, object]:
+    """pkdkit against CoViAR's C loader on the same random samples, one thread, CPU time."""
+    coviar, why = import_coviar()
+    if coviar is None:
+        return {"skipped": why}
+    name = str(path)
+    # CoViAR's parser never flushes, so it may see one frame less: sample what both can load.
+    video = pkdkit.open(path)
+    frames = min(coviar.get_num_frames(name), video.num_frames)
+    starts = video.gop_starts
+    rng = np.random.default_rng(seed + 1)
+    gops = rng.integers(0, min(coviar.get_num_gops(name), video.num_gops), samples)
+    ends = [min(starts[g + 1] if g + 1 < len(starts) else frames, frames) for g in gops]
+    positions = np.array([rng.integers(1, e - starts[g]) if e - starts[g] > 1 else 0 for g, e in zip(gops, ends)])
+    reps = rng.integers(0, 3, samples)
+    mixed = [(int(g), 0 if r == 0 else int(p), int(r)) for g, p, r in zip(gops, positions, reps)]
+    mvs = [(int(g), int(p)) for g, p in zip(gops, positions)]
+    paths = [name] * samples
+    ours = pkdkit.coviar.load
+    ours(name, 0, 0, 0, True)  # open and index once (cached per process), as a training run does
+
+    def per_s(fn: Callable[[], object]) -> float:
+        return samples / timed(repeat, fn)[1]
+
+    t = {
+        "coviar_mixed": per_s(lambda: [coviar.load(name, g, p, r, True) for g, p, r in mixed]),
+        "pkdkit_mixed": per_s(lambda: [ours(name, g, p, r, True) for g, p, r in mixed]),
+        "coviar_mv": per_s(lambda: [coviar.load(name, g, p, 1, True) for g, p in mvs]),
+        "pkdkit_mv": per_s(lambda: [ours(name, g, p, 1, True) for g, p in mvs]),
+        "load_batch_mv": per_s(lambda: load_batch(paths, gops, positions, "mv", threads=1)),
+        "coviar_iframe": per_s(lambda: [coviar.load(name, g, 0, 0, True) for g in gops]),
+        "pkdkit_iframe": per_s(lambda: [ours(name, int(g), 0, 0, True) for g in gops]),
+        "load_batch_iframe": per_s(lambda: load_batch(paths, gops, positions, "iframe", threads=1, bgr=True)),
+    }
+    # Threads: wall time, the same residual samples on 1 and on 2 threads.
+    one = best_of(repeat, lambda: load_batch(paths, gops, positions, "residual", threads=1))
+    two = best_of(repeat, lambda: load_batch(paths, gops, positions, "residual", threads=2))
+    return {
+        "samples": samples,
+        "samples_per_s_per_core": t,
+        "ratio_mixed": t["pkdkit_mixed"] / t["coviar_mixed"],
+        "ratio_mv": t["pkdkit_mv"] / t["coviar_mv"],
+        "ratio_mv_load_batch": t["load_batch_mv"] / t["coviar_mv"],
+        "ratio_iframe": t["pkdkit_iframe"] / t["coviar_iframe"],
+        "per_call_vs_batch_iframe": t["pkdkit_iframe"] / t["load_batch_iframe"],
+        "threads_2_vs_1_residual": one / two,
+    }
 
 
 def print_table(result: dict[str, object]) -> None:
     print(
         f"input {result['input']} ({result['size']}, {result['frames']} frames, {result['gops']} GOPs), "
-        f"{result['cpus']} CPUs"
+        f"CPU {result['cpu']}"
     )
     w = result["whole_video_1thread"]
-    print(f"load average {result['load_average']}")
+    print(f"load average {result['load_average']} at the start, {result['load_average_end']} at the end")
     print(
         f"whole video, 1 thread : pkdkit {w['pkdkit_fps']:8.1f} fps | numpy CoViAR on PyAV "
         f"{w['numpy_coviar_on_pyav_fps']:7.1f} fps | ratio {w['ratio']:.1f}x (goal 20x)"
@@ -290,6 +367,29 @@ def print_table(result: dict[str, object]) -> None:
             f"{r['pkdkit_one_by_one_1thread_samples_per_s']:7.1f}/s | PyAV+numpy from GOP start "
             f"{r['pyav_numpy_from_gop_start_samples_per_s']:6.1f}/s | ratio {r['ratio']:.1f}x"
         )
+    g = result["gop_vs_frames"]
+    print(
+        f"decode_gop vs frames(): {g['decode_gop_fps_per_core']:7.1f} vs {g['frames_fps_per_core']:7.1f} "
+        f"frames/s per core | ratio {g['ratio']:.2f}x (goal 0.7x)"
+    )
+    c = result["coviar"]
+    if "skipped" in c:
+        print(f"CoViAR's loader       : skipped: {c['skipped']}")
+        return
+    t = c["samples_per_s_per_core"]
+    print(f"CoViAR's coviar.load, {c['samples']} random samples, 1 thread, samples/s per core (CPU time):")
+    rows = [
+        ("mixed I/MV/R: pkdkit.coviar.load", t["pkdkit_mixed"], t["coviar_mixed"], "5x"),
+        ("MV: pkdkit.coviar.load(.., 1, True)", t["pkdkit_mv"], t["coviar_mv"], "10x"),
+        ("MV: load_batch(.., 'mv', threads=1)", t["load_batch_mv"], t["coviar_mv"], "10x"),
+        ("I-frame: pkdkit.coviar.load", t["pkdkit_iframe"], t["coviar_iframe"], ""),
+        ("I-frame: load_batch(threads=1)", t["load_batch_iframe"], t["coviar_iframe"], ""),
+    ]
+    for what, ours, theirs, goal in rows:
+        goal_note = f" (goal {goal})" if goal else ""
+        print(f"  {what:38s} {ours:8.1f} vs {theirs:7.1f} | ratio {ours / theirs:5.2f}x{goal_note}")
+    print(f"  per call vs batch of the same I-frames: {c['per_call_vs_batch_iframe']:.2f}x (goal 1.0x)")
+    print(f"  load_batch residual, 2 threads vs 1 (wall): {c['threads_2_vs_1_residual']:.2f}x (goal 1.8x)")
 
 
 def main() -> None:

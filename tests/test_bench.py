@@ -99,3 +99,38 @@ def test_loader_rows_pair_every_pkdkit_peer_with_every_baseline():
         ("pkdkit-inproc", "pyav", 3.0), ("pkdkit-inproc", "pyav-percall", 1.5),
     }
     assert note == ""
+
+
+REPRESENTATIONS = {
+    "whole_video_1thread": {"pkdkit_fps": 500.0, "numpy_coviar_on_pyav_fps": 25.0},
+    "both_cores": {"pkdkit_fps": 900.0, "mv_extractor": "not installed"},
+    "random_access": {},
+    "gop_vs_frames": {"decode_gop_fps_per_core": 700.0, "frames_fps_per_core": 1000.0},
+}
+
+
+def test_representations_rows_compare_with_coviars_loader():
+    payload = dict(REPRESENTATIONS, coviar={"samples_per_s_per_core": {
+        "pkdkit_mixed": 600.0, "coviar_mixed": 200.0, "pkdkit_mv": 900.0, "coviar_mv": 100.0,
+        "load_batch_mv": 1000.0, "pkdkit_iframe": 1500.0, "coviar_iframe": 500.0, "load_batch_iframe": 2000.0,
+    }})
+    rows, note = BENCHES["representations"].rows(payload)
+    ratios = {r.measurement: r.ratio for r in rows}
+    assert ratios["decode_gop (I+MV+R) vs frames(), 1 core"] == pytest.approx(0.7)
+    assert ratios["random I/MV/R, pkdkit.coviar.load, 1 core"] == pytest.approx(3.0)
+    assert ratios["random MV, pkdkit.coviar.load, 1 core"] == pytest.approx(9.0)
+    assert ratios["random MV, load_batch, 1 core"] == pytest.approx(10.0)
+    assert ratios["I-frames, pkdkit.coviar.load vs batch, 1 core"] == pytest.approx(0.75)
+    assert "mv-extractor" in note and "CoViAR" not in note
+
+
+def test_missing_coviar_loader_is_a_note_not_a_row():
+    rows, note = BENCHES["representations"].rows(dict(REPRESENTATIONS, coviar={"skipped": "not importable"}))
+    assert not any(r.peer == "CoViAR coviar.load" for r in rows)
+    assert "CoViAR's loader skipped: not importable" in note
+    loader_rows, loader_note = BENCHES["loader"].rows({
+        "results": [{"peer": "pkdkit", "workers": 2, "samples_per_s": 8.0},
+                    {"peer": "pyav", "workers": 2, "samples_per_s": 2.0}],
+        "skipped": {"coviar": "not importable"},
+    })
+    assert [r.ratio for r in loader_rows] == [4.0] and loader_note == "coviar skipped: not importable"

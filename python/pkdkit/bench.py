@@ -93,6 +93,24 @@ def _representations_rows(data: dict) -> tuple[list[BenchRow], str]:
         rows.append(_row("representations", f"random access {rep}, load_batch", "samples/s",
                          r["load_batch_samples_per_s"], "PyAV+numpy from GOP start",
                          r["pyav_numpy_from_gop_start_samples_per_s"]))
+    if "gop_vs_frames" in data:
+        g = data["gop_vs_frames"]
+        rows.append(_row("representations", "decode_gop (I+MV+R) vs frames(), 1 core", "frames/s",
+                         g["decode_gop_fps_per_core"], "pkdkit frames()", g["frames_fps_per_core"]))
+    c = data.get("coviar")
+    if c is not None and "skipped" in c:
+        note = "; ".join(n for n in (note, f"CoViAR's loader skipped: {c['skipped']}") if n)
+    elif c is not None:
+        t = c["samples_per_s_per_core"]
+        for what, ours, theirs in (
+            ("random I/MV/R, pkdkit.coviar.load, 1 core", "pkdkit_mixed", "coviar_mixed"),
+            ("random MV, pkdkit.coviar.load, 1 core", "pkdkit_mv", "coviar_mv"),
+            ("random MV, load_batch, 1 core", "load_batch_mv", "coviar_mv"),
+            ("random I-frame, pkdkit.coviar.load, 1 core", "pkdkit_iframe", "coviar_iframe"),
+        ):
+            rows.append(_row("representations", what, "samples/s", t[ours], "CoViAR coviar.load", t[theirs]))
+        rows.append(_row("representations", "I-frames, pkdkit.coviar.load vs batch, 1 core", "samples/s",
+                         t["pkdkit_iframe"], "load_batch", t["load_batch_iframe"]))
     return rows, note
 
 
@@ -108,7 +126,10 @@ def _loader_rows(data: dict) -> tuple[list[BenchRow], str]:
     if not theirs:
         rows = [_row("loader", f"fused samples, {m['peer']}, {m['workers']} workers", "samples/s",
                      m["samples_per_s"], "", None) for m in ours]
-    return rows, "" if theirs else "no PyAV peer was run"
+    notes = [f"{peer} skipped: {why}" for peer, why in data.get("skipped", {}).items()]
+    if not theirs:
+        notes.append("no peer was run")
+    return rows, "; ".join(notes)
 
 
 def _train_step_rows(data: dict) -> tuple[list[BenchRow], str]:

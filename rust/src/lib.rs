@@ -9,6 +9,7 @@ pub mod frame;
 pub mod frames;
 pub mod mpeg4;
 pub mod repr;
+pub mod simd;
 pub mod video;
 
 #[cfg(test)]

@@ -24,8 +24,20 @@ pub enum IdctKind {
 }
 
 /// Inverse transform of `c` in place: afterwards `c` holds the signed spatial samples (the
-/// residual, before any clamping).
+/// residual, before any clamping). Runs the SIMD version where the CPU has one (same result).
 pub fn idct_in_place(kind: IdctKind, c: &mut [i16; 64]) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = crate::simd::avx2() {
+        return match kind {
+            IdctKind::Simple => cpu.simple_idct(c),
+            IdctKind::Xvid => cpu.xvid_idct(c),
+        };
+    }
+    scalar_idct_in_place(kind, c);
+}
+
+/// [`idct_in_place`] in plain Rust: the specification the SIMD versions are tested against.
+pub fn scalar_idct_in_place(kind: IdctKind, c: &mut [i16; 64]) {
     match kind {
         IdctKind::Simple => simple::idct(c),
         IdctKind::Xvid => xvid::idct(c),
@@ -40,7 +52,16 @@ pub fn idct_put(kind: IdctKind, c: &mut [i16; 64], dst: &mut [u8], offset: usize
         return;
     };
     idct_in_place(kind, c);
-    for (y, res) in c.chunks_exact(8).enumerate() {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = crate::simd::avx2() {
+        return cpu.put_clamped(c, block, 0, stride);
+    }
+    scalar_put_clamped(c, block, stride);
+}
+
+/// The store of [`idct_put`]: `block[y * stride + x] = clamp(res[8 * y + x], 0, 255)`.
+pub fn scalar_put_clamped(res: &[i16; 64], block: &mut [u8], stride: usize) {
+    for (y, res) in res.chunks_exact(8).enumerate() {
         // Fixed 8-sample rows: the compiler turns this into packed saturating arithmetic.
         let row = &mut block[y * stride..y * stride + 8];
         for x in 0..8 {
@@ -56,7 +77,16 @@ pub fn idct_add(kind: IdctKind, c: &mut [i16; 64], dst: &mut [u8], offset: usize
         return;
     };
     idct_in_place(kind, c);
-    for (y, res) in c.chunks_exact(8).enumerate() {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = crate::simd::avx2() {
+        return cpu.add_clamped(c, block, 0, stride);
+    }
+    scalar_add_clamped(c, block, stride);
+}
+
+/// The sum of [`idct_add`]: `block[y * stride + x] = clamp(block[..] + res[8 * y + x], 0, 255)`.
+pub fn scalar_add_clamped(res: &[i16; 64], block: &mut [u8], stride: usize) {
+    for (y, res) in res.chunks_exact(8).enumerate() {
         let row = &mut block[y * stride..y * stride + 8];
         for x in 0..8 {
             row[x] = clamp_u8(i32::from(row[x]) + i32::from(res[x]));

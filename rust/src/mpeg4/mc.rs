@@ -126,9 +126,9 @@ struct Half {
 }
 
 /// The prediction kernel: `src` starts at the block's top-left reference sample and holds at
-/// least `h + half.y` rows of `w + half.x` samples, `src_stride` apart. The MPEG-4 widths get
-/// their own copies with `w` a constant, which the compiler unrolls and vectorises.
-#[allow(clippy::too_many_arguments)] // scalars, so each width's copy inlines and vectorises
+/// least `h + half.y` rows of `w + half.x` samples, `src_stride` apart. Runs the SIMD version
+/// where the CPU has one (same bytes).
+#[allow(clippy::too_many_arguments)] // the kernel's scalars, as in `scalar_put_block`
 fn put_block(
     src: &[u8],
     src_stride: usize,
@@ -139,6 +139,40 @@ fn put_block(
     half: Half,
     rounding: bool,
 ) {
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = crate::simd::avx2() {
+        let halves = (half.x, half.y);
+        if cpu.hpel_put(src, src_stride, dst, dst_stride, w, h, halves, rounding) {
+            return;
+        }
+    }
+    scalar_put_block(
+        src,
+        src_stride,
+        dst,
+        dst_stride,
+        w,
+        h,
+        (half.x, half.y),
+        rounding,
+    );
+}
+
+/// [`put_block`] in plain Rust, half-sample offsets as `(x, y)`: the specification of the SIMD
+/// version. The MPEG-4 widths get their own copies with `w` a constant, which the compiler
+/// unrolls and vectorises.
+#[allow(clippy::too_many_arguments)] // the block geometry as plain values, as mc_halfpel passes it
+pub fn scalar_put_block(
+    src: &[u8],
+    src_stride: usize,
+    dst: &mut [u8],
+    dst_stride: usize,
+    w: usize,
+    h: usize,
+    (x, y): (bool, bool),
+    rounding: bool,
+) {
+    let half = Half { x, y };
     // Constant width and rounding let the compiler turn `(a + b + 1) >> 1` into byte averages.
     match (w, rounding) {
         (16, false) => put_rows(src, src_stride, dst, dst_stride, 16, h, half, false),

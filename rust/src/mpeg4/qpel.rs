@@ -56,6 +56,23 @@ pub fn mc_qpel(
         && sy >= 0
         && sx as u64 + n as u64 <= src.width as u64
         && sy as u64 + n as u64 <= src.height as u64;
+    let (fx, fy) = ((mvx & 3) as usize, (mvy & 3) as usize);
+    let dst = &mut dst[dst_offset..];
+    #[cfg(target_arch = "x86_64")]
+    if let (true, Some(cpu)) = (inside, crate::simd::avx2()) {
+        // Straight from the reference (no gathered copy).
+        let start = sy as usize * src.stride + sx as usize;
+        return cpu.qpel_filter(
+            &src.data[start..],
+            src.stride,
+            size,
+            fx,
+            fy,
+            rounding,
+            dst,
+            dst_stride,
+        );
+    }
     for r in 0..n {
         let cy = (sy + r as i64).clamp(0, src.height as i64 - 1) as usize;
         let row = &src.data[cy * src.stride..cy * src.stride + src.width];
@@ -68,7 +85,26 @@ pub fn mc_qpel(
             }
         }
     }
-    let (fx, fy) = ((mvx & 3) as usize, (mvy & 3) as usize);
+    #[cfg(target_arch = "x86_64")]
+    if let Some(cpu) = crate::simd::avx2() {
+        return cpu.qpel_filter(&full, MAX, size, fx, fy, rounding, dst, dst_stride);
+    }
+    filter_block(&full, size, fx, fy, rounding, dst, dst_stride);
+}
+
+/// The two filter stages of [`mc_qpel`] on the `(size + 1)^2` gathered samples `full` (rows
+/// `MAX` apart), for fractions (`fx`, `fy`), into `dst` (rows `dst_stride` apart): the
+/// specification of the SIMD version.
+pub fn filter_block(
+    full: &[u8; MAX * MAX],
+    size: usize,
+    fx: usize,
+    fy: usize,
+    rounding: bool,
+    dst: &mut [u8],
+    dst_stride: usize,
+) {
+    let n = size + 1;
     let rows = if fy == 0 { size } else { n };
     // Horizontal stage: `rows` rows of `size` samples.
     let mut horiz = [0u8; MAX * MAX];
@@ -77,7 +113,6 @@ pub fn mc_qpel(
         let out = &mut horiz[r * MAX..r * MAX + size];
         stage(line, out, fx, rounding);
     }
-    let dst = &mut dst[dst_offset..];
     if fy == 0 {
         for r in 0..size {
             dst[r * dst_stride..r * dst_stride + size]

@@ -90,20 +90,55 @@ pub fn frame_to_rgb(frame: &YuvFrame, bgr: bool) -> Vec<u8> {
     yuv_to_rgb(&frame.y, &frame.u, &frame.v, bgr)
 }
 
-/// [`yuv_to_rgb`] on borrowed planes (e.g. numpy buffers).
+/// [`yuv_to_rgb`] on borrowed planes (e.g. numpy buffers). Runs the SIMD version where the CPU
+/// has one (same bytes).
 pub fn yuv_view_to_rgb(y: PlaneView, u: PlaneView, v: PlaneView, bgr: bool) -> Vec<u8> {
+    convert_with(y, u, v, bgr, crate::simd::avx2())
+}
+
+/// [`yuv_to_rgb`] in plain Rust: the specification the SIMD version is tested against.
+pub fn scalar_yuv_to_rgb(y: &Plane, u: &Plane, v: &Plane, bgr: bool) -> Vec<u8> {
+    convert_with(y.into(), u.into(), v.into(), bgr, None)
+}
+
+/// [`yuv_to_rgb`] into an existing buffer, resized to `H * W * 3` (so that a caller converting
+/// frame after frame allocates once).
+pub fn yuv_to_rgb_into(y: &Plane, u: &Plane, v: &Plane, bgr: bool, out: &mut Vec<u8>) {
+    convert_into(y.into(), u.into(), v.into(), bgr, crate::simd::avx2(), out);
+}
+
+fn convert_with(
+    y: PlaneView,
+    u: PlaneView,
+    v: PlaneView,
+    bgr: bool,
+    cpu: Option<crate::simd::Avx2>,
+) -> Vec<u8> {
+    let mut out = Vec::new();
+    convert_into(y, u, v, bgr, cpu, &mut out);
+    out
+}
+
+fn convert_into(
+    y: PlaneView,
+    u: PlaneView,
+    v: PlaneView,
+    bgr: bool,
+    cpu: Option<crate::simd::Avx2>,
+    out: &mut Vec<u8>,
+) {
     let (w, h) = (y.width, y.height);
-    let mut out = vec![0u8; w * h * 3];
+    out.resize(w * h * 3, 0);
     if check_420(y, u, v).is_err() || w == 0 || h == 0 {
-        return out;
+        out.fill(0);
+        return;
     }
     // One copy per channel order, so the byte positions are constants.
     if bgr {
-        convert::<2, 0>(y, u, v, &mut out);
+        convert::<2, 0>(y, u, v, out, cpu);
     } else {
-        convert::<0, 2>(y, u, v, &mut out);
+        convert::<0, 2>(y, u, v, out, cpu);
     }
-    out
 }
 
 /// The conversion into `out` (checked sizes), red at byte `RI` and blue at `BI` of each pixel.
@@ -112,6 +147,7 @@ fn convert<const RI: usize, const BI: usize>(
     u: PlaneView,
     v: PlaneView,
     out: &mut [u8],
+    cpu: Option<crate::simd::Avx2>,
 ) {
     let w = y.width;
     let cw = u.width;
@@ -133,9 +169,15 @@ fn convert<const RI: usize, const BI: usize>(
             let (cu, cv) = (usize::from(cu), usize::from(cv));
             (t.r_v[cv], t.g_u[cu] + t.g_v[cv], t.b_u[cu])
         };
+        // SIMD hook: the leading whole groups of 16 pixels (an even count), if any.
+        let done = match cpu {
+            #[cfg(target_arch = "x86_64")]
+            Some(cpu) => cpu.yuv_row_to_rgb::<RI, BI>(y_row, u_row, v_row, out_row),
+            _ => 0,
+        };
         // Two luma samples share one chroma pair: look its terms up once per pair.
         let pairs = out_row.chunks_exact_mut(6).zip(y_row.chunks_exact(2));
-        for (((px2, y2), &cu), &cv) in pairs.zip(u_row).zip(v_row) {
+        for (((px2, y2), &cu), &cv) in pairs.zip(u_row).zip(v_row).skip(done / 2) {
             let terms = chroma(cu, cv);
             pixel(&mut px2[..3], y2[0], terms);
             pixel(&mut px2[3..], y2[1], terms);

@@ -16,7 +16,7 @@
 //! vector may really point to an older reference, which FFmpeg's export does not say.
 #![forbid(unsafe_code)]
 
-use super::colour::yuv_to_rgb;
+use super::colour::{yuv_to_rgb, yuv_to_rgb_into};
 use super::residual::{residual_into, ResidualSample};
 use super::source_map::SourceMap;
 use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
@@ -118,6 +118,8 @@ pub struct GopWalker {
     accumulated: SourceMap,
     /// Map of the current frame when it differs from `accumulated`.
     scratch: SourceMap,
+    /// The current frame's RGB, reused from frame to frame (no allocation per frame).
+    current_rgb: Vec<u8>,
 }
 
 fn past(vectors: &[MotionVector]) -> impl Iterator<Item = &MotionVector> {
@@ -138,6 +140,7 @@ impl GopWalker {
             keep_anchor: residuals && !options.accumulate,
             accumulated: SourceMap::identity(width, height)?,
             scratch: SourceMap::identity(width, height)?,
+            current_rgb: Vec::new(),
         })
     }
 
@@ -195,10 +198,10 @@ impl GopWalker {
         let is_reference = frame_type != FrameType::B;
         let bgr = self.options.bgr;
         // The current frame's RGB, only when a residual is asked for at this position.
-        let current_rgb = out
-            .residual
-            .is_some()
-            .then(|| yuv_to_rgb(&yuv.y, &yuv.u, &yuv.v, bgr));
+        let has_rgb = out.residual.is_some();
+        if has_rgb {
+            yuv_to_rgb_into(&yuv.y, &yuv.u, &yuv.v, bgr, &mut self.current_rgb);
+        }
 
         let wanted = out.motion_vectors.is_some() || out.residual.is_some();
         let feeds_later_frames = self.options.accumulate && is_reference;
@@ -227,22 +230,27 @@ impl GopWalker {
         if let Some(mv) = out.motion_vectors {
             map.displacements_into(mv);
         }
-        if let (Some(res), Some(cur)) = (out.residual, current_rgb.as_deref()) {
+        if let Some(res) = out.residual {
             let reference = if self.options.accumulate {
                 self.iframe.as_mut()
             } else {
                 self.anchor.as_mut()
             };
             if let Some(reference) = reference {
-                residual_into(cur, reference.rgb(bgr), map, res);
+                residual_into(&self.current_rgb, reference.rgb(bgr), map, res);
             }
         }
 
         if is_reference && self.keep_anchor {
-            self.anchor = Some(Picture {
+            // The anchor takes this frame's RGB; its old buffer becomes the next scratch.
+            let rgb = has_rgb.then(|| std::mem::take(&mut self.current_rgb));
+            let old = self.anchor.replace(Picture {
                 yuv: yuv.clone(),
-                rgb: current_rgb,
+                rgb,
             });
+            if let Some(buffer) = old.and_then(|p| p.rgb) {
+                self.current_rgb = buffer;
+            }
         }
         Ok(())
     }

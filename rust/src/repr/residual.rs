@@ -24,17 +24,20 @@ pub fn residual_into<T: ResidualSample>(
     let sources = map.sources();
     let n = sources.len().min(current.len() / 3).min(out.len() / 3);
     let (current, out) = (&current[..3 * n], &mut out[..3 * n]);
-    for (i, s) in sources[..n].iter().enumerate() {
+    // Map sources are inside the frame by construction, so with a reference of the map's
+    // size the per-pixel check below never fails; it keeps a bad length from panicking.
+    let pixels = sources[..n]
+        .iter()
+        .zip(current.chunks_exact(3))
+        .zip(out.chunks_exact_mut(3));
+    for ((s, cur), out) in pixels {
         let at = 3 * (usize::from(s.y) * w + usize::from(s.x));
-        // Map sources are inside the frame by construction; `get` keeps a bad length from
-        // panicking.
         let Some(r) = reference.get(at..at + 3) else {
             continue;
         };
-        let p = 3 * i;
-        out[p] = T::from(i16::from(current[p]) - i16::from(r[0]));
-        out[p + 1] = T::from(i16::from(current[p + 1]) - i16::from(r[1]));
-        out[p + 2] = T::from(i16::from(current[p + 2]) - i16::from(r[2]));
+        for c in 0..3 {
+            out[c] = T::from(i16::from(cur[c]) - i16::from(r[c]));
+        }
     }
 }
 
