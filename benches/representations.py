@@ -317,6 +317,9 @@ def coviar_peer(path: Path, samples: int, seed: int, repeat: int) -> dict[str, o
         "coviar_iframe": per_s(lambda: [coviar.load(name, g, 0, 0, True) for g in gops]),
         "pkdkit_iframe": per_s(lambda: [ours(name, int(g), 0, 0, True) for g in gops]),
         "load_batch_iframe": per_s(lambda: load_batch(paths, gops, positions, "iframe", threads=1, bgr=True)),
+        "batch_of_one_iframe": per_s(
+            lambda: [load_batch([name], [g], [0], "iframe", threads=1, bgr=True) for g in gops]
+        ),
     }
     # Threads: wall time, the same residual samples on 1 and on 2 threads.
     one = best_of(repeat, lambda: load_batch(paths, gops, positions, "residual", threads=1))
@@ -329,6 +332,7 @@ def coviar_peer(path: Path, samples: int, seed: int, repeat: int) -> dict[str, o
         "ratio_mv_load_batch": t["load_batch_mv"] / t["coviar_mv"],
         "ratio_iframe": t["pkdkit_iframe"] / t["coviar_iframe"],
         "per_call_vs_batch_iframe": t["pkdkit_iframe"] / t["load_batch_iframe"],
+        "per_call_vs_batch_of_one_iframe": t["pkdkit_iframe"] / t["batch_of_one_iframe"],
         "threads_2_vs_1_residual": one / two,
     }
 
@@ -388,7 +392,10 @@ def print_table(result: dict[str, object]) -> None:
     for what, ours, theirs, goal in rows:
         goal_note = f" (goal {goal})" if goal else ""
         print(f"  {what:38s} {ours:8.1f} vs {theirs:7.1f} | ratio {ours / theirs:5.2f}x{goal_note}")
-    print(f"  per call vs batch of the same I-frames: {c['per_call_vs_batch_iframe']:.2f}x (goal 1.0x)")
+    print(
+        f"  pkdkit.coviar.load vs one batch of the same I-frames: {c['per_call_vs_batch_iframe']:.2f}x, "
+        f"vs batches of one: {c['per_call_vs_batch_of_one_iframe']:.2f}x (goal: >= 1.0x)"
+    )
     print(f"  load_batch residual, 2 threads vs 1 (wall): {c['threads_2_vs_1_residual']:.2f}x (goal 1.8x)")
 
 

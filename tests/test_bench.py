@@ -113,6 +113,7 @@ def test_representations_rows_compare_with_coviars_loader():
     payload = dict(REPRESENTATIONS, coviar={"samples_per_s_per_core": {
         "pkdkit_mixed": 600.0, "coviar_mixed": 200.0, "pkdkit_mv": 900.0, "coviar_mv": 100.0,
         "load_batch_mv": 1000.0, "pkdkit_iframe": 1500.0, "coviar_iframe": 500.0, "load_batch_iframe": 2000.0,
+        "batch_of_one_iframe": 1000.0,
     }})
     rows, note = BENCHES["representations"].rows(payload)
     ratios = {r.measurement: r.ratio for r in rows}
@@ -121,6 +122,7 @@ def test_representations_rows_compare_with_coviars_loader():
     assert ratios["random MV, pkdkit.coviar.load, 1 core"] == pytest.approx(9.0)
     assert ratios["random MV, load_batch, 1 core"] == pytest.approx(10.0)
     assert ratios["I-frames, pkdkit.coviar.load vs batch, 1 core"] == pytest.approx(0.75)
+    assert ratios["I-frames, pkdkit.coviar.load vs batches of one, 1 core"] == pytest.approx(1.5)
     assert "mv-extractor" in note and "CoViAR" not in note
 
 

@@ -111,6 +111,9 @@ def _representations_rows(data: dict) -> tuple[list[BenchRow], str]:
             rows.append(_row("representations", what, "samples/s", t[ours], "CoViAR coviar.load", t[theirs]))
         rows.append(_row("representations", "I-frames, pkdkit.coviar.load vs batch, 1 core", "samples/s",
                          t["pkdkit_iframe"], "load_batch", t["load_batch_iframe"]))
+        if "batch_of_one_iframe" in t:
+            rows.append(_row("representations", "I-frames, pkdkit.coviar.load vs batches of one, 1 core",
+                             "samples/s", t["pkdkit_iframe"], "load_batch of 1", t["batch_of_one_iframe"]))
     return rows, note
 
 

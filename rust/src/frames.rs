@@ -78,6 +78,17 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
     }
 }
 
+impl<V: Deref<Target = Video>> FrameIter<V> {
+    /// Decode only what the motion vectors need: the frames' vectors are those of a full
+    /// decode, their pictures grey (see [`Decoder::set_vectors_only`]).
+    pub fn vectors_only(mut self) -> Self {
+        if let Some(decoder) = self.decoder.as_mut() {
+            decoder.set_vectors_only(true);
+        }
+        self
+    }
+}
+
 impl Video {
     /// Every frame in display order, decoded one at a time. `idct` overrides FFmpeg's
     /// automatic choice.

@@ -15,7 +15,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::{DecodedFrame, FrameType, MotionVector};
+use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
 use crate::mpeg4::bvop::{self, BParams, BRefs, Quirks, VopClock};
 use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader};
 use crate::mpeg4::idct::IdctKind;
@@ -51,6 +51,8 @@ pub struct Decoder {
     partition_scratch: Vec<PartitionedMb>,
     damaged_mbs: usize,
     frames_out: usize,
+    /// Parse everything, reconstruct no pixels of I/P-VOPs (see [`Decoder::set_vectors_only`]).
+    vectors_only: bool,
 }
 
 /// The IDCT FFmpeg picks automatically: the XviD one for streams XviD wrote, its own simple
@@ -120,7 +122,17 @@ impl Decoder {
             partition_scratch: Vec::new(),
             damaged_mbs: 0,
             frames_out: 0,
+            vectors_only: false,
         })
+    }
+
+    /// Motion vectors without reconstruction: I- and P-VOPs are parsed in full (macroblock
+    /// types, vectors, texture bits, so the vectors are exactly those of a full decode) but no
+    /// IDCT, motion compensation or concealment runs, and their frames carry a grey picture
+    /// instead of the decoded one. For callers that want only the vectors (CoViAR's MV
+    /// representation). B-VOPs are still reconstructed (from the unreconstructed references).
+    pub fn set_vectors_only(&mut self, on: bool) {
+        self.vectors_only = on;
     }
 
     /// The IDCT in use.
@@ -195,10 +207,15 @@ impl Decoder {
         }
         self.decode_mbs(vop, header, &mut cur);
         let motion_vectors = if is_p { self.export_mvs() } else { Vec::new() };
+        let yuv = if self.vectors_only {
+            YuvFrame::grey(self.width, self.height)
+        } else {
+            cur.crop(self.width, self.height)
+        };
         let frame = DecodedFrame {
             index: self.frames_out,
             frame_type: header.coding_type,
-            yuv: cur.crop(self.width, self.height),
+            yuv,
             motion_vectors,
         };
         self.frames_out += 1;
@@ -323,6 +340,7 @@ impl Decoder {
                     scratch: &mut self.partition_scratch,
                 };
                 let (kinds, mb_width) = (&mut self.kinds, self.mb_width);
+                let reconstruct = !self.vectors_only;
                 let result = partitioned::decode_packet(
                     &mut r,
                     ctx,
@@ -330,7 +348,10 @@ impl Decoder {
                     &mut self.mb,
                     |index, mb| {
                         kinds[index] = mb.kind;
-                        reconstruct_mb(cur, &recon, qpel, mb, index % mb_width, index / mb_width);
+                        if reconstruct {
+                            let (x, y) = (index % mb_width, index / mb_width);
+                            reconstruct_mb(cur, &recon, qpel, mb, x, y);
+                        }
                     },
                 );
                 let (done, failed) = match result {
@@ -359,7 +380,9 @@ impl Decoder {
                         break;
                     }
                     self.kinds[mb_index] = self.mb.kind;
-                    reconstruct_mb(cur, &recon, qpel, &mut self.mb, mb_x, mb_y);
+                    if !self.vectors_only {
+                        reconstruct_mb(cur, &recon, qpel, &mut self.mb, mb_x, mb_y);
+                    }
                     mb_index += 1;
                     if let Some(next) = packets.packet_end(&mut r) {
                         if mb_index >= next {
@@ -391,7 +414,7 @@ impl Decoder {
             let end = next_packet.as_ref().map_or(total, |(h, _)| h.mb_index);
             if end > mb_index {
                 concealed += end - mb_index;
-                for k in mb_index..end {
+                for k in (mb_index..end).filter(|_| !self.vectors_only) {
                     conceal(cur, recon.reference, k % self.mb_width, k / self.mb_width);
                 }
             }

@@ -116,8 +116,10 @@ pub struct GopWalker {
     keep_anchor: bool,
     /// Map of the latest reference frame back to the I-frame.
     accumulated: SourceMap,
-    /// Map of the current frame when it differs from `accumulated`.
-    scratch: SourceMap,
+    /// Map of the current frame when it differs from `accumulated` (made on first use).
+    scratch: Option<SourceMap>,
+    /// Whether the I-frame's picture is kept (not for motion vectors alone).
+    keep_iframe: bool,
     /// The current frame's RGB, reused from frame to frame (no allocation per frame).
     current_rgb: Vec<u8>,
 }
@@ -139,9 +141,17 @@ impl GopWalker {
             anchor: None,
             keep_anchor: residuals && !options.accumulate,
             accumulated: SourceMap::identity(width, height)?,
-            scratch: SourceMap::identity(width, height)?,
+            scratch: None,
+            keep_iframe: true,
             current_rgb: Vec::new(),
         })
+    }
+
+    /// Only motion vectors will be asked for: the I-frame's picture is not kept (so
+    /// [`GopWalker::iframe_rgb`] gives `None` and residuals are not written).
+    pub fn vectors_only(mut self) -> Self {
+        self.keep_iframe = false;
+        self
     }
 
     /// Number of frames pushed so far (the position of the next frame).
@@ -182,7 +192,9 @@ impl GopWalker {
         }
         self.position += 1;
         if first {
-            self.iframe = Some(Picture::new(yuv));
+            if self.keep_iframe {
+                self.iframe = Some(Picture::new(yuv));
+            }
             if self.keep_anchor {
                 self.anchor = Some(Picture::new(yuv));
             }
@@ -217,14 +229,16 @@ impl GopWalker {
                 self.accumulated.advance(past(vectors));
                 &self.accumulated
             } else {
-                self.scratch.clone_from(&self.accumulated);
-                self.scratch.advance(past(vectors));
-                &self.scratch
+                let scratch = self.scratch.get_or_insert_with(|| self.accumulated.clone());
+                scratch.clone_from(&self.accumulated);
+                scratch.advance(past(vectors));
+                scratch
             }
         } else {
-            self.scratch.reset();
-            self.scratch.advance(past(vectors));
-            &self.scratch
+            let scratch = self.scratch.get_or_insert_with(|| self.accumulated.clone());
+            scratch.reset();
+            scratch.advance(past(vectors));
+            scratch
         };
 
         if let Some(mv) = out.motion_vectors {
@@ -401,12 +415,13 @@ where
                         frame.index
                     )));
                 }
-                walker.insert(GopWalker::new(
-                    w,
-                    h,
-                    options,
-                    representation == Representation::Residual,
-                )?)
+                let made =
+                    GopWalker::new(w, h, options, representation == Representation::Residual)?;
+                walker.insert(if representation == Representation::MotionVectors {
+                    made.vectors_only()
+                } else {
+                    made
+                })
             }
         };
         let out = if walker.position() == position {

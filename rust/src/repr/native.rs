@@ -66,6 +66,23 @@ fn frames(
     FrameIter::new(video, start, start + count, None).map(|r| r.map(|f| f.frame))
 }
 
+/// The frames [`frames`] gives, decoded for `rep` only: the motion-vector representation needs
+/// the vectors and not the pictures, so its frames skip reconstruction.
+fn frames_for(
+    video: &Video,
+    start: usize,
+    count: usize,
+    rep: Representation,
+) -> impl Iterator<Item = Result<DecodedFrame>> + '_ {
+    let iter = FrameIter::new(video, start, start + count, None);
+    let iter = if rep == Representation::MotionVectors {
+        iter.vectors_only()
+    } else {
+        iter
+    };
+    iter.map(|r| r.map(|f| f.frame))
+}
+
 /// Every position of GOP `gop`, decoding it once.
 pub fn decode_gop<T: ResidualSample>(
     video: &Video,
@@ -86,7 +103,7 @@ pub fn position<T: ResidualSample>(
 ) -> Result<Single<T>> {
     let (start, pos) = locate(video, gop, position, rep)?;
     represent_position(
-        frames(video, start, pos + 1),
+        frames_for(video, start, pos + 1, rep),
         pos,
         rep,
         options,
@@ -109,5 +126,5 @@ pub fn position_into<T: ResidualSample>(
         Target::Frame(_) => Representation::Frame,
     };
     let (start, pos) = locate(video, gop, position, rep)?;
-    represent_position_into(frames(video, start, pos + 1), pos, options, target)
+    represent_position_into(frames_for(video, start, pos + 1, rep), pos, options, target)
 }
