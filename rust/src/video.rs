@@ -344,6 +344,32 @@ fn index_source(
     Ok(None)
 }
 
+/// Parse the container's decoder configuration into `state`. Returns the first damage found
+/// (`Corrupt`, re-worded to say where it is); other errors (`Unsupported`...) are fatal.
+fn read_config(config: &[u8], state: &mut HeaderState) -> Result<Option<Error>> {
+    let whole = Packet {
+        offset: 0,
+        len: config.len(),
+    };
+    let mut damage = None;
+    for unit in units(config, whole) {
+        if unit.code == sc::VOP {
+            continue;
+        }
+        match state.header(config, unit) {
+            Ok(()) => {}
+            Err(Error::Corrupt { what, .. }) => {
+                damage.get_or_insert(Error::corrupt(
+                    0,
+                    format!("{what} (in the container's decoder configuration)"),
+                ));
+            }
+            Err(other) => return Err(other),
+        }
+    }
+    Ok(damage)
+}
+
 impl Video {
     /// Read and index the video at `path`.
     pub fn open(path: &Path) -> Result<Video> {
@@ -354,23 +380,10 @@ impl Video {
     pub fn from_bytes(data: Vec<u8>) -> Result<Video> {
         let demuxed = container::demux(&data)?;
         let mut state = HeaderState::default();
-        // Out-of-band headers (MP4 esds, AVI strf extra bytes) come first. Their offsets are
-        // within the configuration record.
-        let config = Packet {
-            offset: 0,
-            len: demuxed.config.len(),
-        };
-        for unit in units(&demuxed.config, config) {
-            if unit.code != sc::VOP {
-                state.header(&demuxed.config, unit).map_err(|e| match e {
-                    Error::Corrupt { what, .. } => Error::corrupt(
-                        0,
-                        format!("{what} (in the container's decoder configuration)"),
-                    ),
-                    other => other,
-                })?;
-            }
-        }
+        // Out-of-band headers (MP4 esds, AVI strf extra bytes, Matroska CodecPrivate) come
+        // first. Like FFmpeg, damage there is not fatal when the stream repeats the headers;
+        // it is reported when no header turns up in the stream either.
+        let mut config_damage = read_config(&demuxed.config, &mut state)?;
 
         let mut vops: Vec<VopEntry> = Vec::new();
         let mut output: Option<Output> = None;
@@ -384,7 +397,13 @@ impl Video {
             }
             let packed_now = state.encoder.packed_bitstream;
             let (source, from_kept) = packed::source_for(&data, packet, kept.take(), packed_now);
-            let decoded = index_source(&data, source, &mut state, &mut vops, &mut output)?;
+            let decoded =
+                index_source(&data, source, &mut state, &mut vops, &mut output).map_err(|e| {
+                    match state.vol {
+                        None => config_damage.take().unwrap_or(e),
+                        Some(_) => e,
+                    }
+                })?;
             if let (true, Some(vop)) = (state.encoder.packed_bitstream, decoded) {
                 let stop = if from_kept {
                     packet.offset
@@ -395,6 +414,9 @@ impl Video {
             }
         }
 
+        if let (None, Some(damage)) = (&state.vol, config_damage) {
+            return Err(damage);
+        }
         let vol = state.vol.ok_or_else(|| match vops.first() {
             Some(v) => Error::corrupt(v.offset as u64, "mpeg4: no video object layer header"),
             None => Error::corrupt(0, "mpeg4: no video object layer header and no VOPs"),
@@ -690,6 +712,29 @@ mod tests {
         let v = Video::from_bytes(bad).unwrap();
         assert_eq!(v.frame_types, "IP");
         assert_eq!(v.vops.len(), 2);
+    }
+
+    #[test]
+    fn damaged_container_headers_matter_only_without_in_band_ones() {
+        let good = stream(&[(0, true), (1, true)]);
+        let first_vop = good.windows(4).position(|w| w == [0, 0, 1, 0xB6]).unwrap();
+        let second_vop = crate::bits::next_start_code(&good, first_vop + 4).unwrap();
+        let headers = &good[..first_vop];
+        let (i_vop, p_vop) = (&good[first_vop..second_vop], &good[second_vop..]);
+        // a VOL cut after its first byte, in the MP4 configuration
+        let broken = [&headers[..13], &[0x00][..]].concat();
+        let in_band = [headers, i_vop].concat();
+        let with_in_band =
+            crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &broken, &[&in_band, p_vop]);
+        assert_eq!(Video::from_bytes(with_in_band).unwrap().frame_types, "IP");
+        let without =
+            crate::container::mp4::tests::build_mp4(b"mp4v", 32, 32, &broken, &[i_vop, p_vop]);
+        match Video::from_bytes(without) {
+            Err(Error::Corrupt { what, .. }) => {
+                assert!(what.contains("decoder configuration"), "{what}")
+            }
+            other => panic!("{other:?}"),
+        }
     }
 
     #[test]

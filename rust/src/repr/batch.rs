@@ -2,12 +2,15 @@
 //! stacked buffer: what data loaders call.
 //!
 //! Each call runs on its own rayon pool of the requested size (none at all for one thread), so
-//! nothing global survives into a forked process: DataLoader workers forked after a call start
-//! clean.
+//! no thread survives into a forked process: DataLoader workers forked after a call start clean.
+//! The one thing kept between calls is a small cache of opened (read and indexed) videos, so
+//! that a loader asking batch after batch does not read the same files again.
 #![forbid(unsafe_code)]
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
+use std::time::SystemTime;
 
 use rayon::prelude::*;
 
@@ -44,6 +47,37 @@ fn video_error(path: &Path) -> impl Fn(Error) -> BatchError + '_ {
         path: path.to_path_buf(),
         error,
     }
+}
+
+/// How many opened videos [`open_cached`] keeps (the oldest goes first).
+const CACHED_VIDEOS: usize = 64;
+
+/// A file as it is on disk now: a changed size or modification time means a new file.
+type FileKey = (PathBuf, u64, Option<SystemTime>);
+
+static OPENED: Mutex<Vec<(FileKey, Arc<Video>)>> = Mutex::new(Vec::new());
+
+/// `Video::open`, reusing a video opened by an earlier call when the file has not changed
+/// since. The cache is only ever `try_lock`ed: a process forked while another thread held the
+/// lock, or a poisoned lock, skips the cache instead of waiting.
+fn open_cached(path: &Path) -> crate::Result<Arc<Video>> {
+    let key = std::fs::metadata(path)
+        .ok()
+        .map(|m| (path.to_path_buf(), m.len(), m.modified().ok()));
+    if let (Some(key), Ok(cache)) = (&key, OPENED.try_lock()) {
+        if let Some((_, video)) = cache.iter().find(|(k, _)| k == key) {
+            return Ok(Arc::clone(video));
+        }
+    }
+    let video = Arc::new(Video::open(path)?);
+    if let (Some(key), Ok(mut cache)) = (key, OPENED.try_lock()) {
+        cache.retain(|(k, _)| k.0 != key.0);
+        if cache.len() >= CACHED_VIDEOS {
+            cache.remove(0);
+        }
+        cache.push((key, Arc::clone(&video)));
+    }
+    Ok(video)
 }
 
 /// Threads to use: `0` = all available cores.
@@ -100,8 +134,8 @@ pub fn load_batch<T: ResidualSample>(
         .collect();
 
     on_pool(thread_count(threads), |parallel| {
-        let open = |p: &&Path| Video::open(p).map_err(video_error(p));
-        let videos: Vec<Video> = if parallel {
+        let open = |p: &&Path| open_cached(p).map_err(video_error(p));
+        let videos: Vec<Arc<Video>> = if parallel {
             distinct.par_iter().map(open).collect::<Result<_, _>>()?
         } else {
             distinct.iter().map(open).collect::<Result<_, _>>()?
