@@ -145,3 +145,18 @@ def test_float_resize_off_the_cpu_is_within_two_levels() -> None:
             diff = (exact.int() - approx.int()).abs()
             assert diff.max() <= 2
             assert (diff > 0).float().mean() < 0.03
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_transforms_run_where_the_input_lives(modality: str) -> None:
+    # No test needs a GPU: torch's "meta" device (shapes only, no kernels of the CPU's) runs the
+    # same code path a CUDA tensor takes, including the float resize.
+    rng = np.random.default_rng(10)
+    raw = random_raw(rng, modality, (3, 2, 40, 60)).to("meta")
+    train = T.train_transform(raw, modality, [np.random.default_rng(i) for i in range(3)], 32)
+    centre = T.eval_transform(raw, modality, 32)
+    ten = T.ten_crop_transform(raw, modality, 32)
+    channels = T.CHANNELS[modality]
+    assert train.device.type == centre.device.type == ten.device.type == "meta"
+    assert train.shape == centre.shape == (3, 2, channels, 32, 32) and train.dtype == torch.float32
+    assert ten.shape == (3, 10, 2, channels, 32, 32)
