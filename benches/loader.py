@@ -218,6 +218,41 @@ def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) ->
     return {"peer": name, "workers": workers, "samples": samples, "seconds": seconds, "samples_per_s": rate}
 
 
+def stage_times(root: Path, datalist: Path, args: argparse.Namespace) -> dict[str, float]:
+    """Where a fused sample's time goes, in this process on one thread: ms per sample decoding
+    (``load_batch``, one thread), transforming (crop, resize, flip, normalise) and collating;
+    the fastest of ``--batches`` batches, the least disturbed by a loaded machine."""
+    import pkdkit
+
+    def one_thread(paths: list, gops: list, positions: list, modality: str) -> np.ndarray:
+        return pkdkit.load_batch(paths, gops, positions, modality, threads=1)
+
+    data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, loader=one_thread)
+    spent = {"decode": 0.0, "transform": 0.0}
+
+    def timed(stage: str, fn):
+        def run(*a):
+            start = time.perf_counter()
+            out = fn(*a)
+            spent[stage] += time.perf_counter() - start
+            return out
+
+        return run
+
+    data._load_fused = timed("decode", data._load_fused)
+    data._transform = timed("transform", data._transform)
+    best: dict[str, float] = {}
+    for b in range(args.batches + 1):  # the first batch opens the files: not timed
+        spent.update(decode=0.0, transform=0.0)
+        items = data.__getitems__([(b * args.batch + k) % len(data) for k in range(args.batch)])
+        start = time.perf_counter()
+        torch.utils.data.default_collate(items)
+        stages = {**spent, "collate": time.perf_counter() - start}
+        if b:
+            best = {k: min(best.get(k, float("inf")), v * 1e3 / args.batch) for k, v in stages.items()}
+    return best
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--root", type=Path, help="dataset root (default: a fresh synthetic set)")
@@ -233,6 +268,7 @@ def main() -> None:
         "--peers", default="pkdkit,pkdkit-inproc,pyav,pyav-percall,coviar", help=f"from {sorted(PEERS)}"
     )
     parser.add_argument("--videos", type=int, default=32, help="size of the synthetic set (340x256, 48 frames)")
+    parser.add_argument("--stages", action="store_true", help="also time decode/transform/collate on one thread")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     torch.set_num_threads(1)
@@ -253,6 +289,7 @@ def main() -> None:
         # Peers take turns, round after round, so a change in the machine's load during the run
         # falls on all of them alike.
         runs = [run_peer(name, root, datalist, args) for _ in range(args.rounds) for name in peers]
+        stages = stage_times(root, datalist, args) if args.stages else None
     results = []
     for name in peers:
         mine = [r for r in runs if r["peer"] == name]
@@ -271,6 +308,7 @@ def main() -> None:
         "segments": args.segments,
         "crop": args.crop,
         "results": results,
+        "stages_ms_per_sample": stages,
     }
     baselines = [b for b in ("pyav", "pyav-percall", "coviar") if b in by_peer]
     report["ratios"] = {
@@ -299,6 +337,12 @@ def main() -> None:
         print(f"  {'':14s} {r['samples_per_s'] / cores:7.2f} fused samples/s per core")
     for name, why in skipped.items():
         print(f"  {name:14s} skipped: {why}")
+    if stages:
+        total = sum(stages.values())
+        print(
+            "  pkdkit stages, one thread, ms per fused sample: "
+            + ", ".join(f"{k} {v:.1f} ({v / total:.0%})" for k, v in stages.items())
+        )
 
 
 if __name__ == "__main__":

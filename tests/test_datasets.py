@@ -405,6 +405,33 @@ def test_fused_dataset_on_pkdkit_survives_damaged_videos(synth_root: Path, tmp_p
         torch.testing.assert_close(batches[0][modality][1], reference[1][modality], rtol=0, atol=0)
 
 
+def test_fused_dataset_loads_a_batch_in_one_call(synth_root: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """All three representations of a batch's samples go to one loading call (the place where
+    load_batch decodes each sample once for all three), the I-frame at the same GOPs."""
+    from pkdkit.data import datasets
+
+    calls = []
+    real = datasets._default_load_fused
+
+    def recording(paths: list, gops: list, positions: list, representations: tuple) -> dict:
+        calls.append((list(gops), list(positions), tuple(representations)))
+        return real(paths, gops, positions, representations)
+
+    monkeypatch.setattr(datasets, "_default_load_fused", recording)
+    train = synth_root / "datalists/synth_split1_train.txt"
+    batch = FusedDataset(synth_root, train, 3, True, crop_size=32, seed=0).__getitems__([0, 1, 2])
+    assert len(calls) == 1
+    gops, positions, representations = calls[0]
+    assert representations == ("iframe", "mv", "residual") and len(gops) == len(positions) == 9
+    assert all(p >= 1 for p in positions)  # the MV and residual of a P position of each GOP
+    reference = FusedDataset(
+        synth_root, train, 3, True, crop_size=32, seed=0, opener=_RefVideo, loader=reference_loader
+    )
+    for i, item in enumerate(batch):
+        for modality in ("iframe", "mv", "residual"):
+            torch.testing.assert_close(item[modality], reference[i][modality], rtol=0, atol=0)
+
+
 def test_mirror_off_keeps_the_crops_and_drops_only_the_flip():
     """`mirror=False` (for direction-defined classes) draws the same crops, never flips."""
     from pkdkit.data import transforms as T

@@ -120,6 +120,32 @@ def _default_load_batch(paths: list[str], gops: list[int], positions: list[int],
 
 
 Loader = Callable[[list, list, list, str], np.ndarray]
+FusedLoader = Callable[[list, list, list, tuple[str, ...]], dict[str, np.ndarray]]
+
+
+def _default_load_fused(
+    paths: list[str], gops: list[int], positions: list[int], representations: tuple[str, ...]
+) -> dict[str, np.ndarray]:
+    """Several representations of the same samples: ``{name: (N, H, W, C) array}``.
+
+    The one place the fused path decodes. ``load_batch`` takes one representation a call
+    today, so an MV and a residual of the same (file, GOP, position) are decoded twice; when it
+    takes several at once (one decode for all), this becomes that one call. The I-frame request
+    reads the I-VOP alone (position 0), and the MV request takes the decoder's vectors-only path.
+    """
+    return _per_representation(_default_load_batch)(paths, gops, positions, representations)
+
+
+def _per_representation(loader: Loader) -> FusedLoader:
+    """A one-representation loader as a fused one: one call per representation."""
+
+    def load(paths: list, gops: list, positions: list, representations: tuple[str, ...]) -> dict[str, np.ndarray]:
+        return {
+            name: loader(paths, gops, [0] * len(gops) if name == "iframe" else positions, name)
+            for name in representations
+        }
+
+    return load
 
 
 class _CompressedDataset(Dataset, abc.ABC):
@@ -334,6 +360,8 @@ class FusedDataset(_CompressedDataset):
         mirror: bool = True,
     ) -> None:
         super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader, mirror)
+        # Every (file, GOP, position) of a batch goes to one call for all three representations.
+        self._load_fused: FusedLoader = _default_load_fused if loader is None else _per_representation(loader)
 
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> list[tuple[int, int]]:
         g = gops
@@ -343,10 +371,11 @@ class FusedDataset(_CompressedDataset):
         paths = [entry.path for entry, _, pos in chosen for _ in pos]
         gops = [g for _, _, pos in chosen for g, _ in pos]
         positions = [p for _, _, pos in chosen for _, p in pos]
-        out: dict[str, torch.Tensor] = {}
-        for modality in MODALITIES:
-            raw = self._loader(paths, gops, [0] * len(gops) if modality == "iframe" else positions, modality)
-            out[modality] = self._transform(raw, modality, [rng for _, rng, _ in chosen])
+        raw = self._load_fused(paths, gops, positions, MODALITIES)
+        rngs = [rng for _, rng, _ in chosen]
+        # Modalities in a fixed order: each clip's generator draws the I-frame's crop and flip,
+        # then the MV's, then the residual's.
+        out = {modality: self._transform(raw[modality], modality, rngs) for modality in MODALITIES}
         return [
             {"iframe": out["iframe"][i], "mv": out["mv"][i], "residual": out["residual"][i], "label": entry.label}
             for i, (entry, _, _) in enumerate(chosen)

@@ -84,25 +84,34 @@ def quantize(raw: torch.Tensor, modality: str) -> torch.Tensor:
         (..., H, W, C) uint8: the I-frame itself; ``floor(v * 127.5 / 20 + 128)`` clipped to
         [0, 255] for MV; ``r + 128`` clipped for the residual.
     """
-    if modality == "iframe":
-        _check_raw(raw, modality)
-        return raw
-    return _quantized_float(raw, modality).to(torch.uint8)
+    return _quantized(raw, modality)
 
 
 def _quantized_float(raw: torch.Tensor, modality: str) -> torch.Tensor:
-    """:func:`quantize` as float32, in a few in-place passes.
+    """:func:`quantize` as float32."""
+    return _quantized(raw, modality).to(torch.float32)
 
-    Exact: 127.5 / 20 = 51 / 8 is a binary fraction, so ``v * 6.375`` has no rounding for any
-    motion below 2**18 pixels.
+
+# Motion that saturates CoViAR's MV picture: floor(v * 6.375 + 128) is 0 at v <= -20 and 255 at
+# v >= 21, so clamping to [-21, 21] first changes nothing and keeps the products in int16.
+_MV_SATURATE = 21
+
+
+def _quantized(raw: torch.Tensor, modality: str) -> torch.Tensor:
+    """:func:`quantize` in integer arithmetic, on the tensor's own device.
+
+    Exact: 127.5 / 20 = 51 / 8, so ``floor(v * 6.375 + 128) = (51 v + 1024) >> 3`` (an
+    arithmetic shift floors negative values too).
     """
     _check_raw(raw, modality)
-    x = raw.to(torch.float32)
+    if modality == "iframe":
+        return raw
     if modality == "mv":
-        x.mul_(127.5 / MV_BOUND).add_(128).floor_().clamp_(0, 255)
-    elif modality == "residual":
-        x.add_(128).clamp_(0, 255)
-    return x
+        x = raw.clamp(-_MV_SATURATE, _MV_SATURATE).to(torch.int16)
+        x.mul_(51).add_(1024).bitwise_right_shift_(3)
+    else:
+        x = raw.clamp(-128, 127).to(torch.int16).add_(128)
+    return x.clamp_(0, 255).to(torch.uint8)
 
 
 def _affine(modality: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -187,11 +196,28 @@ def sample_multiscale_crops(
 
 def _resize(images: torch.Tensor, height: int, width: int) -> torch.Tensor:
     """(N, h, w, C) uint8 -> (N, C, height, width) uint8, bilinear with half-pixel centres and no
-    antialiasing (OpenCV's ``INTER_LINEAR`` on uint8, which CoViAR uses); a no-op at the same size."""
+    antialiasing (OpenCV's ``INTER_LINEAR`` on uint8, which CoViAR uses); a no-op at the same size.
+
+    On the CPU this is torch's fixed-point uint8 kernel; elsewhere (see :func:`_resize_float`) the
+    same interpolation in float32, which can differ from it by a level or two."""
     planar = images.permute(0, 3, 1, 2)  # a view: channels-last memory, torch's fast uint8 path
     if planar.shape[-2:] == (height, width):
         return planar
+    if planar.device.type != "cpu":
+        return _resize_float(planar, height, width)
     return F.interpolate(planar, size=(height, width), mode="bilinear", align_corners=False, antialias=False)
+
+
+def _resize_float(planar: torch.Tensor, height: int, width: int) -> torch.Tensor:
+    """:func:`_resize` in float32 for devices whose bilinear kernel takes no uint8 (CUDA's).
+
+    Like torch's CPU uint8 kernel, it resizes the width, rounds to levels, then the height; that
+    kernel's weights are fixed-point (about 15 bits), so the two still differ by a level or two
+    in a small fraction of pixels (tests/test_transforms_batched.py bounds it)."""
+    x = planar.to(torch.float32)
+    x = F.interpolate(x, size=(x.shape[-2], width), mode="bilinear", align_corners=False).round_().clamp_(0, 255)
+    x = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False).round_().clamp_(0, 255)
+    return x.to(torch.uint8)
 
 
 def crop_resize(
@@ -200,7 +226,8 @@ def crop_resize(
     """Quantise each clip's box, resize it to ``size x size``, and mirror the flipped clips.
 
     Pixel values are not otherwise changed (see :func:`negate_flipped_mv` for the MV sign). Only
-    the boxes are quantised, so the full frames are never converted.
+    the boxes are quantised (in integers), so the full frames are never converted; the work runs
+    on ``raw``'s device.
 
     Args:
         raw: (B, T, H, W, C) raw representations.
@@ -212,11 +239,11 @@ def crop_resize(
     Returns:
         (B, T, C, size, size) uint8: CoViAR's uint8 pictures of the crops.
     """
+    _check_raw(raw, modality)
     b, t, _, _, c = raw.shape
-    out = torch.empty(b, t, c, size, size, dtype=torch.uint8)
-    for i, (x0, y0, w, h) in enumerate(np.asarray(boxes, np.int64).tolist()):
-        crop = quantize(raw[i, :, y0 : y0 + h, x0 : x0 + w], modality)
-        resized = _resize(crop, size, size)
+    out = torch.empty(b, t, c, size, size, dtype=torch.uint8, device=raw.device)
+    for i, (x0, y0, w, h) in enumerate(np.asarray(boxes, np.int64).reshape(b, 4).tolist()):
+        resized = _resize(_quantized(raw[i, :, y0 : y0 + h, x0 : x0 + w], modality), size, size)
         out[i] = resized.flip(-1) if flip is not None and flip[i] else resized
     return out
 
