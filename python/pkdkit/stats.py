@@ -133,7 +133,7 @@ class PairedDiff:
             a, b: names of the two sides for the sentence.
         """
         if self.diff.n < 2:
-            return f"one seed only: no interval, {b} - {a} = {self.diff.mean:+.3g}"
+            return "one seed only: no interval"
         if not self.significant:
             return f"no significant difference between {b} and {a}"
         b_wins = (self.diff.low > 0) == (better == "higher")
