@@ -260,8 +260,11 @@ def ensure_pyhessian(console: Console) -> bool:
 
 def patch_torch_eig() -> None:
     """PyHessian 0.1's density calls torch.eig (removed in torch 2); T is symmetric, so eigh serves."""
-    if hasattr(torch, "eig"):
-        return
+    try:
+        torch.eig(torch.eye(2), eigenvectors=True)  # type: ignore[attr-defined]
+        return  # an old torch that still has it
+    except (AttributeError, RuntimeError):
+        pass  # torch 2 keeps a stub that raises
 
     def eig(matrix: torch.Tensor, eigenvectors: bool = False) -> tuple[torch.Tensor, torch.Tensor]:
         values, vectors = torch.linalg.eigh(matrix)
