@@ -122,8 +122,12 @@ class PairedDiff:
 
     @property
     def significant(self) -> bool:
-        """True when the interval excludes zero (always False with fewer than 2 seeds)."""
-        return self.diff.n >= 2 and (self.diff.low > 0 or self.diff.high < 0)
+        """True when the interval excludes zero. Always False with fewer than 2 seeds, and with 2
+        seeds whose differences are equal: accuracies move in steps of 1/(test videos), so two
+        equal differences happen by chance and their zero spread says nothing."""
+        if self.diff.n < 2 or (self.diff.n == 2 and self.diff.sd == 0):
+            return False
+        return self.diff.low > 0 or self.diff.high < 0
 
     def verdict(self, better: str = "higher", *, a: str = "a", b: str = "b") -> str:
         """One phrase: whether ``b`` beats ``a``, loses to it, or neither, at the interval's level.
@@ -134,6 +138,8 @@ class PairedDiff:
         """
         if self.diff.n < 2:
             return "one seed only: no interval"
+        if self.diff.n == 2 and self.diff.sd == 0:
+            return "two seeds with equal differences: no spread, no verdict"
         if not self.significant:
             return f"no significant difference between {b} and {a}"
         b_wins = (self.diff.low > 0) == (better == "higher")
