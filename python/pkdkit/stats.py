@@ -186,6 +186,7 @@ def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float 
         if ci.sd > 0:
             t = ci.mean / (ci.sd / math.sqrt(ci.n))
             p_value = 2.0 * (1.0 - t_cdf(abs(t), ci.n - 1))
-        else:  # identical differences: certain unless they are all zero
+        elif ci.n > 2:  # identical differences: certain unless they are all zero
             p_value = 1.0 if ci.mean == 0 else 0.0
+        # Two equal differences: no spread to test against (see PairedDiff.significant); p stays NaN.
     return PairedDiff(mean_ci(a, confidence).mean, mean_ci(b, confidence).mean, ci, p_value)
