@@ -83,6 +83,9 @@ def test_paired_difference_edge_cases() -> None:
     same_gain = paired_difference([1.0, 2.0, 3.0], [1.5, 2.5, 3.5])
     assert same_gain.diff.sd == 0 and same_gain.significant and same_gain.p_value == 0.0
     assert not paired_difference([1.0, 2.0], [1.0, 2.0]).significant
+    # Two seeds that happen to differ by the same step: no spread to judge by.
+    twice = paired_difference([0.50, 0.60], [0.52, 0.62])
+    assert not twice.significant and twice.verdict() == "two seeds with equal differences: no spread, no verdict"
     single = paired_difference([0.4], [0.5])
     assert not single.significant and single.verdict().startswith("one seed only")
     with pytest.raises(ValueError, match="pair them by seed"):

@@ -122,8 +122,12 @@ class PairedDiff:
 
     @property
     def significant(self) -> bool:
-        """True when the interval excludes zero (always False with fewer than 2 seeds)."""
-        return self.diff.n >= 2 and (self.diff.low > 0 or self.diff.high < 0)
+        """True when the interval excludes zero. Always False with fewer than 2 seeds, and with 2
+        seeds whose differences are equal: accuracies move in steps of 1/(test videos), so two
+        equal differences happen by chance and their zero spread says nothing."""
+        if self.diff.n < 2 or (self.diff.n == 2 and self.diff.sd == 0):
+            return False
+        return self.diff.low > 0 or self.diff.high < 0
 
     def verdict(self, better: str = "higher", *, a: str = "a", b: str = "b") -> str:
         """One phrase: whether ``b`` beats ``a``, loses to it, or neither, at the interval's level.
@@ -133,7 +137,9 @@ class PairedDiff:
             a, b: names of the two sides for the sentence.
         """
         if self.diff.n < 2:
-            return f"one seed only: no interval, {b} - {a} = {self.diff.mean:+.3g}"
+            return "one seed only: no interval"
+        if self.diff.n == 2 and self.diff.sd == 0:
+            return "two seeds with equal differences: no spread, no verdict"
         if not self.significant:
             return f"no significant difference between {b} and {a}"
         b_wins = (self.diff.low > 0) == (better == "higher")
@@ -180,6 +186,7 @@ def paired_difference(a: Sequence[float], b: Sequence[float], confidence: float 
         if ci.sd > 0:
             t = ci.mean / (ci.sd / math.sqrt(ci.n))
             p_value = 2.0 * (1.0 - t_cdf(abs(t), ci.n - 1))
-        else:  # identical differences: certain unless they are all zero
+        elif ci.n > 2:  # identical differences: certain unless they are all zero
             p_value = 1.0 if ci.mean == 0 else 0.0
+        # Two equal differences: no spread to test against (see PairedDiff.significant); p stays NaN.
     return PairedDiff(mean_ci(a, confidence).mean, mean_ci(b, confidence).mean, ci, p_value)

@@ -262,7 +262,9 @@ def render_summary(summary: Mapping[str, Any]) -> str:
         "Numbers are test accuracies in % (or the metric's own unit): the mean over seeds and, in "
         "brackets, its 95 % Student-t interval (n - 1 degrees of freedom). A difference is paired by "
         "seed (same data, same backbones) and called significant when its interval excludes 0."
-        + (" **With one run there are no intervals: run `pkdkit demo --seeds N` (N >= 3).**" if one else ""),
+        + (" **With one run there are no intervals: run `pkdkit demo --seeds N` (N >= 3).**" if one else "")
+        + (" With two runs an interval has one degree of freedom (t = 12.7): only large, consistent "
+           "differences show; use N >= 3." if n == 2 else ""),
         "",
         "## Single networks (final exits) and their fusion",
         "",
