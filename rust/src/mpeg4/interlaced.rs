@@ -178,7 +178,6 @@ pub fn predict_fields_into(
         return;
     }
     let (lw, lh) = (reference.width, reference.height);
-    let (cw, ch) = (lw / 2, lh / 2);
     let ((l_at, l_stride), (c_at, c_stride)) = (out.luma, out.chroma);
     for (parity, (&[mx, my], &select)) in field.mv.iter().zip(&field.select).enumerate() {
         // Luma: 16x8 field block at field line mb_y * 8.
@@ -211,29 +210,31 @@ pub fn predict_fields_into(
             w: 8,
             h: 4,
         };
-        field_block(
-            &reference.u,
-            cw,
-            ch,
-            out.u,
+        let planes = (&mut *out.u, &mut *out.v);
+        chroma_field_blocks(
+            reference,
+            planes,
             chroma,
             (cx, cy),
             chalf,
-            select,
-            rounding,
-        );
-        field_block(
-            &reference.v,
-            cw,
-            ch,
-            out.v,
-            chroma,
-            (cx, cy),
-            chalf,
-            select,
-            rounding,
+            (select, rounding),
         );
     }
+}
+
+/// The 8x4 field blocks of both chroma planes at `src` (half-sample flags `half`) from field
+/// (`bottom`, `rounding`) of `reference`: the same block of U and of V.
+fn chroma_field_blocks(
+    reference: &Picture,
+    (u, v): (&mut [u8], &mut [u8]),
+    block: Block,
+    src: (i32, i32),
+    half: (i32, i32),
+    (bottom, rounding): (bool, bool),
+) {
+    let (cw, ch) = (reference.width / 2, reference.height / 2);
+    field_block(&reference.u, cw, ch, u, block, src, half, bottom, rounding);
+    field_block(&reference.v, cw, ch, v, block, src, half, bottom, rounding);
 }
 
 /// Quarter-sample field prediction (FFmpeg's `qpel_motion` on fields): luma as two 8x8
@@ -248,7 +249,6 @@ fn predict_fields_qpel(
     mb_y: usize,
 ) {
     let (lw, lh) = (reference.width, reference.height);
-    let (cw, ch) = (lw / 2, lh / 2);
     let ((l_at, l_stride), (c_at, c_stride)) = (out.luma, out.chroma);
     for (parity, (&[mx, my], &select)) in field.mv.iter().zip(&field.select).enumerate() {
         let src_x = (mb_x * 16) as i32 + (mx >> 2);
@@ -300,27 +300,14 @@ fn predict_fields_qpel(
             w: 8,
             h: 4,
         };
-        field_block(
-            &reference.u,
-            cw,
-            ch,
-            out.u,
+        let planes = (&mut *out.u, &mut *out.v);
+        chroma_field_blocks(
+            reference,
+            planes,
             chroma,
             (cx, cy),
             chalf,
-            select,
-            rounding,
-        );
-        field_block(
-            &reference.v,
-            cw,
-            ch,
-            out.v,
-            chroma,
-            (cx, cy),
-            chalf,
-            select,
-            rounding,
+            (select, rounding),
         );
     }
 }
