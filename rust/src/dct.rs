@@ -12,7 +12,6 @@
 //! block repeated over the 2x2 luma blocks it covers).
 #![forbid(unsafe_code)]
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -21,7 +20,7 @@ use crate::frame::{FrameType, YuvFrame};
 use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::decoder::Decoder;
 use crate::mpeg4::mode::DecodeMode;
-use crate::repr::batch::{on_pool, thread_count, BatchError};
+use crate::repr::batch::{distinct_paths, on_pool, thread_count, BatchError};
 use crate::repr::native::gop_span;
 use crate::video::Video;
 use crate::{Error, Result};
@@ -185,17 +184,7 @@ pub fn load_batch(
             error,
         }
     };
-    let mut slot_of: HashMap<&Path, usize> = HashMap::new();
-    let mut distinct: Vec<&Path> = Vec::new();
-    let slots: Vec<usize> = paths
-        .iter()
-        .map(|p| {
-            *slot_of.entry(p.as_path()).or_insert_with(|| {
-                distinct.push(p.as_path());
-                distinct.len() - 1
-            })
-        })
-        .collect();
+    let (distinct, slots) = distinct_paths(paths);
     on_pool(thread_count(threads), |parallel| {
         let open = |p: &&Path| Video::open(p).map_err(video_error(p));
         let videos: Vec<Video> = if parallel {

@@ -121,17 +121,7 @@ pub fn load_batch<T: ResidualSample>(
         return Err(BatchError::Arguments("the batch is empty".into()));
     }
     // Each distinct file is read and indexed once.
-    let mut slot_of: HashMap<&Path, usize> = HashMap::new();
-    let mut distinct: Vec<&Path> = Vec::new();
-    let slots: Vec<usize> = paths
-        .iter()
-        .map(|p| {
-            *slot_of.entry(p.as_path()).or_insert_with(|| {
-                distinct.push(p.as_path());
-                distinct.len() - 1
-            })
-        })
-        .collect();
+    let (distinct, slots) = distinct_paths(paths);
 
     on_pool(thread_count(threads), |parallel| {
         let open = |p: &&Path| open_cached(p).map_err(video_error(p));
@@ -194,6 +184,23 @@ pub fn load_batch<T: ResidualSample>(
             data,
         })
     })
+}
+
+/// The distinct files of a batch, in first-seen order, and each sample's index into them: every
+/// file is read and indexed once, however many samples it has.
+pub(crate) fn distinct_paths(paths: &[PathBuf]) -> (Vec<&Path>, Vec<usize>) {
+    let mut slot_of: HashMap<&Path, usize> = HashMap::new();
+    let mut distinct: Vec<&Path> = Vec::new();
+    let slots = paths
+        .iter()
+        .map(|p| {
+            *slot_of.entry(p.as_path()).or_insert_with(|| {
+                distinct.push(p.as_path());
+                distinct.len() - 1
+            })
+        })
+        .collect();
+    (distinct, slots)
 }
 
 #[cfg(test)]
