@@ -449,6 +449,7 @@ def _measure_flatness(
                 "eigenvalue_converged": bool(entry["eigenvalues"]["converged"]),
                 "trace": float(entry["trace"]["mean"]),
                 "trace_stderr": float(entry["trace"]["stderr"]),
+                "trace_method": str(entry["trace"].get("method", "hutchinson")),
                 "loss_at_minimum": float(losses[len(losses) // 2]),
                 "loss_at_edges": float(max(losses[0], losses[-1])),
                 "samples": int(entry["samples"]),

@@ -97,9 +97,10 @@ def render_report(results: Mapping[str, Any]) -> str:
         "",
         f"Cross-entropy at exit 4 on a fixed subset of {next(iter(results['flatness'].values()))['samples']} "
         "training clips (eval mode). Smaller is flatter. The landscape is the loss along one "
-        "filter-normalised random direction, alpha in [-1, 1].",
+        "filter-normalised random direction, alpha in [-1, 1]. Trace estimator: "
+        + ", ".join(sorted({f.get("trace_method", "hutchinson") for f in results["flatness"].values()})) + ".",
         "",
-        "| modality | top Hessian eigenvalue | Hessian trace (Hutchinson) | loss at minimum "
+        "| modality | top Hessian eigenvalue | Hessian trace +- stderr | loss at minimum "
         "| max loss at alpha = +-1 |",
         "|---|---|---|---|---|",
     ]
