@@ -167,15 +167,12 @@ def _load_representations(
         # The one native path: every sample pkdkit decodes, in parallel, GIL released.
         from . import _core
 
-        stacked = _core.load_batches(
-            [files[i] for i in native],
-            [gops[i] for i in native],
-            [positions[i] for i in native],
-            list(names),
-            accumulate=bool(accumulate),
-            bgr=bool(bgr),
-            threads=threads,
-        )
+        args = ([files[i] for i in native], [gops[i] for i in native], [positions[i] for i in native])
+        options = {"accumulate": bool(accumulate), "bgr": bool(bgr), "threads": threads}
+        if len(names) == 1:
+            stacked: tuple[np.ndarray, ...] = (_core.load_batch(*args, names[0], **options),)
+        else:
+            stacked = _core.load_batches(*args, list(names), **options)
         if len(native) == n:
             return tuple(stacked)
         parts.update(zip(native, zip(*stacked)))
