@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Sequence, Union, overload
 
 import numpy as np
 
@@ -56,16 +56,42 @@ def _split_by_backend(files: list[str]) -> dict[str, Any]:
     return others
 
 
+@overload
 def load_batch(
     paths: Sequence[PathLike],
     gops: Sequence[int],
     positions: Sequence[int],
-    representation: str | int | Sequence[str | int],
+    representation: str | int,
     *,
     accumulate: bool = True,
     threads: int | None = None,
     bgr: bool = False,
-) -> Any:
+) -> np.ndarray: ...
+
+
+@overload
+def load_batch(
+    paths: Sequence[PathLike],
+    gops: Sequence[int],
+    positions: Sequence[int],
+    representation: tuple[str | int, ...] | list[str | int],
+    *,
+    accumulate: bool = True,
+    threads: int | None = None,
+    bgr: bool = False,
+) -> tuple[np.ndarray, ...]: ...
+
+
+def load_batch(
+    paths: Sequence[PathLike],
+    gops: Sequence[int],
+    positions: Sequence[int],
+    representation: str | int | tuple[str | int, ...] | list[str | int],
+    *,
+    accumulate: bool = True,
+    threads: int | None = None,
+    bgr: bool = False,
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Decode many samples in parallel and stack them.
 
     Sample ``i`` is position ``positions[i]`` of GOP ``gops[i]`` of ``paths[i]`` (the position is
