@@ -4,8 +4,9 @@ Both peers run the same :class:`pkdkit.data.FusedDataset` (TSN sampling, GOP map
 crops, flips, normalisation, batched ``__getitems__``) under a torch ``DataLoader`` with the same
 seed, so they load the same (video, GOP, position) samples; only the decoding differs:
 
-* ``pkdkit``: :func:`pkdkit.open` for GOP boundaries, :func:`pkdkit.load_batch` (Rust) for the
-  I-frame, accumulated MV and accumulated residual, one thread per DataLoader worker;
+* ``pkdkit``: :func:`pkdkit.open` for GOP boundaries, one :func:`pkdkit.load_batch` (Rust) call
+  for the I-frame, accumulated MV and accumulated residual (each sample decoded once for all
+  three), one thread per DataLoader worker;
   ``pkdkit-inproc``: the same without worker processes, ``load_batch`` on all cores.
 * ``pyav``: CoViAR's rules on FFmpeg's decode through PyAV, in numpy: GOP boundaries from the
   demuxer's key-frame flags; a GOP is decoded once (``flags2=+export_mvs``, RGB by FFmpeg's
@@ -224,10 +225,13 @@ def stage_times(root: Path, datalist: Path, args: argparse.Namespace) -> dict[st
     the fastest of ``--batches`` batches, the least disturbed by a loaded machine."""
     import pkdkit
 
-    def one_thread(paths: list, gops: list, positions: list, modality: str) -> np.ndarray:
-        return pkdkit.load_batch(paths, gops, positions, modality, threads=1)
+    def one_thread(paths: list, gops: list, positions: list, names: tuple[str, ...]) -> dict[str, np.ndarray]:
+        # What FusedDataset's default loader does (one call, one decode per sample for all
+        # representations), on one thread.
+        return dict(zip(names, pkdkit.load_batch(paths, gops, positions, tuple(names), threads=1)))
 
-    data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, loader=one_thread)
+    data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0)
+    data._load_fused = one_thread
     spent = {"decode": 0.0, "transform": 0.0}
 
     def timed(stage: str, fn):

@@ -145,6 +145,21 @@ def test_mixed_batch_keeps_native_samples_together_and_equals_one_by_one(tmp_pat
     calls.clear()
     assert load_batch([other, other], [0, 1], [1, 1], "mv").shape == (2, 144, 176, 2)
     assert calls == []
+    # Several representations: the native samples in one Rust call for all of them.
+    several: list[tuple[list[str], list[str]]] = []
+    rust_batches = _core.load_batches
+
+    def recording_several(paths, gops, positions, names, **kwargs):
+        several.append((list(paths), list(names)))
+        return rust_batches(paths, gops, positions, names, **kwargs)
+
+    monkeypatch.setattr(_core, "load_batches", recording_several)
+    names = ("residual", "iframe", "mv")
+    got = load_batch(paths, gops, positions, names, threads=2)
+    assert several == [([str(mpeg4), str(avi), str(mpeg4)], list(names))] and calls == []
+    for name, array in zip(names, got):
+        want = np.stack([pkdkit.open(p).represent(g, pos, name) for p, g, pos in zip(paths, gops, positions)])
+        assert array.dtype == want.dtype and np.array_equal(array, want), name
 
 
 # ----------------------------------------------------------------------------- choosing a backend

@@ -215,6 +215,78 @@ def test_load_batch_equals_per_sample_calls(batch_files: list[Path], rep: str, t
         assert np.array_equal(got, want)
 
 
+# Advanced Simple Profile: B-VOPs, quarter-pel and MPEG quantisation.
+ASP_BATCH = ClipSpec(frames=16, gop=8, bf=2, flags=("qpel",), options={"mpeg_quant": "1"}, seed=4)
+SEVERAL = ("iframe", "mv", "residual")
+
+
+def assert_several_equal_singles(paths, gops, positions, names, threads) -> None:
+    """The tuple of one call equals one call per representation, array for array."""
+    for accumulate in (True, False):
+        for bgr in (False, True):
+            got = load_batch(paths, gops, positions, names, accumulate=accumulate, threads=threads, bgr=bgr)
+            assert isinstance(got, tuple) and len(got) == len(names)
+            for name, array in zip(names, got):
+                want = load_batch(paths, gops, positions, name, accumulate=accumulate, threads=threads, bgr=bgr)
+                assert array.dtype == want.dtype and array.shape == want.shape
+                assert np.array_equal(array, want), (name, accumulate, bgr)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+def test_several_representations_at_once_equal_single_calls_simple_profile(batch_files, threads) -> None:
+    paths = [batch_files[i] for i in (0, 1, 2, 0, 1, 2, 0)]
+    gops, positions = [0, 1, 1, 1, 0, 2, 0], [11, 4, 3, 1, 0, 1, 5]
+    assert_several_equal_singles(paths, gops, positions, SEVERAL, threads)
+    # Any order and subset, as a list too; the residual (full decode) with MV, MV with I-frame.
+    assert_several_equal_singles(paths, gops, positions, ["residual", "iframe"], threads)
+    assert_several_equal_singles(paths, gops, positions, ("mv", "iframe"), threads)
+    # Against the per-sample API as well (not only load_batch against itself).
+    got = load_batch(paths, gops, positions, SEVERAL, threads=threads)
+    for name, array in zip(SEVERAL, got):
+        assert np.array_equal(array, per_sample(paths, gops, positions, name, True, False))
+
+
+def test_several_representations_at_once_equal_single_calls_advanced_simple(clip_dir: Path) -> None:
+    asp = make_clip(clip_dir / "batch_asp.m4v", ASP_BATCH)
+    video = pkdkit.open(asp)
+    assert "B" in video.frame_types and video.num_gops >= 2
+    samples = [(g, p) for g in range(video.num_gops) for p in range(video.gop_lengths[g])]
+    gops, positions = [g for g, _ in samples], [p for _, p in samples]
+    assert_several_equal_singles([asp] * len(samples), gops, positions, SEVERAL, 2)
+    got = load_batch([asp] * len(samples), gops, positions, SEVERAL, threads=1)
+    for name, array in zip(SEVERAL, got):
+        assert np.array_equal(array, per_sample([asp] * len(samples), gops, positions, name, True, False))
+        assert array[1:].any()  # real content, not zeros everywhere
+
+
+def test_several_representations_with_an_h264_file_in_the_batch(batch_files, clip_dir) -> None:
+    h264 = make_h264(clip_dir / "batch_h264.mp4", ClipSpec(frames=8, gop=4), 0)
+    paths = [batch_files[0], h264, batch_files[1], h264]
+    gops, positions = [1, 1, 0, 0], [1, 3, 4, 2]
+    assert_several_equal_singles(paths, gops, positions, SEVERAL, 2)
+    got = load_batch(paths, gops, positions, SEVERAL)
+    assert np.array_equal(got[2][1], pkdkit.open(h264).residual(1, 3))
+    # FFmpeg's files alone go through the same path.
+    assert_several_equal_singles([h264, h264], [0, 1], [3, 2], ("residual", "mv"), None)
+
+
+def test_several_representations_refuse_bad_names(batch_files) -> None:
+    bad = {
+        ("iframe", "flow"): "representation must be one of",
+        (): "at least one representation",
+        ("mv", "mv"): "asked for once",
+        ("residual", 2): "asked for once",  # CoViAR's code 2 is the residual
+    }
+    for names, message in bad.items():
+        with pytest.raises(ValueError, match=message):
+            load_batch(batch_files[:1], [0], [1], names)
+    with pytest.raises(IndexError, match=r"batch_a.m4v: position 3 out of range"):
+        load_batch([batch_files[0]], [1], [3], ("iframe", "mv"))
+    # The position is not checked for I-frames alone (as for one "iframe").
+    alone = load_batch([batch_files[0]], [1], [99], ("iframe",))
+    assert np.array_equal(alone[0], load_batch([batch_files[0]], [1], [99], "iframe"))
+
+
 def test_load_batch_takes_coviar_codes_and_falls_back_for_other_codecs(batch_files, clip_dir) -> None:
     h264 = make_h264(clip_dir / "batch_h264.mp4", ClipSpec(frames=8, gop=4), 0)
     got = load_batch([batch_files[0], h264], [1, 1], [1, 3], 1)

@@ -21,6 +21,7 @@ __all__ = [
     "frames",
     "gop_from_frames",
     "load_batch",
+    "load_batches",
     "open",
     "position_from_frames",
     "prediction",
@@ -107,6 +108,10 @@ def load_batch(
     paths: list[str], gops: list[int], positions: list[int], representation_name: str,
     accumulate: bool = True, bgr: bool = False, threads: int = 0,
 ) -> np.ndarray: ...
+def load_batches(
+    paths: list[str], gops: list[int], positions: list[int], representation_names: list[str],
+    accumulate: bool = True, bgr: bool = False, threads: int = 0,
+) -> tuple[np.ndarray, ...]: ...
 def gop_from_frames(
     path: str, types: str, planes: list[tuple[np.ndarray, np.ndarray, np.ndarray]], vectors: list[np.ndarray],
     accumulate: bool = True, bgr: bool = False, first_index: int = 0,

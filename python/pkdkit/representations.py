@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import os
 from pathlib import Path
-from typing import Any, Sequence, Union
+from typing import Any, Sequence, Union, overload
 
 import numpy as np
 
@@ -56,6 +56,7 @@ def _split_by_backend(files: list[str]) -> dict[str, Any]:
     return others
 
 
+@overload
 def load_batch(
     paths: Sequence[PathLike],
     gops: Sequence[int],
@@ -65,7 +66,32 @@ def load_batch(
     accumulate: bool = True,
     threads: int | None = None,
     bgr: bool = False,
-) -> np.ndarray:
+) -> np.ndarray: ...
+
+
+@overload
+def load_batch(
+    paths: Sequence[PathLike],
+    gops: Sequence[int],
+    positions: Sequence[int],
+    representation: tuple[str | int, ...] | list[str | int],
+    *,
+    accumulate: bool = True,
+    threads: int | None = None,
+    bgr: bool = False,
+) -> tuple[np.ndarray, ...]: ...
+
+
+def load_batch(
+    paths: Sequence[PathLike],
+    gops: Sequence[int],
+    positions: Sequence[int],
+    representation: str | int | tuple[str | int, ...] | list[str | int],
+    *,
+    accumulate: bool = True,
+    threads: int | None = None,
+    bgr: bool = False,
+) -> np.ndarray | tuple[np.ndarray, ...]:
     """Decode many samples in parallel and stack them.
 
     Sample ``i`` is position ``positions[i]`` of GOP ``gops[i]`` of ``paths[i]`` (the position is
@@ -73,6 +99,11 @@ def load_batch(
     pool of ``threads`` threads with the GIL released, whatever else is in the batch; each
     distinct file is read and indexed once per call. Samples of files FFmpeg reads (other
     codecs, see :func:`pkdkit.open`) are decoded one at a time through PyAV.
+
+    Several representations at once (``("iframe", "mv", "residual")``) decode each (file, GOP,
+    position) of pkdkit's decoder once for all of them and give one array per name, in that
+    order; they equal the one-representation calls exactly. Requests of I-frames alone decode
+    only the I-VOP; of motion vectors alone, the decoder's vectors-only mode.
 
     In forked ``DataLoader`` workers pass ``threads=1`` (or a small number): each call makes its
     own thread pool, so forking is safe, but ``workers x threads`` should not exceed the cores.
@@ -82,7 +113,8 @@ def load_batch(
         gops: GOP index per sample.
         positions: position in the GOP per sample (0 = the I-frame).
         representation: ``"iframe"``, ``"mv"`` or ``"residual"`` (or CoViAR's 0, 1, 2), or
-            ``"dct"``: the frame's DCT coefficients (pkdkit's decoder only, see :mod:`pkdkit.dct`).
+            ``"dct"``: the frame's DCT coefficients (pkdkit's decoder only, see :mod:`pkdkit.dct`);
+            or a tuple or list of distinct such names (``"dct"`` in it is decoded on its own).
         accumulate: trace back to the I-frame (CoViAR's default).
         threads: worker threads; ``None`` = all available cores, ``1`` = the calling thread.
         bgr: BGR channel order for I-frames and residuals (CoViAR's) instead of RGB.
@@ -92,15 +124,22 @@ def load_batch(
         ``(N, H, W, 3)`` int16 residuals, or for ``"dct"`` ``(N, rows, cols, 192)`` int16 on the
         8x8 block grid of the macroblock-aligned picture: per luma block its 64 Y coefficients,
         then the 64 of the Cb and the 64 of the Cr block covering it (each chroma block repeated
-        over its 2x2 luma blocks; natural order, index ``8 * v + u``).
+        over its 2x2 luma blocks; natural order, index ``8 * v + u``). For a tuple or list of
+        names, a tuple of those arrays in the same order.
 
     Raises:
-        ValueError: sequences of different lengths, an empty batch, a bad representation or
-            thread count, or samples of different frame sizes.
+        ValueError: sequences of different lengths, an empty batch, a bad, repeated or empty
+            list of representations, a bad thread count, or samples of different frame sizes.
         VideoIndexError: a GOP or position out of range (the message names the file).
         UnsupportedCodecError: ``"dct"`` for a file FFmpeg reads (it exports no coefficients).
     """
-    name = _representation_name(representation)
+    several = isinstance(representation, (tuple, list))
+    requested = list(representation) if several else [representation]  # type: ignore[arg-type]
+    names = tuple(_representation_name(r) for r in requested)
+    if not names:
+        raise ValueError("load_batch needs at least one representation")
+    if len(set(names)) != len(names):
+        raise ValueError(f"each representation may be asked for once, got {names}")
     n = len(paths)
     if len(gops) != n or len(positions) != n:
         raise ValueError(f"paths, gops and positions must have the same length, got {n}, {len(gops)}, {len(positions)}")
@@ -111,42 +150,72 @@ def load_batch(
     files = [os.fspath(p) for p in paths]
     gops, positions = [int(g) for g in gops], [int(p) for p in positions]
     others = _split_by_backend(files)
-    if name == "dct":
-        for path, video in others.items():
-            raise UnsupportedCodecError(
-                f"{path}: DCT coefficients come from pkdkit's own MPEG-4 Part 2 decoder; this file is "
-                f"read by FFmpeg ({video.codec}), which exports no coefficients"
-            )
-        from . import _core
+    pool = 0 if threads is None else int(threads)
+    arrays: dict[str, np.ndarray] = {}
+    if "dct" in names:
+        arrays["dct"] = _load_dct(files, gops, positions, others, pool)
+    reps = tuple(name for name in names if name != "dct")
+    if reps:
+        arrays.update(zip(reps, _load_representations(files, gops, positions, reps, others, accumulate, pool, bgr)))
+    out = tuple(arrays[name] for name in names)
+    return out if several else out[0]
 
-        return _core.dct_batch(files, gops, positions, threads=0 if threads is None else int(threads))
+
+def _load_dct(
+    files: list[str], gops: list[int], positions: list[int], others: dict[str, Any], threads: int
+) -> np.ndarray:
+    for path, video in others.items():
+        raise UnsupportedCodecError(
+            f"{path}: DCT coefficients come from pkdkit's own MPEG-4 Part 2 decoder; this file is "
+            f"read by FFmpeg ({video.codec}), which exports no coefficients"
+        )
+    from . import _core
+
+    return _core.dct_batch(files, gops, positions, threads=threads)
+
+
+def _load_representations(
+    files: list[str],
+    gops: list[int],
+    positions: list[int],
+    names: tuple[str, ...],
+    others: dict[str, Any],
+    accumulate: bool,
+    threads: int,
+    bgr: bool,
+) -> tuple[np.ndarray, ...]:
+    """One stacked array per name: pkdkit's samples in one Rust call (one decode per sample for
+    all names), FFmpeg's one representation at a time."""
+    n = len(files)
     native = [i for i, path in enumerate(files) if path not in others]
-    parts: dict[int, np.ndarray] = {}
+    parts: dict[int, tuple[np.ndarray, ...]] = {}
     if native:
         # The one native path: every sample pkdkit decodes, in parallel, GIL released.
         from . import _core
 
-        stacked = _core.load_batch(
-            [files[i] for i in native],
-            [gops[i] for i in native],
-            [positions[i] for i in native],
-            name,
-            accumulate=bool(accumulate),
-            bgr=bool(bgr),
-            threads=0 if threads is None else int(threads),
-        )
+        args = ([files[i] for i in native], [gops[i] for i in native], [positions[i] for i in native])
+        options = {"accumulate": bool(accumulate), "bgr": bool(bgr), "threads": threads}
+        if len(names) == 1:
+            stacked: tuple[np.ndarray, ...] = (_core.load_batch(*args, names[0], **options),)
+        else:
+            stacked = _core.load_batches(*args, list(names), **options)
         if len(native) == n:
-            return stacked
-        parts.update(zip(native, stacked))
+            return tuple(stacked)
+        parts.update(zip(native, zip(*stacked)))
     for i, path in enumerate(files):
         if path in others:
-            parts[i] = others[path].represent(gops[i], positions[i], name, accumulate=accumulate, bgr=bgr)
-    first = files[min(parts)]
+            video = others[path]
+            parts[i] = tuple(
+                video.represent(gops[i], positions[i], name, accumulate=accumulate, bgr=bgr) for name in names
+            )
+    first = min(parts)
     for i in sorted(parts):
-        if parts[i].shape != parts[min(parts)].shape:
-            (h, w), (h0, w0) = parts[i].shape[:2], parts[min(parts)].shape[:2]
-            raise ValueError(f"{files[i]}: frame size {w}x{h} differs from {first}'s {w0}x{h0}; a batch needs one size")
-    return np.stack([parts[i] for i in range(n)])
+        if parts[i][0].shape != parts[first][0].shape:
+            (h, w), (h0, w0) = parts[i][0].shape[:2], parts[first][0].shape[:2]
+            raise ValueError(
+                f"{files[i]}: frame size {w}x{h} differs from {files[first]}'s {w0}x{h0}; a batch needs one size"
+            )
+    return tuple(np.stack([parts[i][k] for i in range(n)]) for k in range(len(names)))
 
 
 def extract(

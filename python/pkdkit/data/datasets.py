@@ -113,10 +113,13 @@ def _default_open(path: str) -> Any:
 def _default_load_batch(paths: list[str], gops: list[int], positions: list[int], modality: str) -> np.ndarray:
     import pkdkit
 
-    # In DataLoader workers, one thread each (the workers are the parallelism); in the main
-    # process (num_workers=0), every core.
-    threads = 1 if torch.utils.data.get_worker_info() is not None else None
-    return pkdkit.load_batch(paths, gops, positions, modality, accumulate=True, threads=threads)
+    return pkdkit.load_batch(paths, gops, positions, modality, accumulate=True, threads=_loader_threads())
+
+
+def _loader_threads() -> int | None:
+    """In DataLoader workers, one thread each (the workers are the parallelism); in the main
+    process (num_workers=0), every core."""
+    return 1 if torch.utils.data.get_worker_info() is not None else None
 
 
 Loader = Callable[[list, list, list, str], np.ndarray]
@@ -128,12 +131,14 @@ def _default_load_fused(
 ) -> dict[str, np.ndarray]:
     """Several representations of the same samples: ``{name: (N, H, W, C) array}``.
 
-    The one place the fused path decodes. ``load_batch`` takes one representation a call
-    today, so an MV and a residual of the same (file, GOP, position) are decoded twice; when it
-    takes several at once (one decode for all), this becomes that one call. The I-frame request
-    reads the I-VOP alone (position 0), and the MV request takes the decoder's vectors-only path.
+    The one place the fused path decodes: one ``load_batch`` call for every representation, so
+    each (file, GOP, position) is decoded once for its I-frame, MV and residual.
     """
-    return _per_representation(_default_load_batch)(paths, gops, positions, representations)
+    import pkdkit
+
+    names = tuple(representations)
+    arrays = pkdkit.load_batch(paths, gops, positions, names, accumulate=True, threads=_loader_threads())
+    return dict(zip(names, arrays))
 
 
 def _per_representation(loader: Loader) -> FusedLoader:

@@ -5,7 +5,7 @@ use numpy::ndarray::{Array, Dimension, IntoDimension, Ix3, Ix4};
 use numpy::{Element, IntoPyArray, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
-use pyo3::types::PyDict;
+use pyo3::types::{PyDict, PyTuple};
 
 use std::path::PathBuf;
 
@@ -235,10 +235,48 @@ fn load_batch<'py>(
     let options = ReprOptions { accumulate, bgr };
     let batch = py
         .detach(|| batch::load_batch::<i16>(&paths, &gops, &positions, rep, options, threads))
-        .map_err(|e| match e {
-            BatchError::Video { path, error } => to_pyerr(error, &path.display().to_string()),
-            BatchError::Arguments(message) => PyValueError::new_err(message),
-        })?;
+        .map_err(batch_error)?;
+    batch_to_numpy(py, batch)
+}
+
+/// Several representations of the same samples, each (file, GOP, position) decoded once for
+/// all of them; one `(N, H, W, C)` array per name, in the order of `representation_names`.
+#[pyfunction]
+#[pyo3(signature = (paths, gops, positions, representation_names, accumulate=true, bgr=false, threads=0))]
+#[allow(clippy::too_many_arguments)] // the Python signature: each keyword is an argument
+fn load_batches<'py>(
+    py: Python<'py>,
+    paths: Vec<PathBuf>,
+    gops: Vec<i64>,
+    positions: Vec<i64>,
+    representation_names: Vec<String>,
+    accumulate: bool,
+    bgr: bool,
+    threads: usize,
+) -> PyResult<Bound<'py, PyTuple>> {
+    let reps = representation_names
+        .iter()
+        .map(|name| representation(name))
+        .collect::<PyResult<Vec<_>>>()?;
+    let options = ReprOptions { accumulate, bgr };
+    let batches = py
+        .detach(|| batch::load_batches::<i16>(&paths, &gops, &positions, &reps, options, threads))
+        .map_err(batch_error)?;
+    let arrays = batches
+        .into_iter()
+        .map(|b| batch_to_numpy(py, b))
+        .collect::<PyResult<Vec<_>>>()?;
+    PyTuple::new(py, arrays)
+}
+
+fn batch_error(error: BatchError) -> PyErr {
+    match error {
+        BatchError::Video { path, error } => to_pyerr(error, &path.display().to_string()),
+        BatchError::Arguments(message) => PyValueError::new_err(message),
+    }
+}
+
+fn batch_to_numpy(py: Python<'_>, batch: batch::Batch<i16>) -> PyResult<Bound<'_, PyAny>> {
     let (n, h, w) = (batch.len, batch.height, batch.width);
     match batch.data {
         BatchData::IFrame(d) => to_numpy::<u8, Ix4>(py, (n, h, w, 3), d),
@@ -254,5 +292,6 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(represent, m)?)?;
     m.add_function(wrap_pyfunction!(represent_gop, m)?)?;
     m.add_function(wrap_pyfunction!(load_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(load_batches, m)?)?;
     Ok(())
 }

@@ -15,7 +15,7 @@ use std::time::SystemTime;
 use rayon::prelude::*;
 
 use super::gop::{ReprOptions, Representation, Target};
-use super::native::{frame_size, locate, position_into};
+use super::native::{self, frame_size, locate, position_many_into};
 use super::residual::ResidualSample;
 use crate::video::Video;
 use crate::Error;
@@ -109,6 +109,44 @@ pub fn load_batch<T: ResidualSample>(
     options: ReprOptions,
     threads: usize,
 ) -> Result<Batch<T>, BatchError> {
+    let mut batches = load_batches(paths, gops, positions, &[rep], options, threads)?;
+    Ok(batches.remove(0))
+}
+
+/// A zeroed buffer for `rep` of `len` values.
+fn zeroed<T: ResidualSample>(rep: Representation, len: usize) -> BatchData<T> {
+    match rep {
+        Representation::IFrame | Representation::Frame => BatchData::IFrame(vec![0; len]),
+        Representation::MotionVectors => BatchData::MotionVectors(vec![0; len]),
+        Representation::Residual => BatchData::Residual(vec![T::default(); len]),
+    }
+}
+
+/// `data` cut into one target per sample of `per_sample` values each.
+fn slots<T>(rep: Representation, data: &mut BatchData<T>, per_sample: usize) -> Vec<Target<'_, T>> {
+    match (rep, data) {
+        (Representation::Frame, BatchData::IFrame(d)) => {
+            d.chunks_mut(per_sample).map(Target::Frame).collect()
+        }
+        (_, BatchData::IFrame(d)) => d.chunks_mut(per_sample).map(Target::IFrame).collect(),
+        (_, BatchData::MotionVectors(d)) => d
+            .chunks_mut(per_sample)
+            .map(Target::MotionVectors)
+            .collect(),
+        (_, BatchData::Residual(d)) => d.chunks_mut(per_sample).map(Target::Residual).collect(),
+    }
+}
+
+/// Several representations of every sample, one stacked buffer each (in the order of `reps`),
+/// each (file, GOP, position) decoded once for all of them.
+pub fn load_batches<T: ResidualSample>(
+    paths: &[PathBuf],
+    gops: &[i64],
+    positions: &[i64],
+    reps: &[Representation],
+    options: ReprOptions,
+    threads: usize,
+) -> Result<Vec<Batch<T>>, BatchError> {
     let n = paths.len();
     if gops.len() != n || positions.len() != n {
         return Err(BatchError::Arguments(format!(
@@ -120,8 +158,21 @@ pub fn load_batch<T: ResidualSample>(
     if n == 0 {
         return Err(BatchError::Arguments("the batch is empty".into()));
     }
+    if reps.is_empty() {
+        return Err(BatchError::Arguments(
+            "at least one representation is needed".into(),
+        ));
+    }
+    for (k, rep) in reps.iter().enumerate() {
+        if reps[..k].contains(rep) {
+            return Err(BatchError::Arguments(format!(
+                "representation {rep:?} is asked for twice"
+            )));
+        }
+    }
+    let governing = native::governing(reps.iter().copied());
     // Each distinct file is read and indexed once.
-    let (distinct, slots) = distinct_paths(paths);
+    let (distinct, file_of) = distinct_paths(paths);
 
     on_pool(thread_count(threads), |parallel| {
         let open = |p: &&Path| open_cached(p).map_err(video_error(p));
@@ -143,46 +194,47 @@ pub fn load_batch<T: ResidualSample>(
         }
         // Check every index before decoding anything.
         for i in 0..n {
-            locate(&videos[slots[i]], gops[i], positions[i], rep)
+            locate(&videos[file_of[i]], gops[i], positions[i], governing)
                 .map_err(video_error(&paths[i]))?;
         }
-        let per_sample = rep.channels() * width * height;
-        if per_sample == 0 {
+        if width * height == 0 {
             return Err(video_error(distinct[0])(Error::Unsupported(
                 "repr: the frames have no pixels".into(),
             )));
         }
-        let decode = |i: usize, target: Target<'_, T>| {
-            position_into(&videos[slots[i]], gops[i], positions[i], options, target)
+        let mut data: Vec<BatchData<T>> = reps
+            .iter()
+            .map(|&rep| zeroed(rep, n * rep.channels() * width * height))
+            .collect();
+        // Per sample, its slot in every buffer.
+        let mut per_sample: Vec<Vec<Target<'_, T>>> = (0..n).map(|_| Vec::new()).collect();
+        for (&rep, buffer) in reps.iter().zip(data.iter_mut()) {
+            let cut = slots(rep, buffer, rep.channels() * width * height);
+            for (sample, target) in per_sample.iter_mut().zip(cut) {
+                sample.push(target);
+            }
+        }
+        let decode = |(i, targets): (usize, Vec<Target<'_, T>>)| {
+            position_many_into(&videos[file_of[i]], gops[i], positions[i], options, targets)
                 .map_err(video_error(&paths[i]))
         };
-        macro_rules! fill {
-            ($zero:expr, $target:ident, $variant:ident) => {{
-                let mut data = vec![$zero; n * per_sample];
-                if parallel {
-                    data.par_chunks_mut(per_sample)
-                        .enumerate()
-                        .try_for_each(|(i, out)| decode(i, Target::$target(out)))?;
-                } else {
-                    data.chunks_mut(per_sample)
-                        .enumerate()
-                        .try_for_each(|(i, out)| decode(i, Target::$target(out)))?;
-                }
-                BatchData::$variant(data)
-            }};
+        if parallel {
+            per_sample
+                .into_par_iter()
+                .enumerate()
+                .try_for_each(decode)?;
+        } else {
+            per_sample.into_iter().enumerate().try_for_each(decode)?;
         }
-        let data = match rep {
-            Representation::IFrame => fill!(0u8, IFrame, IFrame),
-            Representation::Frame => fill!(0u8, Frame, IFrame),
-            Representation::MotionVectors => fill!(0i32, MotionVectors, MotionVectors),
-            Representation::Residual => fill!(T::default(), Residual, Residual),
-        };
-        Ok(Batch {
-            len: n,
-            width,
-            height,
-            data,
-        })
+        Ok(data
+            .into_iter()
+            .map(|data| Batch {
+                len: n,
+                width,
+                height,
+                data,
+            })
+            .collect())
     })
 }
 
@@ -224,6 +276,21 @@ mod tests {
             matches!(run(&["a"], &[0, 1], &[0]), Err(BatchError::Arguments(m)) if m.contains("same length"))
         );
         assert!(matches!(run(&[], &[], &[]), Err(BatchError::Arguments(m)) if m.contains("empty")));
+    }
+
+    #[test]
+    fn empty_or_repeated_representations_are_argument_errors() {
+        let paths = [PathBuf::from("/nonexistent/clip.m4v")];
+        let run = |reps: &[Representation]| {
+            load_batches::<i16>(&paths, &[0], &[0], reps, OPTIONS, 1).map(|_| ())
+        };
+        assert!(matches!(run(&[]), Err(BatchError::Arguments(m)) if m.contains("at least one")));
+        let twice = [
+            Representation::MotionVectors,
+            Representation::Residual,
+            Representation::MotionVectors,
+        ];
+        assert!(matches!(run(&twice), Err(BatchError::Arguments(m)) if m.contains("twice")));
     }
 
     #[test]

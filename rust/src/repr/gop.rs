@@ -361,7 +361,7 @@ pub enum Target<'o, T> {
 }
 
 impl<T> Target<'_, T> {
-    fn representation(&self) -> Representation {
+    pub fn representation(&self) -> Representation {
         match self {
             Target::IFrame(_) => Representation::IFrame,
             Target::MotionVectors(_) => Representation::MotionVectors,
@@ -380,9 +380,8 @@ impl<T> Target<'_, T> {
     }
 }
 
-/// Write one representation of one position of a GOP into `target`, from the GOP's frames
-/// (display order, I-frame first); reads no frame past `position` (only the I-frame for
-/// I-frames). `target` must hold `channels() * width * height` values of the frames' size.
+/// Write one representation of one position of a GOP into `target`; see
+/// [`represent_position_many_into`].
 pub fn represent_position_into<T, I>(
     frames: I,
     position: usize,
@@ -393,13 +392,45 @@ where
     T: ResidualSample,
     I: IntoIterator<Item = Result<DecodedFrame>>,
 {
-    let representation = target.representation();
-    let position = if representation == Representation::IFrame {
+    represent_position_many_into(frames, position, options, vec![target])
+}
+
+/// Write several representations of one position of a GOP into their `targets`, walking the
+/// GOP's frames (display order, I-frame first) once; reads no frame past `position` (only the
+/// I-frame when every target is an I-frame). Each target must hold `channels() * width * height`
+/// values of the frames' size; at most one target of each representation.
+pub fn represent_position_many_into<T, I>(
+    frames: I,
+    position: usize,
+    options: ReprOptions,
+    targets: Vec<Target<'_, T>>,
+) -> Result<()>
+where
+    T: ResidualSample,
+    I: IntoIterator<Item = Result<DecodedFrame>>,
+{
+    let wants = |rep| targets.iter().any(|t| t.representation() == rep);
+    let residuals = wants(Representation::Residual);
+    let only_vectors = targets
+        .iter()
+        .all(|t| t.representation() == Representation::MotionVectors);
+    // I-frames come from position 0 whatever the position asked.
+    let last = if targets
+        .iter()
+        .all(|t| t.representation() == Representation::IFrame)
+    {
         0
     } else {
         position
     };
-    let mut target = Some(target);
+    let (mut at_iframe, mut at_position) = (Vec::new(), Vec::new());
+    for target in targets {
+        if target.representation() == Representation::IFrame {
+            at_iframe.push(target);
+        } else {
+            at_position.push(target);
+        }
+    }
     let mut walker: Option<GopWalker> = None;
     for frame in frames {
         let frame = frame?;
@@ -407,67 +438,61 @@ where
         let walker = match &mut walker {
             Some(walker) => walker,
             None => {
-                let needed = representation.channels() * w * h;
-                let given = target.as_ref().map_or(0, Target::len);
-                if given != needed {
-                    return Err(Error::InvalidArgument(format!(
-                        "repr: frame {} is {w}x{h} ({needed} values) but the output holds {given}",
-                        frame.index
-                    )));
+                for target in at_iframe.iter().chain(&at_position) {
+                    let needed = target.representation().channels() * w * h;
+                    if target.len() != needed {
+                        return Err(Error::InvalidArgument(format!(
+                            "repr: frame {} is {w}x{h} ({needed} values) but the output holds {}",
+                            frame.index,
+                            target.len()
+                        )));
+                    }
                 }
-                let made =
-                    GopWalker::new(w, h, options, representation == Representation::Residual)?;
-                walker.insert(if representation == Representation::MotionVectors {
+                let made = GopWalker::new(w, h, options, residuals)?;
+                walker.insert(if only_vectors {
                     made.vectors_only()
                 } else {
                     made
                 })
             }
         };
-        let out = if walker.position() == position {
-            target.take()
-        } else {
-            None
-        };
-        let done = out.is_some();
-        let outputs = match out {
-            Some(Target::MotionVectors(mv)) => Outputs {
-                motion_vectors: Some(mv),
-                residual: None,
-            },
-            Some(Target::Residual(res)) => Outputs {
-                motion_vectors: None,
-                residual: Some(res),
-            },
-            Some(Target::IFrame(rgb)) => {
-                walker
-                    .push::<T>(frame.frame_type, &frame.yuv, &[], Outputs::none())
-                    .map_err(|e| e.at_frame(frame.index))?;
-                if let Some(picture) = walker.iframe.as_mut() {
-                    rgb.copy_from_slice(picture.rgb(options.bgr));
+        let here = walker.position();
+        let mut outputs = Outputs::none();
+        let mut pictures = Vec::new();
+        if here == position && here <= last {
+            for target in at_position.drain(..) {
+                match target {
+                    Target::MotionVectors(mv) => outputs.motion_vectors = Some(mv),
+                    Target::Residual(res) => outputs.residual = Some(res),
+                    Target::Frame(rgb) => pictures.push(rgb),
+                    Target::IFrame(rgb) => pictures.push(rgb),
                 }
-                return Ok(());
             }
-            Some(Target::Frame(rgb)) => {
-                walker
-                    .push::<T>(frame.frame_type, &frame.yuv, &[], Outputs::none())
-                    .map_err(|e| e.at_frame(frame.index))?;
-                let yuv = &frame.yuv;
-                rgb.copy_from_slice(&yuv_to_rgb(&yuv.y, &yuv.u, &yuv.v, options.bgr));
-                return Ok(());
-            }
-            None => Outputs::none(),
-        };
+        }
         walker
             .push(frame.frame_type, &frame.yuv, &frame.motion_vectors, outputs)
             .map_err(|e| e.at_frame(frame.index))?;
-        if done {
+        if here == 0 {
+            for target in at_iframe.drain(..) {
+                if let (Target::IFrame(rgb), Some(picture)) = (target, walker.iframe.as_mut()) {
+                    rgb.copy_from_slice(picture.rgb(options.bgr));
+                }
+            }
+        }
+        if !pictures.is_empty() {
+            let yuv = &frame.yuv;
+            let rgb = yuv_to_rgb(&yuv.y, &yuv.u, &yuv.v, options.bgr);
+            for out in pictures {
+                out.copy_from_slice(&rgb);
+            }
+        }
+        if here == last {
             return Ok(());
         }
     }
     Err(Error::OutOfRange {
         what: "position",
-        index: i64::try_from(position).unwrap_or(i64::MAX),
+        index: i64::try_from(last).unwrap_or(i64::MAX),
         len: walker.map_or(0, |w| w.position()),
     })
 }
@@ -683,6 +708,72 @@ mod tests {
                 assert_eq!(res, all.residuals[pos * 3 * W * H..(pos + 1) * 3 * W * H]);
             }
         }
+    }
+
+    #[test]
+    fn several_targets_at_once_equal_one_target_each() {
+        let frames = gop();
+        let n = W * H;
+        for accumulate in [true, false] {
+            for pos in 0..4 {
+                let it = || frames.clone().into_iter().map(Ok);
+                let (mut iframe, mut picture) = (vec![0u8; 3 * n], vec![0u8; 3 * n]);
+                let (mut mv, mut res) = (vec![0i32; 2 * n], vec![0i16; 3 * n]);
+                let targets = vec![
+                    Target::Residual(&mut res[..]),
+                    Target::IFrame(&mut iframe[..]),
+                    Target::MotionVectors(&mut mv[..]),
+                    Target::Frame(&mut picture[..]),
+                ];
+                represent_position_many_into(it(), pos, options(accumulate), targets).unwrap();
+                let single = |rep| {
+                    represent_position::<i16, _>(it(), pos, rep, options(accumulate), (W, H))
+                        .unwrap()
+                };
+                let Single::IFrame(want) = single(Representation::IFrame) else {
+                    panic!("not an I-frame")
+                };
+                assert_eq!(iframe, want);
+                let Single::IFrame(want) = single(Representation::Frame) else {
+                    panic!("not a picture")
+                };
+                assert_eq!(picture, want);
+                let Single::MotionVectors(want) = single(Representation::MotionVectors) else {
+                    panic!("not motion vectors")
+                };
+                assert_eq!(mv, want);
+                let Single::Residual(want) = single(Representation::Residual) else {
+                    panic!("not a residual")
+                };
+                assert_eq!(res, want);
+            }
+        }
+    }
+
+    #[test]
+    fn iframes_alone_read_only_the_first_frame() {
+        let mut frames = gop();
+        // A broken later frame is never reached when only the I-frame is asked for.
+        frames[1].frame_type = FrameType::I;
+        let mut rgb = vec![0u8; 3 * W * H];
+        let targets: Vec<Target<'_, i16>> = vec![Target::IFrame(&mut rgb[..])];
+        represent_position_many_into(
+            frames.clone().into_iter().map(Ok),
+            3,
+            options(true),
+            targets,
+        )
+        .unwrap();
+        assert_eq!(rgb, super::tests::rgb(&frames[0]));
+        let mut mv = vec![0i32; 2 * W * H];
+        let targets: Vec<Target<'_, i16>> = vec![
+            Target::IFrame(&mut rgb[..]),
+            Target::MotionVectors(&mut mv[..]),
+        ];
+        let err =
+            represent_position_many_into(frames.into_iter().map(Ok), 3, options(true), targets)
+                .unwrap_err();
+        assert!(err.to_string().contains("position 1 is I"), "{err}");
     }
 
     #[test]

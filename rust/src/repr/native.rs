@@ -3,7 +3,7 @@
 #![forbid(unsafe_code)]
 
 use super::gop::{
-    represent_gop, represent_position, represent_position_into, GopArrays, ReprOptions,
+    represent_gop, represent_position, represent_position_many_into, GopArrays, ReprOptions,
     Representation, Single, Target,
 };
 use super::residual::ResidualSample;
@@ -111,6 +111,23 @@ pub fn position<T: ResidualSample>(
     )
 }
 
+/// The representation whose checks and decode a request for all of `reps` needs: I-frames
+/// alone read only the I-VOP, vectors alone take the vectors-only decode, anything else the
+/// full decode up to the position.
+pub fn governing(reps: impl IntoIterator<Item = Representation>) -> Representation {
+    let reps: Vec<Representation> = reps.into_iter().collect();
+    if reps.iter().all(|&r| r == Representation::IFrame) {
+        Representation::IFrame
+    } else if reps.iter().all(|&r| r == Representation::MotionVectors) {
+        Representation::MotionVectors
+    } else {
+        *reps
+            .iter()
+            .find(|&&r| r != Representation::IFrame && r != Representation::MotionVectors)
+            .unwrap_or(&Representation::Residual)
+    }
+}
+
 /// One representation of one position written into `target` (a batch slot).
 pub fn position_into<T: ResidualSample>(
     video: &Video,
@@ -119,12 +136,24 @@ pub fn position_into<T: ResidualSample>(
     options: ReprOptions,
     target: Target<'_, T>,
 ) -> Result<()> {
-    let rep = match &target {
-        Target::IFrame(_) => Representation::IFrame,
-        Target::MotionVectors(_) => Representation::MotionVectors,
-        Target::Residual(_) => Representation::Residual,
-        Target::Frame(_) => Representation::Frame,
-    };
+    position_many_into(video, gop, position, options, vec![target])
+}
+
+/// Several representations of one position written into their `targets` (one batch slot
+/// each), from one decode of the GOP up to the position.
+pub fn position_many_into<T: ResidualSample>(
+    video: &Video,
+    gop: i64,
+    position: i64,
+    options: ReprOptions,
+    targets: Vec<Target<'_, T>>,
+) -> Result<()> {
+    let rep = governing(targets.iter().map(Target::representation));
     let (start, pos) = locate(video, gop, position, rep)?;
-    represent_position_into(frames_for(video, start, pos + 1, rep), pos, options, target)
+    represent_position_many_into(
+        frames_for(video, start, pos + 1, rep),
+        pos,
+        options,
+        targets,
+    )
 }
