@@ -848,25 +848,8 @@ mod stream_tests {
         assert_eq!(frames, 9);
         assert!(sprites >= 2, "{sprites}");
         let mut rng = Rng(0x6d63_5e1f);
-        let len = GMC_STREAM.len() as i64;
         for i in 0..600 {
-            let mut bad = GMC_STREAM.to_vec();
-            match i % 3 {
-                0 => {
-                    for _ in 0..rng.range(1, 6) {
-                        let at = rng.range(30, len - 1) as usize;
-                        bad[at] ^= 1 << rng.range(0, 7);
-                    }
-                }
-                1 => {
-                    let at = rng.range(30, len - 17) as usize;
-                    for b in &mut bad[at..at + 16] {
-                        *b = rng.range(0, 255) as u8;
-                    }
-                }
-                _ => bad.truncate(rng.range(30, len - 1) as usize),
-            }
-            decode_all(bad);
+            decode_all(rng.mutant(GMC_STREAM, i, 30));
         }
     }
 }
