@@ -20,7 +20,7 @@ use crate::frame::{FrameType, YuvFrame};
 use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::decoder::Decoder;
 use crate::mpeg4::mode::DecodeMode;
-use crate::repr::batch::{distinct_paths, on_pool, thread_count, BatchError};
+use crate::repr::batch::{batch_size, distinct_paths, on_pool, thread_count, BatchError};
 use crate::repr::native::gop_span;
 use crate::video::Video;
 use crate::{Error, Result};
@@ -166,17 +166,7 @@ pub fn load_batch(
     positions: &[i64],
     threads: usize,
 ) -> std::result::Result<CoefficientBatch, BatchError> {
-    let n = paths.len();
-    if gops.len() != n || positions.len() != n {
-        return Err(BatchError::Arguments(format!(
-            "paths, gops and positions must have the same length, got {n}, {}, {}",
-            gops.len(),
-            positions.len()
-        )));
-    }
-    if n == 0 {
-        return Err(BatchError::Arguments("the batch is empty".into()));
-    }
+    let n = batch_size(paths, gops, positions)?;
     let video_error = |path: &Path| {
         let path = path.to_path_buf();
         move |error| BatchError::Video {

@@ -351,40 +351,21 @@ impl Decoder {
         }
         let mut r = BitReader::new(vop);
         r.seek(header.header_bits);
-        if self.mode == DecodeMode::Coefficients {
+        let none = Picture::empty();
+        let (past, future) = match self.mode {
             // No picture is read or written: empty ones stand for the references.
-            let dequant = Dequantiser::new(&self.vol, header);
-            let mut record =
-                Coefficients::new(FrameType::B, self.mb_width, self.mb_height, dequant);
-            let none = Picture::empty();
-            let refs = BRefs {
-                past: &none,
-                future: &none,
-                future_mvs: &self.mvs,
-                future_kinds: &self.kinds,
-                future_fields: &self.field_motion,
-            };
-            let mut target = Target::Coefficients(&mut record);
-            let out = bvop::decode_bvop(
-                &mut r,
-                &self.vol,
-                header,
-                &params,
-                &refs,
-                &mut self.texture,
-                &mut target,
-            );
-            self.damaged_mbs = out.damaged_mbs;
-            self.coefficients = Some(record);
-            return Some(self.b_frame(YuvFrame::default(), out.motion_vectors));
-        }
-        let (Some(past), Some(future)) = (self.past.as_ref(), self.reference.as_ref()) else {
-            return None;
+            DecodeMode::Coefficients => (&none, &none),
+            _ => (self.past.as_ref()?, self.reference.as_ref()?),
         };
-        let mut cur = self
-            .current
-            .take()
-            .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
+        let mut record = (self.mode == DecodeMode::Coefficients).then(|| {
+            let dequant = Dequantiser::new(&self.vol, header);
+            Coefficients::new(FrameType::B, self.mb_width, self.mb_height, dequant)
+        });
+        let mut cur = matches!(self.mode, DecodeMode::Full | DecodeMode::Prediction).then(|| {
+            self.current
+                .take()
+                .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height))
+        });
         let refs = BRefs {
             past,
             future,
@@ -393,6 +374,11 @@ impl Decoder {
             future_fields: &self.field_motion,
         };
         let residual = self.mode != DecodeMode::Prediction;
+        let mut target = match (&mut record, &mut cur) {
+            (Some(record), _) => Target::Coefficients(record),
+            (None, Some(cur)) => Target::Pixels { cur, residual },
+            (None, None) => Target::Skip,
+        };
         let out = bvop::decode_bvop(
             &mut r,
             &self.vol,
@@ -400,23 +386,23 @@ impl Decoder {
             &params,
             &refs,
             &mut self.texture,
-            &mut match self.mode {
-                DecodeMode::Vectors => Target::Skip,
-                _ => Target::Pixels {
-                    cur: &mut cur,
-                    residual,
-                },
-            },
+            &mut target,
         );
         self.damaged_mbs = out.damaged_mbs;
-        let yuv = match self.mode {
-            DecodeMode::Vectors => YuvFrame::grey(self.width, self.height),
-            _ => cur.crop(self.width, self.height),
+        let yuv = match (record, cur) {
+            (Some(record), _) => {
+                self.coefficients = Some(record);
+                YuvFrame::default()
+            }
+            (None, Some(cur)) => {
+                let yuv = cur.crop(self.width, self.height);
+                // B-VOPs are never references: the buffer is reused next.
+                self.current = Some(cur);
+                yuv
+            }
+            (None, None) => YuvFrame::grey(self.width, self.height),
         };
-        let frame = self.b_frame(yuv, out.motion_vectors);
-        // B-VOPs are never references: the buffer is reused next.
-        self.current = Some(cur);
-        Some(frame)
+        Some(self.b_frame(yuv, out.motion_vectors))
     }
 
     fn b_frame(&mut self, yuv: YuvFrame, motion_vectors: Vec<MotionVector>) -> DecodedFrame {

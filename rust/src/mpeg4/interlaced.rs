@@ -204,17 +204,12 @@ pub fn predict_fields_into(
         // Chroma: H.263 rounding of the field vector (any fraction -> half sample).
         let (cx, cy) = (src_x >> 1, src_y >> 1);
         let chalf = (i32::from(mx & 3 != 0), i32::from(my & 3 != 0));
-        let chroma = Block {
-            dst_at: c_at + parity * c_stride,
-            dst_stride: 2 * c_stride,
-            w: 8,
-            h: 4,
-        };
         let planes = (&mut *out.u, &mut *out.v);
+        let field_rows = (c_at + parity * c_stride, 2 * c_stride);
         chroma_field_blocks(
             reference,
             planes,
-            chroma,
+            field_rows,
             (cx, cy),
             chalf,
             (select, rounding),
@@ -222,16 +217,23 @@ pub fn predict_fields_into(
     }
 }
 
-/// The 8x4 field blocks of both chroma planes at `src` (half-sample flags `half`) from field
-/// (`bottom`, `rounding`) of `reference`: the same block of U and of V.
+/// The 8x4 field blocks of both chroma planes, written from `dst_at` every `dst_stride` (one
+/// field's rows), predicted at `src` (half-sample flags `half`) from field (`bottom`, `rounding`)
+/// of `reference`: the same block of U and of V.
 fn chroma_field_blocks(
     reference: &Picture,
     (u, v): (&mut [u8], &mut [u8]),
-    block: Block,
+    (dst_at, dst_stride): (usize, usize),
     src: (i32, i32),
     half: (i32, i32),
     (bottom, rounding): (bool, bool),
 ) {
+    let block = Block {
+        dst_at,
+        dst_stride,
+        w: 8,
+        h: 4,
+    };
     let (cw, ch) = (reference.width / 2, reference.height / 2);
     field_block(&reference.u, cw, ch, u, block, src, half, bottom, rounding);
     field_block(&reference.v, cw, ch, v, block, src, half, bottom, rounding);
@@ -294,17 +296,12 @@ fn predict_fields_qpel(
             (mb_x * 8) as i32 + (cmx >> 1),
             (mb_y * 4) as i32 + (cmy >> 1),
         );
-        let chroma = Block {
-            dst_at: c_at + parity * c_stride,
-            dst_stride: 2 * c_stride,
-            w: 8,
-            h: 4,
-        };
         let planes = (&mut *out.u, &mut *out.v);
+        let field_rows = (c_at + parity * c_stride, 2 * c_stride);
         chroma_field_blocks(
             reference,
             planes,
-            chroma,
+            field_rows,
             (cx, cy),
             chalf,
             (select, rounding),

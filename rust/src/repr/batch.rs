@@ -147,17 +147,7 @@ pub fn load_batches<T: ResidualSample>(
     options: ReprOptions,
     threads: usize,
 ) -> Result<Vec<Batch<T>>, BatchError> {
-    let n = paths.len();
-    if gops.len() != n || positions.len() != n {
-        return Err(BatchError::Arguments(format!(
-            "paths, gops and positions must have the same length, got {n}, {}, {}",
-            gops.len(),
-            positions.len()
-        )));
-    }
-    if n == 0 {
-        return Err(BatchError::Arguments("the batch is empty".into()));
-    }
+    let n = batch_size(paths, gops, positions)?;
     if reps.is_empty() {
         return Err(BatchError::Arguments(
             "at least one representation is needed".into(),
@@ -236,6 +226,27 @@ pub fn load_batches<T: ResidualSample>(
             })
             .collect())
     })
+}
+
+/// The number of samples of a batch given as three parallel lists: an argument error when they
+/// differ in length or are empty.
+pub(crate) fn batch_size(
+    paths: &[PathBuf],
+    gops: &[i64],
+    positions: &[i64],
+) -> Result<usize, BatchError> {
+    let n = paths.len();
+    if gops.len() != n || positions.len() != n {
+        return Err(BatchError::Arguments(format!(
+            "paths, gops and positions must have the same length, got {n}, {}, {}",
+            gops.len(),
+            positions.len()
+        )));
+    }
+    if n == 0 {
+        return Err(BatchError::Arguments("the batch is empty".into()));
+    }
+    Ok(n)
 }
 
 /// The distinct files of a batch, in first-seen order, and each sample's index into them: every
