@@ -16,7 +16,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::{FrameType, MotionVector};
+use crate::frame::MotionVector;
 use crate::mpeg4::header::{Encoder, EncoderInfo};
 use crate::mpeg4::header::{VolHeader, VopHeader};
 use crate::mpeg4::idct::{idct_add, IdctKind};
@@ -830,53 +830,6 @@ impl PacketSyntax {
     }
 }
 
-/// FFmpeg's VOP clock (`time_base`, `pp_time`, `pb_time` of mpeg4videodec.c), which gives
-/// the temporal distances of direct mode. Feed it every VOP header in decode order (coded or
-/// not) and every GOV time code.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct VopClock {
-    time_base: i64,
-    last_time_base: i64,
-    last_non_b_time: i64,
-    pp_time: i64,
-}
-
-impl VopClock {
-    /// A group-of-VOP header sets the seconds counter to its time code.
-    pub fn gov(&mut self, seconds: u32) {
-        self.time_base = i64::from(seconds);
-    }
-
-    /// Advance for one VOP header; for a B-VOP returns `Some((trb, trd))` when its time is
-    /// between its references (FFmpeg drops it otherwise), `None` for other VOPs.
-    pub fn vop(&mut self, header: &VopHeader, resolution: u32) -> Option<(i32, i32)> {
-        let res = i64::from(resolution.max(1));
-        let incr = i64::from(header.modulo_time_base);
-        let increment = i64::from(header.time_increment);
-        if header.coding_type == FrameType::B {
-            let time = (self.last_time_base + incr) * res + increment;
-            let pb_time = self.pp_time - (self.last_non_b_time - time);
-            let ok = !(self.pp_time <= pb_time
-                || self.pp_time <= self.pp_time - pb_time
-                || self.pp_time <= 0);
-            let fits = i32::try_from(self.pp_time).is_ok() && i32::try_from(pb_time).is_ok();
-            (ok && fits).then_some((pb_time as i32, self.pp_time as i32))
-        } else {
-            self.last_time_base = self.time_base;
-            self.time_base += incr;
-            let time = self.time_base * res + increment;
-            self.pp_time = time - self.last_non_b_time;
-            self.last_non_b_time = time;
-            None
-        }
-    }
-
-    /// Time of the last I/P-VOP and its distance to the one before (interlaced direct mode).
-    pub fn reference_times(&self) -> (i64, i64) {
-        (self.last_non_b_time, self.pp_time)
-    }
-}
-
 /// Reconstruct an inter (or not-coded) macroblock of a P-VOP with quarter-sample vectors:
 /// prediction from `reference` (16x16, or four 8x8 blocks for 4MV, FFmpeg's clipping and chroma
 /// derivation) with the VOP's rounding control, then the residual of the coded blocks.
@@ -959,58 +912,6 @@ mod tests {
         assert_eq!(clipped_vector(160, 83, 2, -16, 176), 64);
         // far left: clipped to -16 keeping the fraction.
         assert_eq!(clipped_vector(0, -201, 2, -16, 176), -64 + 3);
-    }
-
-    fn vop(coding_type: FrameType, modulo_time_base: u32, time_increment: u32) -> VopHeader {
-        VopHeader {
-            coding_type,
-            modulo_time_base,
-            time_increment,
-            vop_coded: true,
-            rounding_type: false,
-            intra_dc_vlc_thr: 0,
-            top_field_first: false,
-            alternate_vertical_scan: false,
-            quant: 4,
-            fcode_forward: 1,
-            fcode_backward: 1,
-            warping_points: Vec::new(),
-            header_bits: 0,
-        }
-    }
-
-    #[test]
-    fn clock_gives_trb_and_trd_in_decode_order() {
-        // Display I0 B1 B2 P3 B4 P5 at 25 ticks per second, decode order I0 P3 B1 B2 P5 B4.
-        let mut clock = VopClock::default();
-        let res = 25;
-        assert_eq!(clock.vop(&vop(FrameType::I, 0, 0), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::P, 0, 3), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 1), res), Some((1, 3)));
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 2), res), Some((2, 3)));
-        assert_eq!(clock.vop(&vop(FrameType::P, 0, 5), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 4), res), Some((1, 2)));
-        // A B-VOP timed at or after its future reference is dropped (FFmpeg's check).
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 5), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 7), res), None);
-    }
-
-    #[test]
-    fn clock_crosses_seconds_and_gov_time_codes() {
-        let mut clock = VopClock::default();
-        let res = 25;
-        clock.vop(&vop(FrameType::I, 0, 20), res);
-        // P one second later (modulo_time_base 1, increment 2): 7 ticks after the I.
-        clock.vop(&vop(FrameType::P, 1, 2), res);
-        // The B in between belongs to the first second: its modulo_time_base counts from the
-        // time base before the P.
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 23), res), Some((3, 7)));
-        assert_eq!(clock.vop(&vop(FrameType::B, 1, 0), res), Some((5, 7)));
-        // A GOV restarts the seconds at its time code; an I-VOP there has modulo_time_base 0.
-        clock.gov(3);
-        clock.vop(&vop(FrameType::I, 0, 1), res);
-        clock.vop(&vop(FrameType::P, 0, 4), res);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 2), res), Some((1, 3)));
     }
 
     #[test]

@@ -19,7 +19,8 @@
 
 use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
-use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs, Quirks, VopClock};
+use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs, Quirks};
+use crate::mpeg4::clock::{VopClock, VopTime};
 use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::gmc::{self, Warp};
 use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
@@ -237,7 +238,11 @@ impl Decoder {
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
         check_vop(&self.vol, header)?;
         self.texture.set_levels_only(self.mode.levels_only());
-        let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
+        let b_times = match self.clock.vop(header, self.vol.time_increment_resolution) {
+            // FFmpeg's times are ints: a B-VOP whose distances do not fit is dropped.
+            VopTime::Between { trb, trd } => i32::try_from(trb).ok().zip(i32::try_from(trd).ok()),
+            VopTime::Reference | VopTime::Mistimed => None,
+        };
         match header.coding_type {
             FrameType::I | FrameType::P => {}
             FrameType::B => return Ok(self.decode_b(vop, header, b_times)),

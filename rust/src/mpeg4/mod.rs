@@ -1,6 +1,7 @@
 //! MPEG-4 Part 2 (ISO/IEC 14496-2) video: headers, entropy decoding, reconstruction.
 
 pub mod bvop;
+pub mod clock;
 pub mod coefficients;
 pub mod decoder;
 pub mod gmc;
