@@ -17,15 +17,12 @@
 
 use crate::bits::BitReader;
 use crate::frame::MotionVector;
-use crate::mpeg4::header::{Encoder, EncoderInfo};
 use crate::mpeg4::header::{VolHeader, VopHeader};
-use crate::mpeg4::idct::{idct_add, IdctKind};
 use crate::mpeg4::interlaced::{self, BFields, FieldMotion, PredTarget};
-use crate::mpeg4::macroblock::{add_dquant, Macroblock, MbKind};
-use crate::mpeg4::mc::mc_halfpel;
+use crate::mpeg4::macroblock::{add_dquant, MbKind};
+use crate::mpeg4::mb_pred::{add_residual, average_into, predict, MbPred, PredParams};
 use crate::mpeg4::mode::Target;
-use crate::mpeg4::mv::{chroma_1mv, chroma_4mv, decode_component, MvField};
-use crate::mpeg4::qpel::{chroma_1mv_qpel_with, chroma_4mv_qpel_sum, mc_qpel, QpelChroma};
+use crate::mpeg4::mv::{decode_component, MvField};
 use crate::mpeg4::recon::Picture;
 use crate::mpeg4::texture::TextureDecoder;
 use crate::mpeg4::vlc::read_mv_code;
@@ -112,60 +109,15 @@ pub struct BRefs<'a> {
     pub future_fields: &'a [Option<FieldMotion>],
 }
 
-/// Encoder bugs FFmpeg works around in ASP streams, detected from the encoder's user data
-/// (and container tag) exactly as FFmpeg's `ff_mpeg4_workaround_bugs` does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Quirks {
-    /// Chroma vector derivation of 16x16 quarter-sample MBs.
-    pub qpel_chroma: QpelChroma,
-}
-
-impl Quirks {
-    /// The workarounds for a stream written by `encoder` (in a container tagged `fourcc`).
-    /// A DivX string next to another encoder's keeps only its version, so an unknown DivX
-    /// build counts as an old one (< 1814).
-    pub fn detect(encoder: &EncoderInfo, fourcc: Option<&str>) -> Quirks {
-        let xvid_build = match encoder.kind {
-            Encoder::Xvid => encoder.build,
-            Encoder::Unknown
-                if matches!(fourcc, Some("XVID" | "XVIX" | "RMP4" | "ZMP4" | "SIPP")) =>
-            {
-                Some(0)
-            }
-            _ => None,
-        };
-        let divx = match (encoder.kind, encoder.version) {
-            (Encoder::Xvid, _) => None,
-            (Encoder::Divx, Some(v)) => Some((v, encoder.build.unwrap_or(0))),
-            (_, Some(v)) => Some((v, 0)),
-            _ => None,
-        };
-        let old_divx = |min: u32| divx.is_some_and(|(v, b)| v >= min && b < 1814);
-        let qpel_chroma = if old_divx(503) {
-            QpelChroma::Bug2
-        } else if old_divx(500) || xvid_build.is_some_and(|b| b <= 1) {
-            QpelChroma::Bug
-        } else {
-            QpelChroma::Standard
-        };
-        // FFmpeg also flags FF_BUG_DIRECT_BLOCKSIZE for DivX, but its direct-mode code reads
-        // the user's `avctx->workaround_bugs`, not the detected ones, so it never takes effect.
-        Quirks { qpel_chroma }
-    }
-}
-
 /// Stream-level parameters of a B-VOP.
 pub struct BParams {
-    pub idct: IdctKind,
-    /// Visible size (8x8 block source clipping as FFmpeg).
-    pub width: usize,
-    pub height: usize,
+    /// IDCT, visible size and quirks (what predicting a macroblock needs).
+    pub pred: PredParams,
     pub mb_width: usize,
     pub mb_height: usize,
     /// TRB and TRD in VOP clock ticks (FFmpeg's `pb_time`, `pp_time`); TRD > 0.
     pub trb: i32,
     pub trd: i32,
-    pub quirks: Quirks,
     /// Interlaced VOL: FFmpeg's `pp_field_time`, `pb_field_time` (see
     /// [`interlaced::field_times`]); `None` for progressive video.
     pub field_times: Option<(i32, i32)>,
@@ -457,100 +409,6 @@ fn decode_mb(
     Ok(())
 }
 
-/// A 16x16 luma + two 8x8 chroma prediction buffer.
-struct MbPred {
-    y: [u8; 256],
-    u: [u8; 64],
-    v: [u8; 64],
-}
-
-impl MbPred {
-    fn new() -> Self {
-        MbPred {
-            y: [0; 256],
-            u: [0; 64],
-            v: [0; 64],
-        }
-    }
-}
-
-/// Predict one direction of a macroblock from `reference` into `out`.
-#[allow(clippy::too_many_arguments)] // plain values of the per-macroblock hot path; a struct would be filled per call
-fn predict(
-    out: &mut MbPred,
-    reference: &Picture,
-    params: &BParams,
-    qpel: bool,
-    rounding: bool,
-    mvs: &[[i32; 2]; 4],
-    four: bool,
-    mb_x: usize,
-    mb_y: usize,
-) {
-    let Some([ry, ru, rv]) = reference.ref_planes() else {
-        return;
-    };
-    let (x, y) = ((mb_x * 16) as i32, (mb_y * 16) as i32);
-    let (cx, cy) = ((mb_x * 8) as i32, (mb_y * 8) as i32);
-    if !four {
-        let [mx, my] = mvs[0];
-        let (umx, umy) = if qpel {
-            mc_qpel(&ry, &mut out.y, 0, 16, x, y, mx, my, 16, rounding);
-            (
-                chroma_1mv_qpel_with(mx, params.quirks.qpel_chroma),
-                chroma_1mv_qpel_with(my, params.quirks.qpel_chroma),
-            )
-        } else {
-            mc_halfpel(&ry, &mut out.y, 0, 16, x, y, mx, my, 16, 16, rounding);
-            (chroma_1mv(mx), chroma_1mv(my))
-        };
-        mc_halfpel(&ru, &mut out.u, 0, 8, cx, cy, umx, umy, 8, 8, rounding);
-        mc_halfpel(&rv, &mut out.v, 0, 8, cx, cy, umx, umy, 8, 8, rounding);
-        return;
-    }
-    let (vis_w, vis_h) = (params.width as i32, params.height as i32);
-    let shift = if qpel { 2 } else { 1 };
-    for (i, &[mx, my]) in mvs.iter().enumerate() {
-        let (bx, by) = (x + (i as i32 & 1) * 8, y + (i as i32 >> 1) * 8);
-        let ex = clipped_vector(bx, mx, shift, -16, vis_w);
-        let ey = clipped_vector(by, my, shift, -16, vis_h);
-        let off = (i >> 1) * 8 * 16 + (i & 1) * 8;
-        if qpel {
-            mc_qpel(&ry, &mut out.y, off, 16, bx, by, ex, ey, 8, rounding);
-        } else {
-            mc_halfpel(&ry, &mut out.y, off, 16, bx, by, ex, ey, 8, 8, rounding);
-        }
-    }
-    let (sum_x, sum_y) = if qpel {
-        (
-            chroma_4mv_qpel_sum(mvs.map(|v| v[0])),
-            chroma_4mv_qpel_sum(mvs.map(|v| v[1])),
-        )
-    } else {
-        (
-            mvs.iter().map(|v| v[0]).sum(),
-            mvs.iter().map(|v| v[1]).sum(),
-        )
-    };
-    let ex = clipped_vector(cx, chroma_4mv(sum_x), 1, -8, vis_w >> 1);
-    let ey = clipped_vector(cy, chroma_4mv(sum_y), 1, -8, vis_h >> 1);
-    mc_halfpel(&ru, &mut out.u, 0, 8, cx, cy, ex, ey, 8, 8, rounding);
-    mc_halfpel(&rv, &mut out.v, 0, 8, cx, cy, ex, ey, 8, 8, rounding);
-}
-
-/// FFmpeg clips an 8x8 block's integer source position to [lo, hi] and drops the fractional
-/// offset when it lands on `hi`; return the vector (in units of 1/2^shift) reproducing that.
-fn clipped_vector(pos: i32, mv: i32, shift: u32, lo: i32, hi: i32) -> i32 {
-    let src = pos + (mv >> shift);
-    let clipped = src.clamp(lo, hi.max(lo));
-    let frac = if clipped == hi {
-        0
-    } else {
-        mv & ((1 << shift) - 1)
-    };
-    ((clipped - pos) << shift) + frac
-}
-
 /// Write the prediction(s) and the residual of MB (`mb_x`, `mb_y`) into `cur`.
 fn reconstruct(
     cur: &mut Picture,
@@ -577,7 +435,15 @@ fn reconstruct(
         match &mb.field {
             Some(f) => fields(&mut a, refs.past, &f.fwd),
             None => predict(
-                &mut a, refs.past, params, qpel, false, &mb.fwd, mb.four, mb_x, mb_y,
+                &mut a,
+                refs.past,
+                &params.pred,
+                qpel,
+                false,
+                &mb.fwd,
+                mb.four,
+                mb_x,
+                mb_y,
             ),
         }
     }
@@ -588,7 +454,7 @@ fn reconstruct(
             None => predict(
                 &mut b,
                 refs.future,
-                params,
+                &params.pred,
                 qpel,
                 false,
                 &mb.bwd,
@@ -608,60 +474,19 @@ fn reconstruct(
     let cbp = mb.cbp;
     if mb.field_dct {
         // Chroma residual as usual, luma on alternate lines.
-        add_residual(cur, params.idct, &a, cbp & 3, &mut mb.blocks, mb_x, mb_y);
-        interlaced::add_field_luma_residual(cur, params.idct, cbp, &mut mb.blocks, mb_x, mb_y);
+        add_residual(
+            cur,
+            params.pred.idct,
+            &a,
+            cbp & 3,
+            &mut mb.blocks,
+            mb_x,
+            mb_y,
+        );
+        interlaced::add_field_luma_residual(cur, params.pred.idct, cbp, &mut mb.blocks, mb_x, mb_y);
         return;
     }
-    add_residual(cur, params.idct, &a, cbp, &mut mb.blocks, mb_x, mb_y);
-}
-
-/// Write the prediction `pred` of MB (`mb_x`, `mb_y`) into `cur` and add the IDCT of the coded
-/// blocks (`cbp` bit `5 - i` for block `i`).
-fn add_residual(
-    cur: &mut Picture,
-    idct: IdctKind,
-    pred: &MbPred,
-    cbp: u8,
-    blocks: &mut [[i16; 64]; 6],
-    mb_x: usize,
-    mb_y: usize,
-) {
-    let (ls, cs) = (cur.width, cur.width / 2);
-    for row in 0..16 {
-        let at = (mb_y * 16 + row) * ls + mb_x * 16;
-        if let Some(d) = cur.y.get_mut(at..at + 16) {
-            d.copy_from_slice(&pred.y[row * 16..row * 16 + 16]);
-        }
-    }
-    for row in 0..8 {
-        let at = (mb_y * 8 + row) * cs + mb_x * 8;
-        if let Some(d) = cur.u.get_mut(at..at + 8) {
-            d.copy_from_slice(&pred.u[row * 8..row * 8 + 8]);
-        }
-        if let Some(d) = cur.v.get_mut(at..at + 8) {
-            d.copy_from_slice(&pred.v[row * 8..row * 8 + 8]);
-        }
-    }
-    let luma_at = |i: usize| (mb_y * 16 + (i >> 1) * 8) * ls + mb_x * 16 + (i & 1) * 8;
-    let chroma_at = (mb_y * 8) * cs + mb_x * 8;
-    for (i, block) in blocks.iter_mut().enumerate().take(4) {
-        if cbp & (32 >> i) != 0 {
-            idct_add(idct, block, &mut cur.y, luma_at(i), ls);
-        }
-    }
-    if cbp & 2 != 0 {
-        idct_add(idct, &mut blocks[4], &mut cur.u, chroma_at, cs);
-    }
-    if cbp & 1 != 0 {
-        idct_add(idct, &mut blocks[5], &mut cur.v, chroma_at, cs);
-    }
-}
-
-/// `a = (a + b + 1) >> 1`, FFmpeg's `avg_pixels` on the forward prediction.
-fn average_into(a: &mut [u8], b: &[u8]) {
-    for (x, &y) in a.iter_mut().zip(b) {
-        *x = ((u16::from(*x) + u16::from(y) + 1) >> 1) as u8;
-    }
+    add_residual(cur, params.pred.idct, &a, cbp, &mut mb.blocks, mb_x, mb_y);
 }
 
 /// Append the MB's entries in FFmpeg's export order and form: per direction it uses (forward
@@ -830,28 +655,6 @@ impl PacketSyntax {
     }
 }
 
-/// Reconstruct an inter (or not-coded) macroblock of a P-VOP with quarter-sample vectors:
-/// prediction from `reference` (16x16, or four 8x8 blocks for 4MV, FFmpeg's clipping and chroma
-/// derivation) with the VOP's rounding control, then the residual of the coded blocks.
-#[allow(clippy::too_many_arguments)] // `cur` and `reference` are both pictures borrowed apart; the rest are per-MB values
-pub fn reconstruct_p_qpel(
-    cur: &mut Picture,
-    reference: &Picture,
-    params: &BParams,
-    rounding: bool,
-    mb: &mut Macroblock,
-    mb_x: usize,
-    mb_y: usize,
-) {
-    let mut pred = MbPred::new();
-    let four = mb.kind == MbKind::Inter4V;
-    predict(
-        &mut pred, reference, params, true, rounding, &mb.mv, four, mb_x, mb_y,
-    );
-    let cbp = mb.cbp;
-    add_residual(cur, params.idct, &pred, cbp, &mut mb.blocks, mb_x, mb_y);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -902,22 +705,5 @@ mod tests {
         assert_eq!(direct_vectors([6, 0], [-1, 2], 2, 3), ([3, 2], [-3, 2]));
         // TRB = TRD / 2 on a zero vector: zero everywhere.
         assert_eq!(direct_vectors([0, 0], [0, 0], 1, 2), ([0, 0], [0, 0]));
-    }
-
-    #[test]
-    fn clipped_vectors_for_qpel_and_hpel() {
-        assert_eq!(clipped_vector(32, 5, 1, -16, 176), 5);
-        assert_eq!(clipped_vector(32, -7, 2, -16, 176), -7);
-        // qpel: pos 160, +83 quarter samples -> src 180 > 176 -> 176, fraction dropped.
-        assert_eq!(clipped_vector(160, 83, 2, -16, 176), 64);
-        // far left: clipped to -16 keeping the fraction.
-        assert_eq!(clipped_vector(0, -201, 2, -16, 176), -64 + 3);
-    }
-
-    #[test]
-    fn averaging_rounds_up() {
-        let mut a = [1u8, 2, 255, 0];
-        average_into(&mut a, &[2, 2, 254, 1]);
-        assert_eq!(a, [2, 2, 255, 1]);
     }
 }

@@ -3,7 +3,7 @@
 //! way FFmpeg's `export_mvs` does. B-VOPs go to [`bvop`] (with the past and the future reference
 //! it keeps, the future one's vectors and `not_coded` flags for direct mode, and TRB/TRD from its
 //! VOP clock); quarter-sample inter MBs of P-VOPs are reconstructed by
-//! [`bvop::reconstruct_p_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
+//! [`reconstruct_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
 //! their `mcsel` macroblocks; interlaced I/P macroblocks with field DCT or field vectors go
 //! through [`interlaced`] (B-VOPs: field vectors and interlaced direct mode in [`bvop`]). Still
 //! refused with `Unsupported`: interlaced video with data partitioning or sprites, static
@@ -19,18 +19,20 @@
 
 use crate::bits::BitReader;
 use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
-use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs, Quirks};
+use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs};
 use crate::mpeg4::clock::{VopClock, VopTime};
 use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::gmc::{self, Warp};
-use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
+use crate::mpeg4::header::{EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
 use crate::mpeg4::idct::IdctKind;
 use crate::mpeg4::interlaced;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
+use crate::mpeg4::mb_pred::PredParams;
 use crate::mpeg4::mode::{DecodeMode, Target};
 use crate::mpeg4::mv::{MvField, SliceState};
 use crate::mpeg4::partitioned::{self, PacketContext, PartitionedMb};
-use crate::mpeg4::recon::{reconstruct, Picture, ReconContext};
+use crate::mpeg4::quirks::{auto_idct, Quirks};
+use crate::mpeg4::recon::{reconstruct, reconstruct_qpel, Picture, ReconContext};
 use crate::mpeg4::texture::{Dequantiser, TextureDecoder};
 use crate::{Error, Result};
 
@@ -69,18 +71,6 @@ pub struct Decoder {
     mode: DecodeMode,
     /// What the last VOP decoded in [`DecodeMode::Coefficients`] recorded (until taken).
     coefficients: Option<Coefficients>,
-}
-
-/// The IDCT FFmpeg picks automatically: the XviD one for streams XviD wrote, its own simple
-/// IDCT otherwise. Like FFmpeg, a stream whose user data names no encoder at all counts as
-/// XviD's when the container tags it `XVID`, `XVIX`, `RMP4`, `ZMP4` or `SIPP`.
-pub fn auto_idct(encoder: &EncoderInfo, fourcc: Option<&str>) -> IdctKind {
-    let xvid_tag = matches!(fourcc, Some("XVID" | "XVIX" | "RMP4" | "ZMP4" | "SIPP"));
-    match encoder.kind {
-        Encoder::Xvid => IdctKind::Xvid,
-        Encoder::Unknown if xvid_tag => IdctKind::Xvid,
-        _ => IdctKind::Simple,
-    }
 }
 
 /// Whether this decoder decodes streams with `vol`: `Unsupported` naming the coding tool if not.
@@ -421,19 +411,26 @@ impl Decoder {
         frame
     }
 
-    /// What the B-VOP and quarter-sample reconstruction need to know about the stream.
+    /// What a B-VOP needs to know about the stream (TRB, TRD from the clock).
     fn block_params(&self, trb: i32, trd: i32) -> BParams {
         BParams {
-            idct: self.idct,
-            width: self.width,
-            height: self.height,
+            pred: self.pred_params(),
             mb_width: self.mb_width,
             mb_height: self.mb_height,
             trb,
             trd,
-            quirks: self.quirks,
             field_times: None,
             b_motion: self.b_motion,
+        }
+    }
+
+    /// What predicting a macroblock into a buffer needs (B-VOPs, quarter-sample P-VOPs).
+    fn pred_params(&self) -> PredParams {
+        PredParams {
+            idct: self.idct,
+            width: self.width,
+            height: self.height,
+            qpel_chroma: self.quirks.qpel_chroma,
         }
     }
 
@@ -470,7 +467,7 @@ impl Decoder {
         self.kinds.fill(MbKind::Concealed);
         self.field_motion.fill(None);
         self.texture.start_vop(&self.vol, header);
-        let qpel = self.vol.quarter_sample.then(|| self.block_params(0, 1));
+        let qpel = self.vol.quarter_sample.then(|| self.pred_params());
         let qpel = qpel.as_ref();
         let recon = ReconContext {
             reference: self.reference.as_ref(),
@@ -640,7 +637,7 @@ impl Decoder {
 fn hand_over(
     target: &mut Target,
     recon: &ReconContext,
-    qpel: Option<&BParams>,
+    qpel: Option<&PredParams>,
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
@@ -665,7 +662,7 @@ fn hand_over(
 fn reconstruct_mb(
     cur: &mut Picture,
     recon: &ReconContext,
-    qpel: Option<&BParams>,
+    qpel: Option<&PredParams>,
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
@@ -682,11 +679,11 @@ fn reconstruct_mb(
 }
 
 /// Reconstruct one MB of an I/P-VOP: quarter-sample inter MBs (`qpel` given) by
-/// [`bvop::reconstruct_p_qpel`], everything else by [`reconstruct`].
+/// [`reconstruct_qpel`], everything else by [`reconstruct`].
 fn reconstruct_frame_mb(
     cur: &mut Picture,
     recon: &ReconContext,
-    qpel: Option<&BParams>,
+    qpel: Option<&PredParams>,
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
@@ -700,7 +697,7 @@ fn reconstruct_frame_mb(
             gmc::add_residual(cur, recon.idct, mb, mb_x, mb_y);
         }
         (Some(params), Some(reference)) if mb.kind != MbKind::Intra => {
-            bvop::reconstruct_p_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
+            reconstruct_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
         }
         _ => reconstruct(cur, recon, mb, mb_x, mb_y),
     }
