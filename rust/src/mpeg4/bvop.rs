@@ -23,6 +23,7 @@ use crate::mpeg4::macroblock::{add_dquant, MbKind};
 use crate::mpeg4::mb_pred::{add_residual, average_into, predict, MbPred, PredParams};
 use crate::mpeg4::mode::Target;
 use crate::mpeg4::mv::{decode_component, MvField};
+use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketSyntax};
 use crate::mpeg4::recon::Picture;
 use crate::mpeg4::texture::TextureDecoder;
 use crate::mpeg4::vlc::read_mv_code;
@@ -163,11 +164,12 @@ struct BMb {
     field: Option<BFields>,
 }
 
-/// Decode the B-VOP whose macroblock data starts at `r` into `target` (a macroblock-aligned
-/// picture, or the coefficient record).
-#[allow(clippy::too_many_arguments)] // the VOP's headers, both references and decoder state, borrowed separately
+/// Decode the B-VOP `vop` (the bytes after its start code) into `target` (a macroblock-aligned
+/// picture, or the coefficient record). Damage is handled as in I/P-VOPs
+/// ([`crate::mpeg4::packet`]): the macroblocks up to the next video packet found are concealed
+/// by forward copies, and decoding goes on from there.
 pub fn decode_bvop(
-    r: &mut BitReader,
+    vop: &[u8],
     vol: &VolHeader,
     header: &VopHeader,
     params: &BParams,
@@ -176,101 +178,126 @@ pub fn decode_bvop(
     target: &mut Target,
 ) -> BOutput {
     let total = params.mb_width * params.mb_height;
-    let mut out = BOutput::default();
     texture.start_vop(vol, header);
     let syntax = PacketSyntax::new(vol, header, total);
-    let mut qscale = header.quant.clamp(1, 31);
-    let mut pred = [[0i32; 2]; 2];
-    let mut mb = BMb {
-        kind: BMbType::Skipped,
-        fwd: [[0; 2]; 4],
-        bwd: [[0; 2]; 4],
-        four: false,
-        export_four: false,
-        cbp: 0,
-        blocks: [[0; 64]; 6],
-        field_dct: false,
-        field: None,
+    let mut packets = BPackets {
+        qpel: vol.quarter_sample,
+        header,
+        params,
+        refs,
+        texture,
+        target,
+        pred: [[0; 2]; 2],
+        pred_bottom: [[0; 2]; 2],
+        mb: BMb {
+            kind: BMbType::Skipped,
+            fwd: [[0; 2]; 4],
+            bwd: [[0; 2]; 4],
+            four: false,
+            export_four: false,
+            cbp: 0,
+            blocks: [[0; 64]; 6],
+            field_dct: false,
+            field: None,
+        },
+        out: BOutput::default(),
     };
-    // Interlaced: the predictors of the bottom field's vectors (`pred` holds the top's).
-    let mut pred_bottom = [[0i32; 2]; 2];
-    let mut mb_index = 0;
-    while mb_index < total {
-        let (mb_x, mb_y) = (mb_index % params.mb_width, mb_index / params.mb_width);
+    let concealed = decode_packets(vop, header.header_bits, &syntax, header.quant, &mut packets);
+    let mut out = packets.out;
+    out.damaged_mbs = concealed;
+    out
+}
+
+/// The macroblocks of a B-VOP being decoded, with what they read and update.
+struct BPackets<'a, 'b> {
+    qpel: bool,
+    header: &'a VopHeader,
+    params: &'a BParams,
+    refs: &'a BRefs<'a>,
+    texture: &'a mut TextureDecoder,
+    target: &'a mut Target<'b>,
+    /// Forward and backward vector predictors (interlaced: of the top field).
+    pred: [[i32; 2]; 2],
+    /// Interlaced: the predictors of the bottom field's vectors.
+    pred_bottom: [[i32; 2]; 2],
+    mb: BMb,
+    out: BOutput,
+}
+
+impl BPackets<'_, '_> {
+    /// Parse, reconstruct (or record) and export macroblock `index`; false on damage.
+    fn macroblock(&mut self, r: &mut BitReader, index: usize, qscale: &mut u8) -> bool {
+        let params = self.params;
+        let (mb_x, mb_y) = (index % params.mb_width, index / params.mb_width);
         if mb_x == 0 {
-            pred = [[0; 2]; 2];
-            pred_bottom = [[0; 2]; 2];
+            self.pred = [[0; 2]; 2];
+            self.pred_bottom = [[0; 2]; 2];
         }
-        let colocated = refs.future_kinds.get(mb_index).copied();
+        let colocated = self.refs.future_kinds.get(index).copied();
+        let mb = &mut self.mb;
         let parsed = decode_mb(
             r,
-            vol.quarter_sample,
-            header,
+            self.qpel,
+            self.header,
             params,
-            refs,
+            self.refs,
             colocated,
             (mb_x, mb_y),
-            &mut qscale,
-            (&mut pred, &mut pred_bottom),
-            texture,
-            &mut mb,
+            qscale,
+            (&mut self.pred, &mut self.pred_bottom),
+            self.texture,
+            mb,
         );
         if parsed.is_err() {
-            // Conceal the rest of the VOP with forward copies and report it. Unlike I/P-VOPs
-            // there is no search for a later video packet to resume from (B-VOPs are never
-            // references, so the damage does not propagate).
-            for k in mb_index..total {
-                target.conceal(Some(refs.past), k % params.mb_width, k / params.mb_width);
-            }
-            out.damaged_mbs = total - mb_index;
-            return out;
+            return false;
         }
-        match target {
+        match &mut *self.target {
             Target::Pixels { cur, residual } => {
                 if !*residual {
                     mb.cbp = 0;
                 }
-                reconstruct(cur, params, refs, vol.quarter_sample, &mut mb, mb_x, mb_y);
+                reconstruct(cur, params, self.refs, self.qpel, mb, mb_x, mb_y);
             }
             Target::Coefficients(record) => {
-                record.store(&mb.blocks, mb.cbp, false, qscale, mb_x, mb_y);
+                record.store(&mb.blocks, mb.cbp, false, *qscale, mb_x, mb_y);
             }
             Target::Skip => {}
         }
-        export(
-            &mut out.motion_vectors,
-            &mb,
-            (mb_x, mb_y),
-            vol.quarter_sample,
-            params.b_motion,
-        );
-        mb_index += 1;
-        let mut after = r.clone();
-        if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(&mut after)) {
-            // Like FFmpeg: a packet that starts further on leaves a macroblock that is skipped
-            // in the future reference in this packet (it takes no bits).
-            let next_skipped = refs.future_kinds.get(mb_index) == Some(&MbKind::Skipped);
-            if next.mb_index > mb_index && next_skipped {
-                continue;
-            }
-            *r = after;
-            if next.mb_index < mb_index {
-                continue;
-            }
-            for k in mb_index..next.mb_index.min(total) {
-                target.conceal(Some(refs.past), k % params.mb_width, k / params.mb_width);
-                out.damaged_mbs += 1;
-            }
-            mb_index = next.mb_index;
-            if let Some(q) = next.qscale {
-                qscale = q.clamp(1, 31);
-            }
-            // FFmpeg's packet start resets only the top field's (frame) predictors.
-            pred = [[0; 2]; 2];
-            texture.start_packet(mb_index);
-        }
+        let motion = &mut self.out.motion_vectors;
+        export(motion, mb, (mb_x, mb_y), self.qpel, params.b_motion);
+        true
     }
-    out
+}
+
+impl PacketDecoder for BPackets<'_, '_> {
+    fn packet(
+        &mut self,
+        r: &mut BitReader,
+        syntax: &PacketSyntax,
+        first: usize,
+        qscale: &mut u8,
+    ) -> (usize, bool) {
+        // FFmpeg's packet start resets only the top field's (frame) predictors.
+        self.pred = [[0; 2]; 2];
+        self.texture.start_packet(first);
+        // Like FFmpeg: a packet that starts further on leaves a macroblock that is skipped in
+        // the future reference in this packet (it takes no bits).
+        let future_kinds = self.refs.future_kinds;
+        mb_by_mb(
+            r,
+            syntax,
+            first,
+            qscale,
+            |r, index, qscale| self.macroblock(r, index, qscale),
+            |index| future_kinds.get(index) == Some(&MbKind::Skipped),
+        )
+    }
+
+    fn conceal(&mut self, index: usize) {
+        let width = self.params.mb_width;
+        self.target
+            .conceal(Some(self.refs.past), index % width, index / width);
+    }
 }
 
 /// Parse one B macroblock into `mb` (coefficients dequantised).
@@ -576,83 +603,6 @@ fn field_displacement(motion: &FieldMotion, field: usize, scale: u16) -> [i32; 2
     let [mx, my] = motion.mv[field];
     let parity = i32::from(motion.select[field]) - field as i32;
     [mx, 2 * my + i32::from(scale) * parity]
-}
-
-/// A video packet header found after a macroblock.
-struct NextPacket {
-    mb_index: usize,
-    qscale: Option<u8>,
-}
-
-/// Video-packet syntax of one B-VOP (only when resync markers are enabled).
-struct PacketSyntax {
-    prefix_zeros: usize,
-    mb_num_bits: u32,
-    total: usize,
-    quant_precision: u32,
-    time_increment_bits: u32,
-}
-
-impl PacketSyntax {
-    fn new(vol: &VolHeader, header: &VopHeader, total: usize) -> Option<Self> {
-        if vol.resync_marker_disable {
-            return None;
-        }
-        let f = usize::from(header.fcode_forward.max(header.fcode_backward).max(2));
-        Some(PacketSyntax {
-            prefix_zeros: 15 + f,
-            mb_num_bits: usize::BITS - total.saturating_sub(1).leading_zeros(),
-            total,
-            quant_precision: u32::from(vol.quant_precision),
-            time_increment_bits: vol.time_increment_bits,
-        })
-    }
-
-    /// After a macroblock: the packet that starts here, if any (FFmpeg's `mpeg4_is_resync`,
-    /// without MCBPC stuffing, which B-VOPs do not have). The reader moves past its header.
-    fn next_packet(&self, r: &mut BitReader) -> Option<NextPacket> {
-        let pos = r.position();
-        if pos + 8 >= r.len_bits() {
-            return None;
-        }
-        const PREFIX: [u32; 8] = [
-            0x7F00, 0x7E00, 0x7C00, 0x7800, 0x7000, 0x6000, 0x4000, 0x0000,
-        ];
-        if r.peek(16) != PREFIX[pos & 7] {
-            return None;
-        }
-        let mut t = r.clone();
-        t.skip(1);
-        t.byte_align();
-        let mut zeros = 0;
-        while zeros < 32 && !t.read_bit() {
-            zeros += 1;
-        }
-        if zeros < self.prefix_zeros {
-            return None;
-        }
-        let mb_index = t.read(self.mb_num_bits) as usize;
-        if mb_index == 0 || mb_index >= self.total {
-            return None;
-        }
-        let q = t.read(self.quant_precision) as u8;
-        if t.read_bit() {
-            let mut seconds = 0;
-            while t.read_bit() && seconds < 64 {
-                seconds += 1;
-            }
-            // marker, time increment, marker, coding type, intra_dc_vlc_thr, both f_codes
-            t.skip(1 + self.time_increment_bits + 1 + 2 + 3 + 3 + 3);
-        }
-        if t.overrun() {
-            return None;
-        }
-        *r = t;
-        Some(NextPacket {
-            mb_index,
-            qscale: (q != 0).then_some(q),
-        })
-    }
 }
 
 #[cfg(test)]

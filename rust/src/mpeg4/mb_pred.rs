@@ -29,6 +29,12 @@ pub struct MbPred {
     pub v: [u8; 64],
 }
 
+impl Default for MbPred {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
 impl MbPred {
     pub fn new() -> Self {
         MbPred {

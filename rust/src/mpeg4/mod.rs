@@ -13,6 +13,7 @@ pub mod mb_pred;
 pub mod mc;
 pub mod mode;
 pub mod mv;
+pub mod packet;
 pub mod partitioned;
 pub mod qpel;
 pub mod quirks;
