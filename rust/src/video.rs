@@ -21,7 +21,7 @@ mod packed;
 
 use crate::bits::{start_codes, BitReader};
 use crate::container::{self, ContainerKind, Packet};
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::clock::{VopClock, VopTime};
 use crate::mpeg4::header::{
     self, parse_user_data, parse_vol, parse_vop, profile_name, start_code as sc, EncoderInfo,

@@ -16,7 +16,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::MotionVector;
+use crate::decoded::MotionVector;
 use crate::mpeg4::header::{VolHeader, VopHeader};
 use crate::mpeg4::interlaced::{self, BFields, FieldMotion, PredTarget};
 use crate::mpeg4::macroblock::{add_dquant, MbKind};

@@ -5,7 +5,7 @@
 //! order (coded or not) and every GOV time code, so that they agree.
 #![forbid(unsafe_code)]
 
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::header::VopHeader;
 
 /// Where a VOP falls on the clock.

@@ -19,7 +19,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
+use crate::decoded::{DecodedFrame, FrameType, MotionVector, YuvFrame};
 use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs};
 use crate::mpeg4::clock::{VopClock, VopTime};
 use crate::mpeg4::coefficients::Coefficients;

@@ -10,7 +10,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::tables::ZIGZAG;
 use crate::{Error, Result};
 

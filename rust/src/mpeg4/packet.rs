@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::header::{VolHeader, VopHeader};
 
 /// How the macroblocks of one VOP are decoded and concealed, packet by packet.

@@ -7,7 +7,7 @@
 //! VISIBLE size first (FFmpeg's `hpel_motion` / `chroma_4mv_motion`).
 #![forbid(unsafe_code)]
 
-use crate::frame::{Plane, YuvFrame};
+use crate::decoded::{Plane, YuvFrame};
 use crate::mpeg4::idct::{idct_add, idct_put, IdctKind};
 use crate::mpeg4::macroblock::{Macroblock, MbKind};
 use crate::mpeg4::mb_pred::{self, add_residual, MbPred, PredParams};

@@ -6,7 +6,7 @@
 use std::ops::Deref;
 
 use crate::bits::BitReader;
-use crate::frame::{DecodedFrame, FrameType};
+use crate::decoded::{DecodedFrame, FrameType};
 use crate::mpeg4::bvop::BMotion;
 use crate::mpeg4::decoder::Decoder;
 use crate::mpeg4::header::parse_gov;
