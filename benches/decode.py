@@ -176,6 +176,7 @@ def run(path: Path, repeat: int, extra: dict[str, Path | str] | None = None) -> 
         "pyav": av.__version__,
         "libavcodec": av.library_versions.get("libavcodec"),
         "pkdkit": pkdkit.__version__,
+        "pkdkit_module": str(Path(pkdkit.__file__).parent),
     }
     results.update(measure(path, repeat))
     results["clips"] = {
