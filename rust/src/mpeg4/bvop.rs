@@ -23,7 +23,7 @@ use crate::mpeg4::macroblock::{add_dquant, MbKind};
 use crate::mpeg4::mb_pred::{add_residual, average_into, predict, MbPred, PredParams};
 use crate::mpeg4::mode::Target;
 use crate::mpeg4::mv::{decode_component, MvField};
-use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketSyntax};
+use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketStart, PacketSyntax};
 use crate::mpeg4::recon::Picture;
 use crate::mpeg4::texture::TextureDecoder;
 use crate::mpeg4::vlc::read_mv_code;
@@ -270,24 +270,15 @@ impl BPackets<'_, '_> {
 }
 
 impl PacketDecoder for BPackets<'_, '_> {
-    fn packet(
-        &mut self,
-        r: &mut BitReader,
-        syntax: &PacketSyntax,
-        first: usize,
-        qscale: &mut u8,
-    ) -> (usize, bool) {
+    fn packet(&mut self, start: PacketStart) -> (usize, bool) {
         // FFmpeg's packet start resets only the top field's (frame) predictors.
         self.pred = [[0; 2]; 2];
-        self.texture.start_packet(first);
+        self.texture.start_packet(start.first);
         // Like FFmpeg: a packet that starts further on leaves a macroblock that is skipped in
         // the future reference in this packet (it takes no bits).
         let future_kinds = self.refs.future_kinds;
         mb_by_mb(
-            r,
-            syntax,
-            first,
-            qscale,
+            start,
             |r, index, qscale| self.macroblock(r, index, qscale),
             |index| future_kinds.get(index) == Some(&MbKind::Skipped),
         )

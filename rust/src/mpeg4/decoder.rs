@@ -31,7 +31,7 @@ use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, 
 use crate::mpeg4::mb_pred::PredParams;
 use crate::mpeg4::mode::{DecodeMode, Target};
 use crate::mpeg4::mv::{MvField, SliceState};
-use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketSyntax};
+use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketStart, PacketSyntax};
 use crate::mpeg4::partitioned::{self, PacketContext, PartitionedMb};
 use crate::mpeg4::quirks::{auto_idct, Quirks};
 use crate::mpeg4::recon::{reconstruct, reconstruct_qpel, Picture, ReconContext};
@@ -554,13 +554,8 @@ struct VopPackets<'a, 'b> {
 }
 
 impl PacketDecoder for VopPackets<'_, '_> {
-    fn packet(
-        &mut self,
-        r: &mut BitReader,
-        syntax: &PacketSyntax,
-        first: usize,
-        qscale: &mut u8,
-    ) -> (usize, bool) {
+    fn packet(&mut self, start: PacketStart) -> (usize, bool) {
+        let first = start.first;
         self.texture.start_packet(first);
         let mb_width = self.mb_width;
         if self.partitioned {
@@ -575,10 +570,11 @@ impl PacketDecoder for VopPackets<'_, '_> {
             };
             let (kinds, target, recon, qpel) =
                 (&mut *self.kinds, &mut *self.target, self.recon, self.qpel);
-            let result = partitioned::decode_packet(r, ctx, qscale, self.mb, |index, mb| {
-                kinds[index] = mb.kind;
-                hand_over(target, recon, qpel, mb, index % mb_width, index / mb_width);
-            });
+            let result =
+                partitioned::decode_packet(start.r, ctx, start.qscale, self.mb, |index, mb| {
+                    kinds[index] = mb.kind;
+                    hand_over(target, recon, qpel, mb, index % mb_width, index / mb_width);
+                });
             return match result {
                 Ok(n) => (first + n, false),
                 Err((_, n)) => (first + n, true),
@@ -602,7 +598,7 @@ impl PacketDecoder for VopPackets<'_, '_> {
             hand_over(self.target, self.recon, self.qpel, self.mb, mb_x, mb_y);
             true
         };
-        mb_by_mb(r, syntax, first, qscale, decode_mb, |_| true)
+        mb_by_mb(start, decode_mb, |_| true)
     }
 
     fn conceal(&mut self, index: usize) {

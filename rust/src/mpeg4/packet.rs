@@ -12,18 +12,21 @@ use crate::bits::BitReader;
 use crate::decoded::FrameType;
 use crate::mpeg4::header::{VolHeader, VopHeader};
 
+/// Where a packet starts: the reader at its first macroblock, and what decoding it needs.
+pub struct PacketStart<'p, 'v> {
+    pub r: &'p mut BitReader<'v>,
+    pub syntax: &'p PacketSyntax,
+    /// Index of its first macroblock (raster order).
+    pub first: usize,
+    /// The quantiser, which the macroblocks update.
+    pub qscale: &'p mut u8,
+}
+
 /// How the macroblocks of one VOP are decoded and concealed, packet by packet.
 pub trait PacketDecoder {
-    /// Decode the packet whose first macroblock is `first`, from `r` (at that macroblock) with
-    /// quantiser `qscale` (which the macroblocks update). Returns the index after the last
-    /// macroblock decoded and whether the packet stopped on damage.
-    fn packet(
-        &mut self,
-        r: &mut BitReader,
-        syntax: &PacketSyntax,
-        first: usize,
-        qscale: &mut u8,
-    ) -> (usize, bool);
+    /// Decode the packet at `start`. Returns the index after the last macroblock decoded and
+    /// whether the packet stopped on damage.
+    fn packet(&mut self, start: PacketStart) -> (usize, bool);
 
     /// Macroblock `index` was lost to damage: conceal it.
     fn conceal(&mut self, index: usize);
@@ -49,7 +52,12 @@ pub fn decode_packets<D: PacketDecoder>(
         let packet_first = mb_index;
         let packet_start_bits = r.position();
         let failed;
-        (mb_index, failed) = decoder.packet(&mut r, syntax, mb_index, &mut qscale);
+        (mb_index, failed) = decoder.packet(PacketStart {
+            r: &mut r,
+            syntax,
+            first: mb_index,
+            qscale: &mut qscale,
+        });
         if mb_index >= total && !failed {
             break;
         }
@@ -95,13 +103,16 @@ pub fn decode_packets<D: PacketDecoder>(
 /// packet's first, still belongs to this one (a B-VOP macroblock skipped in the future
 /// reference takes no bits, FFmpeg's rule). Returns what [`PacketDecoder::packet`] returns.
 pub fn mb_by_mb(
-    r: &mut BitReader,
-    syntax: &PacketSyntax,
-    first: usize,
-    qscale: &mut u8,
+    start: PacketStart,
     mut decode_mb: impl FnMut(&mut BitReader, usize, &mut u8) -> bool,
     runs_on: impl Fn(usize) -> bool,
 ) -> (usize, bool) {
+    let PacketStart {
+        r,
+        syntax,
+        first,
+        qscale,
+    } = start;
     let mut mb_index = first;
     while mb_index < syntax.total_mbs {
         if !decode_mb(r, mb_index, qscale) {
