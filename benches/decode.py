@@ -11,7 +11,10 @@ turns; fps and the ratio come from process CPU time (steady on a shared machine;
   bgr=True)``).
 
 Input: the CoViAR format (340x256, q 1, GOP 12, no B-frames) re-encoded from natural-looking content
-(``natural_clip.py``), or any file given with ``--input``. Prints a table; ``--json`` prints JSON.
+(``natural_clip.py``), or any file given with ``--input``. Beside the rendered clip, the same content
+as an XviD AVI with packed B-frames over several GOPs (``-c:v libxvid -vtag XVID -bf 2 -g 50 -q:v 4``,
+written by the ``ffmpeg`` command; reported as skipped, with the reason, where that cannot be had;
+``--no-xvid`` leaves it out). Prints a table; ``--json`` prints JSON (the extra file under ``clips``).
 
     python benches/decode.py                    # 300-frame natural clip, 5 repeats
     python benches/decode.py --frames 600 --json
@@ -37,7 +40,7 @@ import av  # noqa: E402
 import numpy as np  # noqa: E402
 
 sys.path.insert(0, str(Path(__file__).parent))
-from natural_clip import make_coviar_clip  # noqa: E402
+from natural_clip import make_coviar_clip, make_xvid_packed_clip  # noqa: E402
 from peers import cpu_model, load_average  # noqa: E402
 
 import pkdkit  # noqa: E402
@@ -122,24 +125,14 @@ def pkdkit_can_decode() -> str | None:
     return None
 
 
-def run(path: Path, repeat: int) -> dict:
-    results: dict = {
-        "file": str(path),
-        "bytes": path.stat().st_size,
-        "repeat": repeat,
-        "machine": platform.processor() or platform.machine(),
-        "cpu": cpu_model(),
-        "load_average": load_average(),
-        "pyav": av.__version__,
-        "libavcodec": av.library_versions.get("libavcodec"),
-        "pkdkit": pkdkit.__version__,
-        "peers": {},
-    }
+def measure(path: Path, repeat: int) -> dict:
+    """The peers' rows for one file: ``{"file", "bytes", "peers"}``."""
     missing = pkdkit_can_decode()
     peers = {
         "decode": (pyav_decode, pkdkit_decode),
         "decode+mv+bgr": (pyav_decode_mv_bgr, pkdkit_decode_mv_bgr),
     }
+    rows = {}
     for name, (ffmpeg_fn, pkdkit_fn) in peers.items():
         fns = {"ffmpeg": ffmpeg_fn} if missing else {"ffmpeg": ffmpeg_fn, "pkdkit": pkdkit_fn}
         try:
@@ -168,21 +161,36 @@ def run(path: Path, repeat: int) -> dict:
             )
         else:
             row["pkdkit_error"] = missing_here
-        results["peers"][name] = row
+        rows[name] = row
+    return {"file": str(path), "bytes": path.stat().st_size, "peers": rows}
+
+
+def run(path: Path, repeat: int, extra: dict[str, Path | str] | None = None) -> dict:
+    """Measure ``path`` (top-level ``file``, ``bytes``, ``peers``) and each ``extra`` clip (under
+    ``clips``: its rows, or ``{"skipped": reason}`` where it is a string saying why it is missing)."""
+    results: dict = {
+        "repeat": repeat,
+        "machine": platform.processor() or platform.machine(),
+        "cpu": cpu_model(),
+        "load_average": load_average(),
+        "pyav": av.__version__,
+        "libavcodec": av.library_versions.get("libavcodec"),
+        "pkdkit": pkdkit.__version__,
+        "pkdkit_module": str(Path(pkdkit.__file__).parent),
+    }
+    results.update(measure(path, repeat))
+    results["clips"] = {
+        name: {"skipped": clip} if isinstance(clip, str) else measure(clip, repeat)
+        for name, clip in (extra or {}).items()
+    }
     return results
 
 
-def print_table(results: dict) -> None:
-    print(
-        f"file {results['file']} ({results['bytes'] / 1e6:.2f} MB), best of {results['repeat']} "
-        "alternating passes, one thread; fps from process CPU time (wall-clock ratio in brackets)"
-    )
-    print(f"PyAV {results['pyav']} (libavcodec {results['libavcodec']}), pkdkit {results['pkdkit']}")
-    print(f"CPU {results['cpu']}, load average {results['load_average']}; fps = frames/s on one core")
+def print_peers(rows: dict) -> None:
     header = f"{'peer':<15} {'frames':>6} {'FFmpeg fps':>11} {'pkdkit fps':>11} {'pkdkit/FFmpeg':>16}"
     print(header)
     print("-" * len(header))
-    for name, row in results["peers"].items():
+    for name, row in rows.items():
         if "pkdkit_fps" in row:
             pk = f"{row['pkdkit_fps']:11.1f}"
             ratio = f"{row['speedup']:6.2f}x ({row['speedup_wall']:.2f}x)"
@@ -191,6 +199,23 @@ def print_table(results: dict) -> None:
         print(f"{name:<15} {row['frames']:>6} {row['ffmpeg_fps']:11.1f} {pk} {ratio:>16}")
         if "pkdkit_error" in row:
             print(f"  pkdkit: {row['pkdkit_error']}")
+
+
+def print_table(results: dict) -> None:
+    print(
+        f"best of {results['repeat']} alternating passes, one thread; fps from process CPU time "
+        "(wall-clock ratio in brackets)"
+    )
+    print(f"PyAV {results['pyav']} (libavcodec {results['libavcodec']}), pkdkit {results['pkdkit']}")
+    print(f"CPU {results['cpu']}, load average {results['load_average']}; fps = frames/s on one core")
+    print(f"\nfile {results['file']} ({results['bytes'] / 1e6:.2f} MB)")
+    print_peers(results["peers"])
+    for name, clip in results.get("clips", {}).items():
+        if "skipped" in clip:
+            print(f"\n{name}: skipped: {clip['skipped']}")
+            continue
+        print(f"\n{name}: file {clip['file']} ({clip['bytes'] / 1e6:.2f} MB)")
+        print_peers(clip["peers"])
 
 
 def main() -> None:
@@ -202,6 +227,8 @@ def main() -> None:
     parser.add_argument("--keep", type=Path, help="also save the rendered clip here")
     parser.add_argument("--asp", action="store_true",
                         help="render the clip as Advanced Simple Profile (2 B-frames, quarter-pel)")
+    parser.add_argument("--no-xvid", action="store_true",
+                        help="leave out the XviD packed-B AVI (written by Debian's ffmpeg with libxvid)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     args = parser.parse_args()
     os.environ.setdefault("RAYON_NUM_THREADS", "1")
@@ -211,7 +238,10 @@ def main() -> None:
         if path is None:
             path = args.keep or Path(tmp) / ("asp_natural.m4v" if args.asp else "coviar_natural.m4v")
             make_coviar_clip(path, frames=args.frames, seed=args.seed, asp=args.asp)
-        results = run(path, args.repeat)
+        extra: dict[str, Path | str] = {}
+        if args.input is None and not args.no_xvid:
+            extra["xvid_packed_b"] = make_xvid_packed_clip(Path(tmp) / "xvid_packed_b.avi", args.frames, args.seed)
+        results = run(path, args.repeat, extra)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

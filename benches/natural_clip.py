@@ -16,6 +16,8 @@ encoder, 340x256, ``q:v 1``, GOP 12, no B-frames, raw elementary stream.
 
 from __future__ import annotations
 
+import shutil
+import subprocess
 from fractions import Fraction
 from pathlib import Path
 
@@ -172,3 +174,26 @@ def make_coviar_clip(path: str | Path, frames: int = 300, seed: int = 0, asp: bo
         for packet in stream.encode(None):
             out.mux(packet)
     return path
+
+
+def make_xvid_packed_clip(path: str | Path, frames: int = 300, seed: int = 0) -> Path | str:
+    """The same content as an XviD AVI with packed B-frames over several GOPs, the way datasets
+    such as UCF-101 ship: Debian's ``ffmpeg`` command (built with libxvid), ``-c:v libxvid -vtag
+    XVID -bf 2 -g 50 -q:v 4``. Returns the path, or why it cannot be written (a string)."""
+    ffmpeg = shutil.which("ffmpeg")
+    if ffmpeg is None:
+        return "no ffmpeg command (Debian's ffmpeg has libxvid: apt-get install ffmpeg)"
+    encoders = subprocess.run([ffmpeg, "-hide_banner", "-encoders"], capture_output=True, text=True).stdout
+    if "libxvid" not in encoders:
+        return f"{ffmpeg} has no libxvid encoder"
+    images = render(frames, seed=seed)
+    height, width = images.shape[1:3]
+    command = [
+        ffmpeg, "-v", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{width}x{height}",
+        "-r", "25", "-i", "-", "-an", "-c:v", "libxvid", "-vtag", "XVID", "-bf", "2", "-g", "50",
+        "-q:v", "4", str(path),
+    ]
+    done = subprocess.run(command, input=images.tobytes(), capture_output=True)
+    if done.returncode != 0:
+        return f"{ffmpeg} failed: {done.stderr.decode(errors='replace').strip()[-300:]}"
+    return Path(path)

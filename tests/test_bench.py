@@ -24,10 +24,16 @@ def _script(folder: Path, name: str, payload: dict | None, *, to_file: bool = Fa
     (folder / name).write_text(textwrap.dedent(body))
 
 
-DECODE = {"peers": {
-    "decode": {"frames": 300, "ffmpeg_fps": 100.0, "pkdkit_fps": 250.0, "speedup": 2.5},
-    "decode+mv+bgr": {"frames": 300, "ffmpeg_fps": 80.0, "pkdkit_error": "UnsupportedCodecError: no"},
-}}
+DECODE = {
+    "peers": {
+        "decode": {"frames": 300, "ffmpeg_fps": 100.0, "pkdkit_fps": 250.0, "speedup": 2.5},
+        "decode+mv+bgr": {"frames": 300, "ffmpeg_fps": 80.0, "pkdkit_error": "UnsupportedCodecError: no"},
+    },
+    "clips": {
+        "xvid_packed_b": {"peers": {"decode": {"frames": 298, "ffmpeg_fps": 200.0, "pkdkit_fps": 300.0}}},
+        "other": {"skipped": "no ffmpeg command"},
+    },
+}
 TRAIN_STEP = {"rows": [{"modality": "mv", "backbone_step_samples_per_s": 40.0, "pkd_step_samples_per_s": 30.0}]}
 
 
@@ -38,8 +44,10 @@ def test_rows_ratios_and_notes(tmp_path):
     lines: list[str] = []
     report = run_benches(tmp_path, only="decode,train_step,loader,representations", say=lines.append)
     decode = [r for r in report.rows if r.bench == "decode"]
-    assert len(decode) == 1 and decode[0].ratio == pytest.approx(2.5) and decode[0].peer_value == 100.0
+    assert len(decode) == 2 and decode[0].ratio == pytest.approx(2.5) and decode[0].peer_value == 100.0
+    assert decode[1].measurement == "xvid_packed_b: decode, 1 thread" and decode[1].ratio == pytest.approx(1.5)
     assert "UnsupportedCodecError" in report.notes["decode"]
+    assert "other: skipped: no ffmpeg command" in report.notes["decode"]
     steps = [r for r in report.rows if r.bench == "train_step"]
     assert [r.pkdkit for r in steps] == [40.0, 30.0] and all(r.ratio is None for r in steps)
     assert "exited with 2" in report.notes["loader"] and "frame 3" in report.notes["loader"]

@@ -161,6 +161,67 @@ def test_damaged_p_vops_are_concealed_and_reported(tmp_path: Path, options: dict
         assert f.yuv[0].shape == (144, 176)
 
 
+def _resync_markers(vop: bytes, mb_num_bits: int) -> list[tuple[int, int]]:
+    """(byte offset, first macroblock) of the byte-aligned video packet headers in a B-VOP with
+    f_codes of 1 or 2 (resync marker: 17 zeros and a one)."""
+    out = []
+    for at in range(5, len(vop) - 4):
+        if vop[at] == 0 and vop[at + 1] == 0 and vop[at + 2] >> 6 == 0b01:
+            bits = "".join(f"{b:08b}" for b in vop[at + 2 : at + 5])
+            out.append((at, int(bits[2 : 2 + mb_num_bits], 2)))
+    return out
+
+
+def _same_macroblocks(a: np.ndarray, b: np.ndarray, size: int) -> np.ndarray:
+    """Per macroblock (raster order), whether the ``size`` x ``size`` blocks of two planes are equal."""
+    h, w = a.shape
+    same = (a == b).reshape(h // size, size, w // size, size).all(axis=(1, 3))
+    return same.reshape(-1)
+
+
+def test_a_damaged_b_vop_resyncs_at_the_next_video_packet(tmp_path: Path) -> None:
+    # FFmpeg's encoder writes video packets of about 200 bytes in every VOP type (-ps 200).
+    spec = ClipSpec(width=352, height=288, frames=12, bf=2, qscale=3, options={"ps": "200"})
+    path = make_clip(tmp_path / "b.m4v", spec)
+    data = path.read_bytes()
+    vops = [i for i in range(len(data) - 4) if data[i : i + 4] == b"\x00\x00\x01\xb6"]
+    first_b = next(k for k, at in enumerate(vops) if data[at + 4] >> 6 == 2)
+    start, end = vops[first_b], vops[first_b + 1]
+    total_mbs = (352 // 16) * (288 // 16)
+    markers = _resync_markers(data[start:end], (total_mbs - 1).bit_length())
+    assert len(markers) >= 3, markers
+    # Overwrite the middle of the B-VOP's second packet with 0xFF (no valid macroblock syntax,
+    # no start code, no resync marker): the packet fails to parse.
+    (second_at, second_mb), (third_at, third_mb) = markers[0], markers[1]
+    bad = bytearray(data)
+    bad[start + second_at + 40 : start + third_at - 10] = b"\xff" * (third_at - second_at - 50)
+    bad_path = tmp_path / "bad.m4v"
+    bad_path.write_bytes(bytes(bad))
+
+    clean = list(pkdkit.open(path).frames())
+    damaged = list(pkdkit.open(bad_path).frames())
+    ffmpeg_damaged = [planes_of(f) for f in ffmpeg_frames(bad_path)]
+    assert len(damaged) == len(clean) == len(ffmpeg_damaged) == spec.frames
+    b_index = 1  # the first B-VOP in decode order is displayed second
+    assert damaged[b_index].frame_type == "B"
+    for k, (c, d) in enumerate(zip(clean, damaged)):
+        if k != b_index:
+            assert d.damaged_mbs == 0
+            assert all(np.array_equal(x, y) for x, y in zip(c.yuv, d.yuv)), k
+    frame = damaged[b_index]
+    # Only the damaged packet is concealed: from its damage up to the next packet's first MB.
+    assert 0 < frame.damaged_mbs <= third_mb - second_mb, frame.damaged_mbs
+    for plane, (mine, good, theirs) in enumerate(zip(frame.yuv, clean[b_index].yuv, ffmpeg_damaged[b_index])):
+        size = 16 if plane == 0 else 8
+        same_as_clean = _same_macroblocks(mine, good, size)
+        same_as_ffmpeg = _same_macroblocks(mine, theirs, size)
+        # Before the damaged packet and from the next packet on: the undamaged pixels, which is
+        # also what FFmpeg decodes from the damaged file (it resyncs at the same packet).
+        assert same_as_clean[:second_mb].all() and same_as_clean[third_mb:].all(), plane
+        assert same_as_ffmpeg[:second_mb].all() and same_as_ffmpeg[third_mb:].all(), plane
+        assert not same_as_clean[second_mb:third_mb].all(), plane
+
+
 def test_truncated_stream_never_escapes_other_than_video_error(tmp_path: Path) -> None:
     path = make_clip(tmp_path / "t.m4v", ClipSpec(frames=6))
     data = path.read_bytes()

@@ -63,12 +63,17 @@ def _row(bench: str, what: str, unit: str, ours: float, peer: str, theirs: float
 
 def _decode_rows(data: dict) -> tuple[list[BenchRow], str]:
     rows, notes = [], []
-    for name, r in data["peers"].items():
-        if "pkdkit_fps" in r:
-            rows.append(_row("decode", f"{name}, 1 thread", "frames/s", r["pkdkit_fps"], "FFmpeg (PyAV)",
-                             r["ffmpeg_fps"]))
-        else:
-            notes.append(f"{name}: pkdkit failed: {r.get('pkdkit_error', '?')}")
+    clips = {"": data, **{f"{clip}: ": r for clip, r in data.get("clips", {}).items()}}
+    for clip, result in clips.items():
+        if "skipped" in result:
+            notes.append(f"{clip}skipped: {result['skipped']}")
+            continue
+        for name, r in result["peers"].items():
+            if "pkdkit_fps" in r:
+                rows.append(_row("decode", f"{clip}{name}, 1 thread", "frames/s", r["pkdkit_fps"], "FFmpeg (PyAV)",
+                                 r["ffmpeg_fps"]))
+            else:
+                notes.append(f"{clip}{name}: pkdkit failed: {r.get('pkdkit_error', '?')}")
     return rows, "; ".join(notes)
 
 

@@ -16,7 +16,7 @@ use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use crate::frame::{FrameType, YuvFrame};
+use crate::decoded::{FrameType, YuvFrame};
 use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::decoder::Decoder;
 use crate::mpeg4::mode::DecodeMode;
@@ -95,7 +95,7 @@ pub fn frame_prediction(video: &Video, index: usize) -> Result<YuvFrame> {
 }
 
 /// The VOP a full decode of display frame `index` (VOP `k`) starts at: the last I-VOP at or
-/// before `k` shown at or before the frame (as [`crate::frames::FrameIter`] starts).
+/// before `k` shown at or before the frame (as [`crate::frame_iter::FrameIter`] starts).
 fn start_vop(video: &Video, k: usize, index: usize) -> usize {
     (0..=k)
         .rev()

@@ -5,9 +5,9 @@
 pub mod bits;
 pub mod container;
 pub mod dct;
+pub mod decoded;
 pub mod error;
-pub mod frame;
-pub mod frames;
+pub mod frame_iter;
 pub mod mpeg4;
 pub mod repr;
 pub mod simd;

@@ -21,7 +21,8 @@ mod packed;
 
 use crate::bits::{start_codes, BitReader};
 use crate::container::{self, ContainerKind, Packet};
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
+use crate::mpeg4::clock::{VopClock, VopTime};
 use crate::mpeg4::header::{
     self, parse_user_data, parse_vol, parse_vop, profile_name, start_code as sc, EncoderInfo,
     VolHeader, VopHeader,
@@ -73,45 +74,7 @@ struct HeaderState {
     vol: Option<VolHeader>,
     profile_and_level: Option<u8>,
     encoder: EncoderInfo,
-    clock: Clock,
-}
-
-/// FFmpeg's VOP clock (`time_base`, `pp_time`, `pb_time` in mpeg4videodec.c), in ticks of
-/// `vop_time_increment_resolution`. FFmpeg drops a B-VOP whose time does not fall strictly
-/// between its two references ("messed up order"); not-coded VOPs move the clock too.
-#[derive(Default)]
-struct Clock {
-    /// Whole seconds of the current reference (set by GOV headers, advanced by
-    /// `modulo_time_base`).
-    time_base: i64,
-    last_time_base: i64,
-    last_non_b_time: i64,
-    pp_time: i64,
-}
-
-impl Clock {
-    /// Advance for one VOP header; false when FFmpeg skips it as a mistimed B-VOP.
-    fn vop(&mut self, header: &VopHeader, resolution: u32) -> bool {
-        let res = i64::from(resolution);
-        let (incr, increment) = (
-            i64::from(header.modulo_time_base),
-            i64::from(header.time_increment),
-        );
-        if header.coding_type == FrameType::B {
-            let time = (self.last_time_base + incr) * res + increment;
-            let pb_time = self.pp_time - (self.last_non_b_time - time);
-            !(self.pp_time <= pb_time
-                || self.pp_time <= self.pp_time - pb_time
-                || self.pp_time <= 0)
-        } else {
-            self.last_time_base = self.time_base;
-            self.time_base += incr;
-            let time = self.time_base * res + increment;
-            self.pp_time = time - self.last_non_b_time;
-            self.last_non_b_time = time;
-            true
-        }
-    }
+    clock: VopClock,
 }
 
 /// A start-code delimited unit: where its start code is and where it ends.
@@ -181,7 +144,7 @@ impl HeaderState {
                 // FFmpeg restarts its clock at the GOV time code (and skips an all-zero GOV).
                 if let Ok((seconds, _, _)) = header::parse_gov(&mut BitReader::new(body)) {
                     if BitReader::new(body).peek(23) != 0 {
-                        self.clock.time_base = i64::from(seconds);
+                        self.clock.gov(seconds);
                     }
                 }
             }
@@ -305,7 +268,7 @@ fn index_vop(
     let body = data.get(unit.at + 4..unit.end).unwrap_or(&[]);
     let header = parse_vop(&mut BitReader::new(body), vol)
         .map_err(|e| shift_offset(e, unit.at as u64 + 4).at_frame(k))?;
-    let in_time = state.clock.vop(&header, vol.time_increment_resolution);
+    let in_time = state.clock.vop(&header, vol.time_increment_resolution) != VopTime::Mistimed;
     let pictured = output
         .get_or_insert_with(|| Output::new(vol))
         .vop(k, &header, in_time);

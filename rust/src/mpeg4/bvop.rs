@@ -16,16 +16,14 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::{FrameType, MotionVector};
-use crate::mpeg4::header::{Encoder, EncoderInfo};
+use crate::decoded::MotionVector;
 use crate::mpeg4::header::{VolHeader, VopHeader};
-use crate::mpeg4::idct::{idct_add, IdctKind};
 use crate::mpeg4::interlaced::{self, BFields, FieldMotion, PredTarget};
-use crate::mpeg4::macroblock::{add_dquant, Macroblock, MbKind};
-use crate::mpeg4::mc::mc_halfpel;
+use crate::mpeg4::macroblock::{add_dquant, MbKind};
+use crate::mpeg4::mb_pred::{add_residual, average_into, predict, MbPred, PredParams};
 use crate::mpeg4::mode::Target;
-use crate::mpeg4::mv::{chroma_1mv, chroma_4mv, decode_component, MvField};
-use crate::mpeg4::qpel::{chroma_1mv_qpel_with, chroma_4mv_qpel_sum, mc_qpel, QpelChroma};
+use crate::mpeg4::mv::{decode_component, MvField};
+use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketStart, PacketSyntax};
 use crate::mpeg4::recon::Picture;
 use crate::mpeg4::texture::TextureDecoder;
 use crate::mpeg4::vlc::read_mv_code;
@@ -112,60 +110,15 @@ pub struct BRefs<'a> {
     pub future_fields: &'a [Option<FieldMotion>],
 }
 
-/// Encoder bugs FFmpeg works around in ASP streams, detected from the encoder's user data
-/// (and container tag) exactly as FFmpeg's `ff_mpeg4_workaround_bugs` does.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
-pub struct Quirks {
-    /// Chroma vector derivation of 16x16 quarter-sample MBs.
-    pub qpel_chroma: QpelChroma,
-}
-
-impl Quirks {
-    /// The workarounds for a stream written by `encoder` (in a container tagged `fourcc`).
-    /// A DivX string next to another encoder's keeps only its version, so an unknown DivX
-    /// build counts as an old one (< 1814).
-    pub fn detect(encoder: &EncoderInfo, fourcc: Option<&str>) -> Quirks {
-        let xvid_build = match encoder.kind {
-            Encoder::Xvid => encoder.build,
-            Encoder::Unknown
-                if matches!(fourcc, Some("XVID" | "XVIX" | "RMP4" | "ZMP4" | "SIPP")) =>
-            {
-                Some(0)
-            }
-            _ => None,
-        };
-        let divx = match (encoder.kind, encoder.version) {
-            (Encoder::Xvid, _) => None,
-            (Encoder::Divx, Some(v)) => Some((v, encoder.build.unwrap_or(0))),
-            (_, Some(v)) => Some((v, 0)),
-            _ => None,
-        };
-        let old_divx = |min: u32| divx.is_some_and(|(v, b)| v >= min && b < 1814);
-        let qpel_chroma = if old_divx(503) {
-            QpelChroma::Bug2
-        } else if old_divx(500) || xvid_build.is_some_and(|b| b <= 1) {
-            QpelChroma::Bug
-        } else {
-            QpelChroma::Standard
-        };
-        // FFmpeg also flags FF_BUG_DIRECT_BLOCKSIZE for DivX, but its direct-mode code reads
-        // the user's `avctx->workaround_bugs`, not the detected ones, so it never takes effect.
-        Quirks { qpel_chroma }
-    }
-}
-
 /// Stream-level parameters of a B-VOP.
 pub struct BParams {
-    pub idct: IdctKind,
-    /// Visible size (8x8 block source clipping as FFmpeg).
-    pub width: usize,
-    pub height: usize,
+    /// IDCT, visible size and quirks (what predicting a macroblock needs).
+    pub pred: PredParams,
     pub mb_width: usize,
     pub mb_height: usize,
     /// TRB and TRD in VOP clock ticks (FFmpeg's `pb_time`, `pp_time`); TRD > 0.
     pub trb: i32,
     pub trd: i32,
-    pub quirks: Quirks,
     /// Interlaced VOL: FFmpeg's `pp_field_time`, `pb_field_time` (see
     /// [`interlaced::field_times`]); `None` for progressive video.
     pub field_times: Option<(i32, i32)>,
@@ -211,11 +164,12 @@ struct BMb {
     field: Option<BFields>,
 }
 
-/// Decode the B-VOP whose macroblock data starts at `r` into `target` (a macroblock-aligned
-/// picture, or the coefficient record).
-#[allow(clippy::too_many_arguments)] // the VOP's headers, both references and decoder state, borrowed separately
+/// Decode the B-VOP `vop` (the bytes after its start code) into `target` (a macroblock-aligned
+/// picture, or the coefficient record). Damage is handled as in I/P-VOPs
+/// ([`crate::mpeg4::packet`]): the macroblocks up to the next video packet found are concealed
+/// by forward copies, and decoding goes on from there.
 pub fn decode_bvop(
-    r: &mut BitReader,
+    vop: &[u8],
     vol: &VolHeader,
     header: &VopHeader,
     params: &BParams,
@@ -224,101 +178,117 @@ pub fn decode_bvop(
     target: &mut Target,
 ) -> BOutput {
     let total = params.mb_width * params.mb_height;
-    let mut out = BOutput::default();
     texture.start_vop(vol, header);
     let syntax = PacketSyntax::new(vol, header, total);
-    let mut qscale = header.quant.clamp(1, 31);
-    let mut pred = [[0i32; 2]; 2];
-    let mut mb = BMb {
-        kind: BMbType::Skipped,
-        fwd: [[0; 2]; 4],
-        bwd: [[0; 2]; 4],
-        four: false,
-        export_four: false,
-        cbp: 0,
-        blocks: [[0; 64]; 6],
-        field_dct: false,
-        field: None,
+    let mut packets = BPackets {
+        qpel: vol.quarter_sample,
+        header,
+        params,
+        refs,
+        texture,
+        target,
+        pred: [[0; 2]; 2],
+        pred_bottom: [[0; 2]; 2],
+        mb: BMb {
+            kind: BMbType::Skipped,
+            fwd: [[0; 2]; 4],
+            bwd: [[0; 2]; 4],
+            four: false,
+            export_four: false,
+            cbp: 0,
+            blocks: [[0; 64]; 6],
+            field_dct: false,
+            field: None,
+        },
+        out: BOutput::default(),
     };
-    // Interlaced: the predictors of the bottom field's vectors (`pred` holds the top's).
-    let mut pred_bottom = [[0i32; 2]; 2];
-    let mut mb_index = 0;
-    while mb_index < total {
-        let (mb_x, mb_y) = (mb_index % params.mb_width, mb_index / params.mb_width);
+    let concealed = decode_packets(vop, header.header_bits, &syntax, header.quant, &mut packets);
+    let mut out = packets.out;
+    out.damaged_mbs = concealed;
+    out
+}
+
+/// The macroblocks of a B-VOP being decoded, with what they read and update.
+struct BPackets<'a, 'b> {
+    qpel: bool,
+    header: &'a VopHeader,
+    params: &'a BParams,
+    refs: &'a BRefs<'a>,
+    texture: &'a mut TextureDecoder,
+    target: &'a mut Target<'b>,
+    /// Forward and backward vector predictors (interlaced: of the top field).
+    pred: [[i32; 2]; 2],
+    /// Interlaced: the predictors of the bottom field's vectors.
+    pred_bottom: [[i32; 2]; 2],
+    mb: BMb,
+    out: BOutput,
+}
+
+impl BPackets<'_, '_> {
+    /// Parse, reconstruct (or record) and export macroblock `index`; false on damage.
+    fn macroblock(&mut self, r: &mut BitReader, index: usize, qscale: &mut u8) -> bool {
+        let params = self.params;
+        let (mb_x, mb_y) = (index % params.mb_width, index / params.mb_width);
         if mb_x == 0 {
-            pred = [[0; 2]; 2];
-            pred_bottom = [[0; 2]; 2];
+            self.pred = [[0; 2]; 2];
+            self.pred_bottom = [[0; 2]; 2];
         }
-        let colocated = refs.future_kinds.get(mb_index).copied();
+        let colocated = self.refs.future_kinds.get(index).copied();
+        let mb = &mut self.mb;
         let parsed = decode_mb(
             r,
-            vol.quarter_sample,
-            header,
+            self.qpel,
+            self.header,
             params,
-            refs,
+            self.refs,
             colocated,
             (mb_x, mb_y),
-            &mut qscale,
-            (&mut pred, &mut pred_bottom),
-            texture,
-            &mut mb,
+            qscale,
+            (&mut self.pred, &mut self.pred_bottom),
+            self.texture,
+            mb,
         );
         if parsed.is_err() {
-            // Conceal the rest of the VOP with forward copies and report it. Unlike I/P-VOPs
-            // there is no search for a later video packet to resume from (B-VOPs are never
-            // references, so the damage does not propagate).
-            for k in mb_index..total {
-                target.conceal(Some(refs.past), k % params.mb_width, k / params.mb_width);
-            }
-            out.damaged_mbs = total - mb_index;
-            return out;
+            return false;
         }
-        match target {
+        match &mut *self.target {
             Target::Pixels { cur, residual } => {
                 if !*residual {
                     mb.cbp = 0;
                 }
-                reconstruct(cur, params, refs, vol.quarter_sample, &mut mb, mb_x, mb_y);
+                reconstruct(cur, params, self.refs, self.qpel, mb, mb_x, mb_y);
             }
             Target::Coefficients(record) => {
-                record.store(&mb.blocks, mb.cbp, false, qscale, mb_x, mb_y);
+                record.store(&mb.blocks, mb.cbp, false, *qscale, mb_x, mb_y);
             }
             Target::Skip => {}
         }
-        export(
-            &mut out.motion_vectors,
-            &mb,
-            (mb_x, mb_y),
-            vol.quarter_sample,
-            params.b_motion,
-        );
-        mb_index += 1;
-        let mut after = r.clone();
-        if let Some(next) = syntax.as_ref().and_then(|s| s.next_packet(&mut after)) {
-            // Like FFmpeg: a packet that starts further on leaves a macroblock that is skipped
-            // in the future reference in this packet (it takes no bits).
-            let next_skipped = refs.future_kinds.get(mb_index) == Some(&MbKind::Skipped);
-            if next.mb_index > mb_index && next_skipped {
-                continue;
-            }
-            *r = after;
-            if next.mb_index < mb_index {
-                continue;
-            }
-            for k in mb_index..next.mb_index.min(total) {
-                target.conceal(Some(refs.past), k % params.mb_width, k / params.mb_width);
-                out.damaged_mbs += 1;
-            }
-            mb_index = next.mb_index;
-            if let Some(q) = next.qscale {
-                qscale = q.clamp(1, 31);
-            }
-            // FFmpeg's packet start resets only the top field's (frame) predictors.
-            pred = [[0; 2]; 2];
-            texture.start_packet(mb_index);
-        }
+        let motion = &mut self.out.motion_vectors;
+        export(motion, mb, (mb_x, mb_y), self.qpel, params.b_motion);
+        true
     }
-    out
+}
+
+impl PacketDecoder for BPackets<'_, '_> {
+    fn packet(&mut self, start: PacketStart) -> (usize, bool) {
+        // FFmpeg's packet start resets only the top field's (frame) predictors.
+        self.pred = [[0; 2]; 2];
+        self.texture.start_packet(start.first);
+        // Like FFmpeg: a packet that starts further on leaves a macroblock that is skipped in
+        // the future reference in this packet (it takes no bits).
+        let future_kinds = self.refs.future_kinds;
+        mb_by_mb(
+            start,
+            |r, index, qscale| self.macroblock(r, index, qscale),
+            |index| future_kinds.get(index) == Some(&MbKind::Skipped),
+        )
+    }
+
+    fn conceal(&mut self, index: usize) {
+        let width = self.params.mb_width;
+        self.target
+            .conceal(Some(self.refs.past), index % width, index / width);
+    }
 }
 
 /// Parse one B macroblock into `mb` (coefficients dequantised).
@@ -457,100 +427,6 @@ fn decode_mb(
     Ok(())
 }
 
-/// A 16x16 luma + two 8x8 chroma prediction buffer.
-struct MbPred {
-    y: [u8; 256],
-    u: [u8; 64],
-    v: [u8; 64],
-}
-
-impl MbPred {
-    fn new() -> Self {
-        MbPred {
-            y: [0; 256],
-            u: [0; 64],
-            v: [0; 64],
-        }
-    }
-}
-
-/// Predict one direction of a macroblock from `reference` into `out`.
-#[allow(clippy::too_many_arguments)] // plain values of the per-macroblock hot path; a struct would be filled per call
-fn predict(
-    out: &mut MbPred,
-    reference: &Picture,
-    params: &BParams,
-    qpel: bool,
-    rounding: bool,
-    mvs: &[[i32; 2]; 4],
-    four: bool,
-    mb_x: usize,
-    mb_y: usize,
-) {
-    let Some([ry, ru, rv]) = reference.ref_planes() else {
-        return;
-    };
-    let (x, y) = ((mb_x * 16) as i32, (mb_y * 16) as i32);
-    let (cx, cy) = ((mb_x * 8) as i32, (mb_y * 8) as i32);
-    if !four {
-        let [mx, my] = mvs[0];
-        let (umx, umy) = if qpel {
-            mc_qpel(&ry, &mut out.y, 0, 16, x, y, mx, my, 16, rounding);
-            (
-                chroma_1mv_qpel_with(mx, params.quirks.qpel_chroma),
-                chroma_1mv_qpel_with(my, params.quirks.qpel_chroma),
-            )
-        } else {
-            mc_halfpel(&ry, &mut out.y, 0, 16, x, y, mx, my, 16, 16, rounding);
-            (chroma_1mv(mx), chroma_1mv(my))
-        };
-        mc_halfpel(&ru, &mut out.u, 0, 8, cx, cy, umx, umy, 8, 8, rounding);
-        mc_halfpel(&rv, &mut out.v, 0, 8, cx, cy, umx, umy, 8, 8, rounding);
-        return;
-    }
-    let (vis_w, vis_h) = (params.width as i32, params.height as i32);
-    let shift = if qpel { 2 } else { 1 };
-    for (i, &[mx, my]) in mvs.iter().enumerate() {
-        let (bx, by) = (x + (i as i32 & 1) * 8, y + (i as i32 >> 1) * 8);
-        let ex = clipped_vector(bx, mx, shift, -16, vis_w);
-        let ey = clipped_vector(by, my, shift, -16, vis_h);
-        let off = (i >> 1) * 8 * 16 + (i & 1) * 8;
-        if qpel {
-            mc_qpel(&ry, &mut out.y, off, 16, bx, by, ex, ey, 8, rounding);
-        } else {
-            mc_halfpel(&ry, &mut out.y, off, 16, bx, by, ex, ey, 8, 8, rounding);
-        }
-    }
-    let (sum_x, sum_y) = if qpel {
-        (
-            chroma_4mv_qpel_sum(mvs.map(|v| v[0])),
-            chroma_4mv_qpel_sum(mvs.map(|v| v[1])),
-        )
-    } else {
-        (
-            mvs.iter().map(|v| v[0]).sum(),
-            mvs.iter().map(|v| v[1]).sum(),
-        )
-    };
-    let ex = clipped_vector(cx, chroma_4mv(sum_x), 1, -8, vis_w >> 1);
-    let ey = clipped_vector(cy, chroma_4mv(sum_y), 1, -8, vis_h >> 1);
-    mc_halfpel(&ru, &mut out.u, 0, 8, cx, cy, ex, ey, 8, 8, rounding);
-    mc_halfpel(&rv, &mut out.v, 0, 8, cx, cy, ex, ey, 8, 8, rounding);
-}
-
-/// FFmpeg clips an 8x8 block's integer source position to [lo, hi] and drops the fractional
-/// offset when it lands on `hi`; return the vector (in units of 1/2^shift) reproducing that.
-fn clipped_vector(pos: i32, mv: i32, shift: u32, lo: i32, hi: i32) -> i32 {
-    let src = pos + (mv >> shift);
-    let clipped = src.clamp(lo, hi.max(lo));
-    let frac = if clipped == hi {
-        0
-    } else {
-        mv & ((1 << shift) - 1)
-    };
-    ((clipped - pos) << shift) + frac
-}
-
 /// Write the prediction(s) and the residual of MB (`mb_x`, `mb_y`) into `cur`.
 fn reconstruct(
     cur: &mut Picture,
@@ -577,7 +453,15 @@ fn reconstruct(
         match &mb.field {
             Some(f) => fields(&mut a, refs.past, &f.fwd),
             None => predict(
-                &mut a, refs.past, params, qpel, false, &mb.fwd, mb.four, mb_x, mb_y,
+                &mut a,
+                refs.past,
+                &params.pred,
+                qpel,
+                false,
+                &mb.fwd,
+                mb.four,
+                mb_x,
+                mb_y,
             ),
         }
     }
@@ -588,7 +472,7 @@ fn reconstruct(
             None => predict(
                 &mut b,
                 refs.future,
-                params,
+                &params.pred,
                 qpel,
                 false,
                 &mb.bwd,
@@ -608,60 +492,19 @@ fn reconstruct(
     let cbp = mb.cbp;
     if mb.field_dct {
         // Chroma residual as usual, luma on alternate lines.
-        add_residual(cur, params.idct, &a, cbp & 3, &mut mb.blocks, mb_x, mb_y);
-        interlaced::add_field_luma_residual(cur, params.idct, cbp, &mut mb.blocks, mb_x, mb_y);
+        add_residual(
+            cur,
+            params.pred.idct,
+            &a,
+            cbp & 3,
+            &mut mb.blocks,
+            mb_x,
+            mb_y,
+        );
+        interlaced::add_field_luma_residual(cur, params.pred.idct, cbp, &mut mb.blocks, mb_x, mb_y);
         return;
     }
-    add_residual(cur, params.idct, &a, cbp, &mut mb.blocks, mb_x, mb_y);
-}
-
-/// Write the prediction `pred` of MB (`mb_x`, `mb_y`) into `cur` and add the IDCT of the coded
-/// blocks (`cbp` bit `5 - i` for block `i`).
-fn add_residual(
-    cur: &mut Picture,
-    idct: IdctKind,
-    pred: &MbPred,
-    cbp: u8,
-    blocks: &mut [[i16; 64]; 6],
-    mb_x: usize,
-    mb_y: usize,
-) {
-    let (ls, cs) = (cur.width, cur.width / 2);
-    for row in 0..16 {
-        let at = (mb_y * 16 + row) * ls + mb_x * 16;
-        if let Some(d) = cur.y.get_mut(at..at + 16) {
-            d.copy_from_slice(&pred.y[row * 16..row * 16 + 16]);
-        }
-    }
-    for row in 0..8 {
-        let at = (mb_y * 8 + row) * cs + mb_x * 8;
-        if let Some(d) = cur.u.get_mut(at..at + 8) {
-            d.copy_from_slice(&pred.u[row * 8..row * 8 + 8]);
-        }
-        if let Some(d) = cur.v.get_mut(at..at + 8) {
-            d.copy_from_slice(&pred.v[row * 8..row * 8 + 8]);
-        }
-    }
-    let luma_at = |i: usize| (mb_y * 16 + (i >> 1) * 8) * ls + mb_x * 16 + (i & 1) * 8;
-    let chroma_at = (mb_y * 8) * cs + mb_x * 8;
-    for (i, block) in blocks.iter_mut().enumerate().take(4) {
-        if cbp & (32 >> i) != 0 {
-            idct_add(idct, block, &mut cur.y, luma_at(i), ls);
-        }
-    }
-    if cbp & 2 != 0 {
-        idct_add(idct, &mut blocks[4], &mut cur.u, chroma_at, cs);
-    }
-    if cbp & 1 != 0 {
-        idct_add(idct, &mut blocks[5], &mut cur.v, chroma_at, cs);
-    }
-}
-
-/// `a = (a + b + 1) >> 1`, FFmpeg's `avg_pixels` on the forward prediction.
-fn average_into(a: &mut [u8], b: &[u8]) {
-    for (x, &y) in a.iter_mut().zip(b) {
-        *x = ((u16::from(*x) + u16::from(y) + 1) >> 1) as u8;
-    }
+    add_residual(cur, params.pred.idct, &a, cbp, &mut mb.blocks, mb_x, mb_y);
 }
 
 /// Append the MB's entries in FFmpeg's export order and form: per direction it uses (forward
@@ -753,152 +596,6 @@ fn field_displacement(motion: &FieldMotion, field: usize, scale: u16) -> [i32; 2
     [mx, 2 * my + i32::from(scale) * parity]
 }
 
-/// A video packet header found after a macroblock.
-struct NextPacket {
-    mb_index: usize,
-    qscale: Option<u8>,
-}
-
-/// Video-packet syntax of one B-VOP (only when resync markers are enabled).
-struct PacketSyntax {
-    prefix_zeros: usize,
-    mb_num_bits: u32,
-    total: usize,
-    quant_precision: u32,
-    time_increment_bits: u32,
-}
-
-impl PacketSyntax {
-    fn new(vol: &VolHeader, header: &VopHeader, total: usize) -> Option<Self> {
-        if vol.resync_marker_disable {
-            return None;
-        }
-        let f = usize::from(header.fcode_forward.max(header.fcode_backward).max(2));
-        Some(PacketSyntax {
-            prefix_zeros: 15 + f,
-            mb_num_bits: usize::BITS - total.saturating_sub(1).leading_zeros(),
-            total,
-            quant_precision: u32::from(vol.quant_precision),
-            time_increment_bits: vol.time_increment_bits,
-        })
-    }
-
-    /// After a macroblock: the packet that starts here, if any (FFmpeg's `mpeg4_is_resync`,
-    /// without MCBPC stuffing, which B-VOPs do not have). The reader moves past its header.
-    fn next_packet(&self, r: &mut BitReader) -> Option<NextPacket> {
-        let pos = r.position();
-        if pos + 8 >= r.len_bits() {
-            return None;
-        }
-        const PREFIX: [u32; 8] = [
-            0x7F00, 0x7E00, 0x7C00, 0x7800, 0x7000, 0x6000, 0x4000, 0x0000,
-        ];
-        if r.peek(16) != PREFIX[pos & 7] {
-            return None;
-        }
-        let mut t = r.clone();
-        t.skip(1);
-        t.byte_align();
-        let mut zeros = 0;
-        while zeros < 32 && !t.read_bit() {
-            zeros += 1;
-        }
-        if zeros < self.prefix_zeros {
-            return None;
-        }
-        let mb_index = t.read(self.mb_num_bits) as usize;
-        if mb_index == 0 || mb_index >= self.total {
-            return None;
-        }
-        let q = t.read(self.quant_precision) as u8;
-        if t.read_bit() {
-            let mut seconds = 0;
-            while t.read_bit() && seconds < 64 {
-                seconds += 1;
-            }
-            // marker, time increment, marker, coding type, intra_dc_vlc_thr, both f_codes
-            t.skip(1 + self.time_increment_bits + 1 + 2 + 3 + 3 + 3);
-        }
-        if t.overrun() {
-            return None;
-        }
-        *r = t;
-        Some(NextPacket {
-            mb_index,
-            qscale: (q != 0).then_some(q),
-        })
-    }
-}
-
-/// FFmpeg's VOP clock (`time_base`, `pp_time`, `pb_time` of mpeg4videodec.c), which gives
-/// the temporal distances of direct mode. Feed it every VOP header in decode order (coded or
-/// not) and every GOV time code.
-#[derive(Clone, Copy, Debug, Default)]
-pub struct VopClock {
-    time_base: i64,
-    last_time_base: i64,
-    last_non_b_time: i64,
-    pp_time: i64,
-}
-
-impl VopClock {
-    /// A group-of-VOP header sets the seconds counter to its time code.
-    pub fn gov(&mut self, seconds: u32) {
-        self.time_base = i64::from(seconds);
-    }
-
-    /// Advance for one VOP header; for a B-VOP returns `Some((trb, trd))` when its time is
-    /// between its references (FFmpeg drops it otherwise), `None` for other VOPs.
-    pub fn vop(&mut self, header: &VopHeader, resolution: u32) -> Option<(i32, i32)> {
-        let res = i64::from(resolution.max(1));
-        let incr = i64::from(header.modulo_time_base);
-        let increment = i64::from(header.time_increment);
-        if header.coding_type == FrameType::B {
-            let time = (self.last_time_base + incr) * res + increment;
-            let pb_time = self.pp_time - (self.last_non_b_time - time);
-            let ok = !(self.pp_time <= pb_time
-                || self.pp_time <= self.pp_time - pb_time
-                || self.pp_time <= 0);
-            let fits = i32::try_from(self.pp_time).is_ok() && i32::try_from(pb_time).is_ok();
-            (ok && fits).then_some((pb_time as i32, self.pp_time as i32))
-        } else {
-            self.last_time_base = self.time_base;
-            self.time_base += incr;
-            let time = self.time_base * res + increment;
-            self.pp_time = time - self.last_non_b_time;
-            self.last_non_b_time = time;
-            None
-        }
-    }
-
-    /// Time of the last I/P-VOP and its distance to the one before (interlaced direct mode).
-    pub fn reference_times(&self) -> (i64, i64) {
-        (self.last_non_b_time, self.pp_time)
-    }
-}
-
-/// Reconstruct an inter (or not-coded) macroblock of a P-VOP with quarter-sample vectors:
-/// prediction from `reference` (16x16, or four 8x8 blocks for 4MV, FFmpeg's clipping and chroma
-/// derivation) with the VOP's rounding control, then the residual of the coded blocks.
-#[allow(clippy::too_many_arguments)] // `cur` and `reference` are both pictures borrowed apart; the rest are per-MB values
-pub fn reconstruct_p_qpel(
-    cur: &mut Picture,
-    reference: &Picture,
-    params: &BParams,
-    rounding: bool,
-    mb: &mut Macroblock,
-    mb_x: usize,
-    mb_y: usize,
-) {
-    let mut pred = MbPred::new();
-    let four = mb.kind == MbKind::Inter4V;
-    predict(
-        &mut pred, reference, params, true, rounding, &mb.mv, four, mb_x, mb_y,
-    );
-    let cbp = mb.cbp;
-    add_residual(cur, params.idct, &pred, cbp, &mut mb.blocks, mb_x, mb_y);
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -949,74 +646,5 @@ mod tests {
         assert_eq!(direct_vectors([6, 0], [-1, 2], 2, 3), ([3, 2], [-3, 2]));
         // TRB = TRD / 2 on a zero vector: zero everywhere.
         assert_eq!(direct_vectors([0, 0], [0, 0], 1, 2), ([0, 0], [0, 0]));
-    }
-
-    #[test]
-    fn clipped_vectors_for_qpel_and_hpel() {
-        assert_eq!(clipped_vector(32, 5, 1, -16, 176), 5);
-        assert_eq!(clipped_vector(32, -7, 2, -16, 176), -7);
-        // qpel: pos 160, +83 quarter samples -> src 180 > 176 -> 176, fraction dropped.
-        assert_eq!(clipped_vector(160, 83, 2, -16, 176), 64);
-        // far left: clipped to -16 keeping the fraction.
-        assert_eq!(clipped_vector(0, -201, 2, -16, 176), -64 + 3);
-    }
-
-    fn vop(coding_type: FrameType, modulo_time_base: u32, time_increment: u32) -> VopHeader {
-        VopHeader {
-            coding_type,
-            modulo_time_base,
-            time_increment,
-            vop_coded: true,
-            rounding_type: false,
-            intra_dc_vlc_thr: 0,
-            top_field_first: false,
-            alternate_vertical_scan: false,
-            quant: 4,
-            fcode_forward: 1,
-            fcode_backward: 1,
-            warping_points: Vec::new(),
-            header_bits: 0,
-        }
-    }
-
-    #[test]
-    fn clock_gives_trb_and_trd_in_decode_order() {
-        // Display I0 B1 B2 P3 B4 P5 at 25 ticks per second, decode order I0 P3 B1 B2 P5 B4.
-        let mut clock = VopClock::default();
-        let res = 25;
-        assert_eq!(clock.vop(&vop(FrameType::I, 0, 0), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::P, 0, 3), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 1), res), Some((1, 3)));
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 2), res), Some((2, 3)));
-        assert_eq!(clock.vop(&vop(FrameType::P, 0, 5), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 4), res), Some((1, 2)));
-        // A B-VOP timed at or after its future reference is dropped (FFmpeg's check).
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 5), res), None);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 7), res), None);
-    }
-
-    #[test]
-    fn clock_crosses_seconds_and_gov_time_codes() {
-        let mut clock = VopClock::default();
-        let res = 25;
-        clock.vop(&vop(FrameType::I, 0, 20), res);
-        // P one second later (modulo_time_base 1, increment 2): 7 ticks after the I.
-        clock.vop(&vop(FrameType::P, 1, 2), res);
-        // The B in between belongs to the first second: its modulo_time_base counts from the
-        // time base before the P.
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 23), res), Some((3, 7)));
-        assert_eq!(clock.vop(&vop(FrameType::B, 1, 0), res), Some((5, 7)));
-        // A GOV restarts the seconds at its time code; an I-VOP there has modulo_time_base 0.
-        clock.gov(3);
-        clock.vop(&vop(FrameType::I, 0, 1), res);
-        clock.vop(&vop(FrameType::P, 0, 4), res);
-        assert_eq!(clock.vop(&vop(FrameType::B, 0, 2), res), Some((1, 3)));
-    }
-
-    #[test]
-    fn averaging_rounds_up() {
-        let mut a = [1u8, 2, 255, 0];
-        average_into(&mut a, &[2, 2, 254, 1]);
-        assert_eq!(a, [2, 2, 255, 1]);
     }
 }

@@ -11,7 +11,7 @@
 //! coded stay zero.
 #![forbid(unsafe_code)]
 
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::texture::Dequantiser;
 
 /// Coding of one 8x8 block, as stored in [`Coefficients::block_types`].

@@ -3,33 +3,38 @@
 //! way FFmpeg's `export_mvs` does. B-VOPs go to [`bvop`] (with the past and the future reference
 //! it keeps, the future one's vectors and `not_coded` flags for direct mode, and TRB/TRD from its
 //! VOP clock); quarter-sample inter MBs of P-VOPs are reconstructed by
-//! [`bvop::reconstruct_p_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
+//! [`reconstruct_qpel`]. GMC S-VOPs decode like P-VOPs with the warp of [`gmc`] for
 //! their `mcsel` macroblocks; interlaced I/P macroblocks with field DCT or field vectors go
 //! through [`interlaced`] (B-VOPs: field vectors and interlaced direct mode in [`bvop`]). Still
 //! refused with `Unsupported`: interlaced video with data partitioning or sprites, static
 //! sprites, GMC with data partitioning, non-8-bit video.
 //!
-//! Damage handling (documented behaviour): when a macroblock fails to parse (invalid code,
-//! overrun), the decoder conceals the MBs from the failing one up to the next video packet it can
-//! find (a resync marker with a valid header, searched byte by byte from where the damaged
-//! packet started) by copying the co-located MBs of the reference picture (mid-grey when there is
-//! none), counts them in [`Decoder::damaged_mbs`], and decodes on from that packet. It never
-//! panics and only reads inside the VOP's bytes.
+//! Damage handling (documented behaviour, the same in every VOP type, see
+//! [`crate::mpeg4::packet`]): when a macroblock fails to parse (invalid code, overrun), the
+//! decoder conceals the MBs from the failing one up to the next video packet it can find (a
+//! resync marker with a valid header, searched byte by byte from where the damaged packet
+//! started) by copying the co-located MBs of the reference picture (B-VOPs: the past reference;
+//! mid-grey when there is none), counts them in [`Decoder::damaged_mbs`], and decodes on from
+//! that packet. It never panics and only reads inside the VOP's bytes.
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
-use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs, Quirks, VopClock};
+use crate::decoded::{DecodedFrame, FrameType, MotionVector, YuvFrame};
+use crate::mpeg4::bvop::{self, BMotion, BParams, BRefs};
+use crate::mpeg4::clock::{VopClock, VopTime};
 use crate::mpeg4::coefficients::Coefficients;
 use crate::mpeg4::gmc::{self, Warp};
-use crate::mpeg4::header::{Encoder, EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
+use crate::mpeg4::header::{EncoderInfo, VolHeader, VopHeader, SPRITE_GMC, SPRITE_STATIC};
 use crate::mpeg4::idct::IdctKind;
 use crate::mpeg4::interlaced;
 use crate::mpeg4::macroblock::{decode_macroblock, Macroblock, MbKind, MbParams, MbState};
+use crate::mpeg4::mb_pred::PredParams;
 use crate::mpeg4::mode::{DecodeMode, Target};
 use crate::mpeg4::mv::{MvField, SliceState};
+use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketStart, PacketSyntax};
 use crate::mpeg4::partitioned::{self, PacketContext, PartitionedMb};
-use crate::mpeg4::recon::{reconstruct, Picture, ReconContext};
+use crate::mpeg4::quirks::{auto_idct, Quirks};
+use crate::mpeg4::recon::{reconstruct, reconstruct_qpel, Picture, ReconContext};
 use crate::mpeg4::texture::{Dequantiser, TextureDecoder};
 use crate::{Error, Result};
 
@@ -68,18 +73,6 @@ pub struct Decoder {
     mode: DecodeMode,
     /// What the last VOP decoded in [`DecodeMode::Coefficients`] recorded (until taken).
     coefficients: Option<Coefficients>,
-}
-
-/// The IDCT FFmpeg picks automatically: the XviD one for streams XviD wrote, its own simple
-/// IDCT otherwise. Like FFmpeg, a stream whose user data names no encoder at all counts as
-/// XviD's when the container tags it `XVID`, `XVIX`, `RMP4`, `ZMP4` or `SIPP`.
-pub fn auto_idct(encoder: &EncoderInfo, fourcc: Option<&str>) -> IdctKind {
-    let xvid_tag = matches!(fourcc, Some("XVID" | "XVIX" | "RMP4" | "ZMP4" | "SIPP"));
-    match encoder.kind {
-        Encoder::Xvid => IdctKind::Xvid,
-        Encoder::Unknown if xvid_tag => IdctKind::Xvid,
-        _ => IdctKind::Simple,
-    }
 }
 
 /// Whether this decoder decodes streams with `vol`: `Unsupported` naming the coding tool if not.
@@ -237,7 +230,11 @@ impl Decoder {
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
         check_vop(&self.vol, header)?;
         self.texture.set_levels_only(self.mode.levels_only());
-        let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
+        let b_times = match self.clock.vop(header, self.vol.time_increment_resolution) {
+            // FFmpeg's times are ints: a B-VOP whose distances do not fit is dropped.
+            VopTime::Between { trb, trd } => i32::try_from(trb).ok().zip(i32::try_from(trd).ok()),
+            VopTime::Reference | VopTime::Mistimed => None,
+        };
         match header.coding_type {
             FrameType::I | FrameType::P => {}
             FrameType::B => return Ok(self.decode_b(vop, header, b_times)),
@@ -349,8 +346,6 @@ impl Decoder {
             let time = last - i64::from(trd - trb);
             params.field_times = Some(interlaced::field_times(time, last, pp, self.t_frame)?);
         }
-        let mut r = BitReader::new(vop);
-        r.seek(header.header_bits);
         let none = Picture::empty();
         let (past, future) = match self.mode {
             // No picture is read or written: empty ones stand for the references.
@@ -380,7 +375,7 @@ impl Decoder {
             (None, None) => Target::Skip,
         };
         let out = bvop::decode_bvop(
-            &mut r,
+            vop,
             &self.vol,
             header,
             &params,
@@ -416,19 +411,26 @@ impl Decoder {
         frame
     }
 
-    /// What the B-VOP and quarter-sample reconstruction need to know about the stream.
+    /// What a B-VOP needs to know about the stream (TRB, TRD from the clock).
     fn block_params(&self, trb: i32, trd: i32) -> BParams {
         BParams {
-            idct: self.idct,
-            width: self.width,
-            height: self.height,
+            pred: self.pred_params(),
             mb_width: self.mb_width,
             mb_height: self.mb_height,
             trb,
             trd,
-            quirks: self.quirks,
             field_times: None,
             b_motion: self.b_motion,
+        }
+    }
+
+    /// What predicting a macroblock into a buffer needs (B-VOPs, quarter-sample P-VOPs).
+    fn pred_params(&self) -> PredParams {
+        PredParams {
+            idct: self.idct,
+            width: self.width,
+            height: self.height,
+            qpel_chroma: self.quirks.qpel_chroma,
         }
     }
 
@@ -453,20 +455,12 @@ impl Decoder {
             sprite,
             interlaced: self.vol.interlaced,
         };
-        let packets = PacketSyntax {
-            coding_type: header.coding_type,
-            f_code: params.f_code,
-            total_mbs: total,
-            mb_num_bits: usize::BITS - total.saturating_sub(1).leading_zeros(),
-            quant_precision: u32::from(self.vol.quant_precision),
-            time_increment_bits: self.vol.time_increment_bits,
-        };
+        let syntax = PacketSyntax::new(&self.vol, header, total);
         self.mvs.clear();
         self.kinds.fill(MbKind::Concealed);
         self.field_motion.fill(None);
         self.texture.start_vop(&self.vol, header);
-        let qpel = self.vol.quarter_sample.then(|| self.block_params(0, 1));
-        let qpel = qpel.as_ref();
+        let qpel = self.vol.quarter_sample.then(|| self.pred_params());
         let recon = ReconContext {
             reference: self.reference.as_ref(),
             idct: self.idct,
@@ -475,109 +469,22 @@ impl Decoder {
             visible_height: self.height,
             sprite,
         };
-        let mut r = BitReader::new(vop);
-        r.seek(header.header_bits);
-        let mut qscale = header.quant.clamp(1, 31);
-        let mut mb_index = 0usize;
-        let mut concealed = 0usize;
-        while mb_index < total {
-            let packet_first = mb_index;
-            let packet_start_bits = r.position();
-            self.texture.start_packet(mb_index);
-            let failed = if self.vol.data_partitioned {
-                let ctx = PacketContext {
-                    params: &params,
-                    mb_width: self.mb_width,
-                    total_mbs: total,
-                    first_mb: mb_index,
-                    mvs: &mut self.mvs,
-                    texture: &mut self.texture,
-                    scratch: &mut self.partition_scratch,
-                };
-                let (kinds, mb_width) = (&mut self.kinds, self.mb_width);
-                let result = partitioned::decode_packet(
-                    &mut r,
-                    ctx,
-                    &mut qscale,
-                    &mut self.mb,
-                    |index, mb| {
-                        kinds[index] = mb.kind;
-                        let (mb_x, mb_y) = (index % mb_width, index / mb_width);
-                        hand_over(target, &recon, qpel, mb, mb_x, mb_y);
-                    },
-                );
-                let (done, failed) = match result {
-                    Ok(n) => (n, false),
-                    Err((_, n)) => (n, true),
-                };
-                mb_index += done;
-                failed
-            } else {
-                let mut slice =
-                    SliceState::start(mb_index % self.mb_width, mb_index / self.mb_width);
-                let mut failed = false;
-                while mb_index < total {
-                    let (mb_x, mb_y) = (mb_index % self.mb_width, mb_index / self.mb_width);
-                    slice.enter_mb(mb_x, mb_y);
-                    let mut state = MbState {
-                        qscale: &mut qscale,
-                        mvs: &mut self.mvs,
-                        texture: &mut self.texture,
-                        slice: &slice,
-                    };
-                    if decode_macroblock(&mut r, &params, &mut state, mb_x, mb_y, &mut self.mb)
-                        .is_err()
-                    {
-                        failed = true;
-                        break;
-                    }
-                    self.kinds[mb_index] = self.mb.kind;
-                    self.field_motion[mb_index] = self.mb.field;
-                    hand_over(target, &recon, qpel, &mut self.mb, mb_x, mb_y);
-                    mb_index += 1;
-                    if let Some(next) = packets.packet_end(&mut r) {
-                        if mb_index >= next {
-                            break;
-                        }
-                    }
-                }
-                failed
-            };
-            if mb_index >= total && !failed {
-                break;
-            }
-            // The expected place of the next packet header: right after this packet's stuffing.
-            let mut next_packet = None;
-            if !failed {
-                let mut at = r.clone();
-                at.skip(1);
-                at.byte_align();
-                if at.peek(16) == 0 {
-                    next_packet = packets
-                        .read_header(&mut at)
-                        .filter(|h| h.mb_index > packet_first)
-                        .map(|h| (h, at));
-                }
-            }
-            if next_packet.is_none() {
-                next_packet = packets.search(vop, packet_start_bits, packet_first);
-            }
-            let end = next_packet.as_ref().map_or(total, |(h, _)| h.mb_index);
-            if end > mb_index {
-                concealed += end - mb_index;
-                for k in mb_index..end {
-                    target.conceal(recon.reference, k % self.mb_width, k / self.mb_width);
-                }
-            }
-            let Some((h, at)) = next_packet else {
-                break;
-            };
-            mb_index = h.mb_index;
-            if let Some(q) = h.qscale {
-                qscale = q.clamp(1, 31);
-            }
-            r = at;
-        }
+        let mut packets = VopPackets {
+            params: &params,
+            recon: &recon,
+            qpel: qpel.as_ref(),
+            partitioned: self.vol.data_partitioned,
+            mb_width: self.mb_width,
+            mvs: &mut self.mvs,
+            kinds: &mut self.kinds,
+            field_motion: &mut self.field_motion,
+            texture: &mut self.texture,
+            mb: &mut self.mb,
+            partition_scratch: &mut self.partition_scratch,
+            target,
+        };
+        let concealed =
+            decode_packets(vop, header.header_bits, &syntax, header.quant, &mut packets);
         self.damaged_mbs = (self.damaged_mbs + concealed).min(total);
     }
 
@@ -630,12 +537,83 @@ impl Decoder {
     }
 }
 
+/// The macroblocks of an I/P/S-VOP being decoded, with the decoder state they update.
+struct VopPackets<'a, 'b> {
+    params: &'a MbParams,
+    recon: &'a ReconContext<'a>,
+    qpel: Option<&'a PredParams>,
+    partitioned: bool,
+    mb_width: usize,
+    mvs: &'a mut MvField,
+    kinds: &'a mut [MbKind],
+    field_motion: &'a mut [Option<interlaced::FieldMotion>],
+    texture: &'a mut TextureDecoder,
+    mb: &'a mut Macroblock,
+    partition_scratch: &'a mut Vec<PartitionedMb>,
+    target: &'a mut Target<'b>,
+}
+
+impl PacketDecoder for VopPackets<'_, '_> {
+    fn packet(&mut self, start: PacketStart) -> (usize, bool) {
+        let first = start.first;
+        self.texture.start_packet(first);
+        let mb_width = self.mb_width;
+        if self.partitioned {
+            let ctx = PacketContext {
+                params: self.params,
+                mb_width,
+                total_mbs: self.kinds.len(),
+                first_mb: first,
+                mvs: self.mvs,
+                texture: self.texture,
+                scratch: self.partition_scratch,
+            };
+            let (kinds, target, recon, qpel) =
+                (&mut *self.kinds, &mut *self.target, self.recon, self.qpel);
+            let result =
+                partitioned::decode_packet(start.r, ctx, start.qscale, self.mb, |index, mb| {
+                    kinds[index] = mb.kind;
+                    hand_over(target, recon, qpel, mb, index % mb_width, index / mb_width);
+                });
+            return match result {
+                Ok(n) => (first + n, false),
+                Err((_, n)) => (first + n, true),
+            };
+        }
+        let mut slice = SliceState::start(first % mb_width, first / mb_width);
+        let decode_mb = |r: &mut BitReader, index: usize, qscale: &mut u8| {
+            let (mb_x, mb_y) = (index % mb_width, index / mb_width);
+            slice.enter_mb(mb_x, mb_y);
+            let mut state = MbState {
+                qscale,
+                mvs: self.mvs,
+                texture: self.texture,
+                slice: &slice,
+            };
+            if decode_macroblock(r, self.params, &mut state, mb_x, mb_y, self.mb).is_err() {
+                return false;
+            }
+            self.kinds[index] = self.mb.kind;
+            self.field_motion[index] = self.mb.field;
+            hand_over(self.target, self.recon, self.qpel, self.mb, mb_x, mb_y);
+            true
+        };
+        mb_by_mb(start, decode_mb, |_| true)
+    }
+
+    fn conceal(&mut self, index: usize) {
+        let mb_width = self.mb_width;
+        self.target
+            .conceal(self.recon.reference, index % mb_width, index / mb_width);
+    }
+}
+
 /// Hand a parsed MB of an I/P/S-VOP to `target`: the pixel modes reconstruct it (without the
 /// texture of inter MBs in prediction mode), the coefficient mode records its levels.
 fn hand_over(
     target: &mut Target,
     recon: &ReconContext,
-    qpel: Option<&BParams>,
+    qpel: Option<&PredParams>,
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
@@ -660,7 +638,7 @@ fn hand_over(
 fn reconstruct_mb(
     cur: &mut Picture,
     recon: &ReconContext,
-    qpel: Option<&BParams>,
+    qpel: Option<&PredParams>,
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
@@ -677,11 +655,11 @@ fn reconstruct_mb(
 }
 
 /// Reconstruct one MB of an I/P-VOP: quarter-sample inter MBs (`qpel` given) by
-/// [`bvop::reconstruct_p_qpel`], everything else by [`reconstruct`].
+/// [`reconstruct_qpel`], everything else by [`reconstruct`].
 fn reconstruct_frame_mb(
     cur: &mut Picture,
     recon: &ReconContext,
-    qpel: Option<&BParams>,
+    qpel: Option<&PredParams>,
     mb: &mut Macroblock,
     mb_x: usize,
     mb_y: usize,
@@ -695,7 +673,7 @@ fn reconstruct_frame_mb(
             gmc::add_residual(cur, recon.idct, mb, mb_x, mb_y);
         }
         (Some(params), Some(reference)) if mb.kind != MbKind::Intra => {
-            bvop::reconstruct_p_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
+            reconstruct_qpel(cur, reference, params, recon.rounding, mb, mb_x, mb_y)
         }
         _ => reconstruct(cur, recon, mb, mb_x, mb_y),
     }
@@ -718,198 +696,9 @@ fn export(size: u8, dst_x: usize, dst_y: usize, mv: [i32; 2]) -> MotionVector {
     }
 }
 
-/// A parsed video packet header.
-struct PacketHeader {
-    mb_index: usize,
-    qscale: Option<u8>,
-}
-
-/// What the video-packet syntax of one VOP depends on.
-struct PacketSyntax {
-    coding_type: FrameType,
-    f_code: u8,
-    total_mbs: usize,
-    mb_num_bits: u32,
-    quant_precision: u32,
-    time_increment_bits: u32,
-}
-
-impl PacketSyntax {
-    /// Number of zeros before the 1 of a resync marker: 16 in I-VOPs, 15 + f_code in P-VOPs.
-    fn prefix_zeros(&self) -> usize {
-        match self.coding_type {
-            FrameType::I => 16,
-            _ => 15 + usize::from(self.f_code),
-        }
-    }
-
-    /// After a macroblock: skip MCBPC stuffing that precedes a resync marker, then tell whether
-    /// the packet ends here. `Some(n)`: a packet whose first MB is `n` follows (`Some(0)` for an
-    /// unreadable one, `Some(total)` at the end of the VOP). As FFmpeg's `mpeg4_is_resync`.
-    fn packet_end(&self, r: &mut BitReader) -> Option<usize> {
-        // FFmpeg skips 8 + pict_type bits (S-VOPs: 12, which no real stuffing matches).
-        let stuffing_bits = match self.coding_type {
-            FrameType::I => 9,
-            FrameType::S => 12,
-            _ => 10,
-        };
-        let mut v = r.peek(16);
-        while v <= 0xFF && v >> (16 - stuffing_bits) == 1 {
-            r.skip(stuffing_bits);
-            v = r.peek(16);
-        }
-        let pos = r.position();
-        if pos + 8 >= r.len_bits() {
-            let rest = (v >> 8) | (0x7F >> (7 - (pos & 7)));
-            return (rest == 0x7F).then_some(self.total_mbs);
-        }
-        const PREFIX: [u32; 8] = [
-            0x7F00, 0x7E00, 0x7C00, 0x7800, 0x7000, 0x6000, 0x4000, 0x0000,
-        ];
-        if v != PREFIX[pos & 7] {
-            return None;
-        }
-        let mut t = r.clone();
-        t.skip(1);
-        t.byte_align();
-        let zeros = count_zeros(&mut t);
-        let mb_num = t.read(self.mb_num_bits) as usize;
-        let valid = mb_num != 0 && mb_num <= self.total_mbs && t.position() + 6 <= t.len_bits();
-        (zeros >= self.prefix_zeros()).then_some(if valid { mb_num } else { 0 })
-    }
-
-    /// Read a video packet header (resync marker, `macroblock_number`, `quant_scale`, HEC)
-    /// at `r`; `None` if it is not a valid one.
-    fn read_header(&self, r: &mut BitReader) -> Option<PacketHeader> {
-        if r.position() + 20 > r.len_bits() {
-            return None;
-        }
-        if count_zeros(r) != self.prefix_zeros() {
-            return None;
-        }
-        let mb_index = r.read(self.mb_num_bits) as usize;
-        if mb_index == 0 || mb_index >= self.total_mbs {
-            return None;
-        }
-        let q = r.read(self.quant_precision) as u8;
-        if r.read_bit() {
-            // header_extension_code: a copy of VOP header fields, which FFmpeg ignores.
-            let mut seconds = 0;
-            while r.read_bit() && seconds < 64 {
-                seconds += 1;
-            }
-            r.skip(1 + self.time_increment_bits + 1 + 2 + 3);
-            if self.coding_type != FrameType::I {
-                r.skip(3);
-            }
-        }
-        if r.overrun() {
-            return None;
-        }
-        Some(PacketHeader {
-            mb_index,
-            qscale: (q != 0).then_some(q),
-        })
-    }
-
-    /// Search byte by byte from `from_bits` for the next valid packet header starting after MB
-    /// `after`; returns it with the reader positioned at its first macroblock.
-    fn search<'a>(
-        &self,
-        vop: &'a [u8],
-        from_bits: usize,
-        after: usize,
-    ) -> Option<(PacketHeader, BitReader<'a>)> {
-        let mut r = BitReader::new(vop);
-        r.seek(from_bits);
-        r.byte_align();
-        while r.bits_left() > 16 + 1 + 5 + 5 {
-            if r.peek(16) == 0 {
-                let mut t = r.clone();
-                if let Some(h) = self.read_header(&mut t) {
-                    if h.mb_index > after {
-                        return Some((h, t));
-                    }
-                }
-            }
-            r.skip(8);
-        }
-        None
-    }
-}
-
-/// Count zero bits up to the next 1 (consumed), at most 32 as FFmpeg does.
-fn count_zeros(r: &mut BitReader) -> usize {
-    let mut zeros = 0;
-    while zeros < 32 && !r.read_bit() {
-        zeros += 1;
-    }
-    zeros
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn syntax(coding_type: FrameType, total: usize) -> PacketSyntax {
-        PacketSyntax {
-            coding_type,
-            f_code: 1,
-            total_mbs: total,
-            mb_num_bits: usize::BITS - (total - 1).leading_zeros(),
-            quant_precision: 5,
-            time_increment_bits: 5,
-        }
-    }
-
-    #[test]
-    fn vop_end_is_recognised_from_the_stuffing() {
-        let s = syntax(FrameType::I, 99);
-        // 3 bits into the last byte: remaining "01111" is stuffing.
-        let data = [0b101_01111];
-        let mut r = BitReader::new(&data);
-        r.skip(3);
-        assert_eq!(s.packet_end(&mut r), Some(99));
-        let data = [0b101_00111];
-        let mut r = BitReader::new(&data);
-        r.skip(3);
-        assert_eq!(s.packet_end(&mut r), None);
-    }
-
-    #[test]
-    fn resync_marker_after_stuffing_gives_the_next_mb() {
-        let s = syntax(FrameType::I, 99);
-        // stuffing "0111" at bit 4, then 16 zeros + 1, mb_num (7 bits) = 42, quant 5 bits, hec 0
-        let mut bits =
-            String::from("1010") + "0111" + &"0".repeat(16) + "1" + &format!("{:07b}", 42);
-        bits += &format!("{:05b}", 9);
-        bits += "0";
-        while bits.len() % 8 != 0 || bits.len() < 64 {
-            bits += "1";
-        }
-        let data: Vec<u8> = bits
-            .as_bytes()
-            .chunks(8)
-            .map(|c| u8::from_str_radix(std::str::from_utf8(c).unwrap(), 2).unwrap())
-            .collect();
-        let mut r = BitReader::new(&data);
-        r.skip(4);
-        assert_eq!(s.packet_end(&mut r), Some(42));
-        r.skip(1);
-        r.byte_align();
-        let h = s.read_header(&mut r).unwrap();
-        assert_eq!((h.mb_index, h.qscale), (42, Some(9)));
-        assert_eq!(s.search(&data, 0, 0).unwrap().0.mb_index, 42);
-        assert!(s.search(&data, 0, 42).is_none());
-    }
-
-    #[test]
-    fn p_vop_markers_are_longer_with_f_code() {
-        let mut s = syntax(FrameType::P, 99);
-        s.f_code = 3;
-        assert_eq!(s.prefix_zeros(), 18);
-        assert_eq!(syntax(FrameType::I, 99).prefix_zeros(), 16);
-    }
 
     /// MSB-first bits from `(count, value)` pairs, padded with ones to a byte boundary.
     fn pack(fields: &[(u32, u32)]) -> Vec<u8> {

@@ -19,7 +19,7 @@
 //! * a warp whose terms do not fit 32 bits is refused (FFmpeg drops such a VOP).
 #![forbid(unsafe_code)]
 
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::header::{VolHeader, VopHeader, SPRITE_GMC};
 use crate::mpeg4::idct::{idct_add, IdctKind};
 use crate::mpeg4::macroblock::Macroblock;

@@ -10,7 +10,8 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
+use crate::mpeg4::tables::ZIGZAG;
 use crate::{Error, Result};
 
 /// Largest frame width or height pkdkit accepts (the VOL's 13-bit fields allow 8191).
@@ -32,13 +33,6 @@ pub mod start_code {
     pub const VISUAL_OBJECT: u8 = 0xB5;
     pub const VOP: u8 = 0xB6;
 }
-
-/// Zigzag scan: `ZIGZAG[i]` is the raster index of the i-th coefficient (14496-2 Figure 7-2).
-const ZIGZAG: [usize; 64] = [
-    0, 1, 8, 16, 9, 2, 3, 10, 17, 24, 32, 25, 18, 11, 4, 5, 12, 19, 26, 33, 40, 48, 41, 34, 27, 20,
-    13, 6, 7, 14, 21, 28, 35, 42, 49, 56, 57, 50, 43, 36, 29, 22, 15, 23, 30, 37, 44, 51, 58, 59,
-    52, 45, 38, 31, 39, 46, 53, 60, 61, 54, 47, 55, 62, 63,
-];
 
 /// Default intra quantiser matrix, raster order (14496-2 Table 6-7).
 pub const DEFAULT_INTRA_MATRIX: [u8; 64] = [
@@ -239,14 +233,14 @@ fn read_quant_matrix(r: &mut BitReader) -> Result<[u8; 64]> {
             break;
         }
         last = v;
-        matrix[ZIGZAG[i]] = v;
+        matrix[usize::from(ZIGZAG[i])] = v;
         i += 1;
     }
     if i == 0 {
         return Err(corrupt(r, "quantiser matrix starts with 0"));
     }
     for &pos in &ZIGZAG[i..] {
-        matrix[pos] = last;
+        matrix[usize::from(pos)] = last;
     }
     check_overrun(r, "quantiser matrix")?;
     Ok(matrix)

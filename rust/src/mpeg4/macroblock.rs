@@ -8,7 +8,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::gmc::Warp;
 use crate::mpeg4::interlaced::{read_field_motion, FieldMotion};
 use crate::mpeg4::mv::{decode_component, MvField, SliceState};

@@ -8,6 +8,20 @@
 //! `vop_rounding_type = 1`) gives `(a + b) >> 1` and `(a + b + c + d + 1) >> 2`.
 #![forbid(unsafe_code)]
 
+/// FFmpeg clips an 8x8 block's integer source position to [lo, hi] and drops the fractional
+/// offset when it lands on `hi`; return the vector (in units of 1/2^shift) reproducing that.
+#[inline]
+pub fn clipped_vector(pos: i32, mv: i32, shift: u32, lo: i32, hi: i32) -> i32 {
+    let src = pos + (mv >> shift);
+    let clipped = src.clamp(lo, hi.max(lo));
+    let frac = if clipped == hi {
+        0
+    } else {
+        mv & ((1 << shift) - 1)
+    };
+    ((clipped - pos) << shift) + frac
+}
+
 /// A reference plane: `height` rows of `width` samples, rows `stride` apart in `data`. Reads
 /// outside `[0, width) x [0, height)` return the nearest edge sample. For bit-exactness with
 /// FFmpeg, `width`/`height` are the macroblock-aligned decoded size (its `h_edge_pos`/
@@ -257,6 +271,20 @@ mod tests {
     use super::*;
 
     use crate::test_rng::Rng;
+
+    #[test]
+    fn clipped_vectors_for_qpel_and_hpel() {
+        assert_eq!(clipped_vector(32, 5, 1, -16, 176), 5);
+        assert_eq!(clipped_vector(32, -7, 2, -16, 176), -7);
+        // qpel: pos 160, +83 quarter samples -> src 180 > 176 -> 176, fraction dropped.
+        assert_eq!(clipped_vector(160, 83, 2, -16, 176), 64);
+        // far left: clipped to -16 keeping the fraction.
+        assert_eq!(clipped_vector(0, -201, 2, -16, 176), -64 + 3);
+        // hpel: pos 0, -101 half samples -> clipped to -16, half kept; pos 160, +41 -> 176,
+        // half dropped.
+        assert_eq!(clipped_vector(0, -101, 1, -16, 176), -32 + 1);
+        assert_eq!(clipped_vector(160, 41, 1, -16, 176), 32);
+    }
 
     /// Per-sample definition: bilinear half-pel interpolation of edge-clamped samples.
     #[allow(clippy::too_many_arguments)] // the test reference takes mc_halfpel's arguments one for one

@@ -9,7 +9,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::macroblock::{add_dquant, read_mv, Macroblock, MbKind, MbParams};
 use crate::mpeg4::mv::{MvField, SliceState};
 use crate::mpeg4::tables::MbType;

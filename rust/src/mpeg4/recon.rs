@@ -7,10 +7,11 @@
 //! VISIBLE size first (FFmpeg's `hpel_motion` / `chroma_4mv_motion`).
 #![forbid(unsafe_code)]
 
-use crate::frame::{Plane, YuvFrame};
+use crate::decoded::{Plane, YuvFrame};
 use crate::mpeg4::idct::{idct_add, idct_put, IdctKind};
 use crate::mpeg4::macroblock::{Macroblock, MbKind};
-use crate::mpeg4::mc::{mc_halfpel, RefPlane};
+use crate::mpeg4::mb_pred::{self, add_residual, MbPred, PredParams};
+use crate::mpeg4::mc::{clipped_vector, mc_halfpel, RefPlane};
 use crate::mpeg4::mv::{chroma_1mv, chroma_4mv};
 
 /// A decoded 4:2:0 picture at the macroblock-aligned size (strides are the widths).
@@ -187,45 +188,44 @@ fn predict(
     let (vis_w, vis_h) = (ctx.visible_width as i32, ctx.visible_height as i32);
     for (i, &[mx, my]) in mb.mv.iter().enumerate() {
         let (bx, by) = (x + (i as i32 & 1) * 8, y + (i as i32 >> 1) * 8);
-        let ex = clipped_vector(bx, mx, -16, vis_w);
-        let ey = clipped_vector(by, my, -16, vis_h);
+        let ex = clipped_vector(bx, mx, 1, -16, vis_w);
+        let ey = clipped_vector(by, my, 1, -16, vis_h);
         let off = by as usize * lw + bx as usize;
         mc_halfpel(&ry, &mut cur.y, off, lw, bx, by, ex, ey, 8, 8, r);
     }
     let sum_x: i32 = mb.mv.iter().map(|v| v[0]).sum();
     let sum_y: i32 = mb.mv.iter().map(|v| v[1]).sum();
-    let ex = clipped_vector(cx, chroma_4mv(sum_x), -8, vis_w >> 1);
-    let ey = clipped_vector(cy, chroma_4mv(sum_y), -8, vis_h >> 1);
+    let ex = clipped_vector(cx, chroma_4mv(sum_x), 1, -8, vis_w >> 1);
+    let ey = clipped_vector(cy, chroma_4mv(sum_y), 1, -8, vis_h >> 1);
     mc_halfpel(&ru, &mut cur.u, chroma_off, cw, cx, cy, ex, ey, 8, 8, r);
     mc_halfpel(&rv, &mut cur.v, chroma_off, cw, cx, cy, ex, ey, 8, 8, r);
 }
 
-/// FFmpeg clips an 8x8 block's integer source position to [lo, hi] and drops the half-sample
-/// offset when it lands on `hi`; return the half-pel vector that reproduces that position.
-fn clipped_vector(pos: i32, mv: i32, lo: i32, hi: i32) -> i32 {
-    let src = pos + (mv >> 1);
-    let clipped = src.clamp(lo, hi.max(lo));
-    let half = if clipped == hi { 0 } else { mv & 1 };
-    (clipped - pos) * 2 + half
+/// Reconstruct an inter (or not-coded) macroblock of a P-VOP with quarter-sample vectors:
+/// prediction from `reference` (16x16, or four 8x8 blocks for 4MV, FFmpeg's clipping and chroma
+/// derivation) with the VOP's rounding control, then the residual of the coded blocks.
+#[allow(clippy::too_many_arguments)] // `cur` and `reference` are both pictures borrowed apart; the rest are per-MB values
+pub fn reconstruct_qpel(
+    cur: &mut Picture,
+    reference: &Picture,
+    params: &PredParams,
+    rounding: bool,
+    mb: &mut Macroblock,
+    mb_x: usize,
+    mb_y: usize,
+) {
+    let mut pred = MbPred::new();
+    let four = mb.kind == MbKind::Inter4V;
+    mb_pred::predict(
+        &mut pred, reference, params, true, rounding, &mb.mv, four, mb_x, mb_y,
+    );
+    let cbp = mb.cbp;
+    add_residual(cur, params.idct, &pred, cbp, &mut mb.blocks, mb_x, mb_y);
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn clipping_keeps_inside_vectors() {
-        assert_eq!(clipped_vector(32, 5, -16, 176), 5);
-        assert_eq!(clipped_vector(32, -7, -16, 176), -7);
-    }
-
-    #[test]
-    fn clipping_limits_far_vectors_and_drops_half_at_the_right_edge() {
-        // pos 0, vector -100 half-pels (-50 px) -> clipped to -16 px, half kept.
-        assert_eq!(clipped_vector(0, -101, -16, 176), -32 + 1);
-        // pos 160, +41 half-pels -> src 180 > 176 -> 176, half dropped.
-        assert_eq!(clipped_vector(160, 41, -16, 176), 32);
-    }
 
     #[test]
     fn crop_takes_the_visible_part() {

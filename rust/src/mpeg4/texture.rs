@@ -19,7 +19,7 @@
 #![forbid(unsafe_code)]
 
 use crate::bits::BitReader;
-use crate::frame::FrameType;
+use crate::decoded::FrameType;
 use crate::mpeg4::header::{VolHeader, VopHeader};
 use crate::mpeg4::tables::{
     chroma_dc_scaler, luma_dc_scaler, ALTERNATE_HORIZONTAL, ALTERNATE_VERTICAL, ZIGZAG,

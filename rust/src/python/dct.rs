@@ -103,7 +103,7 @@ fn prediction<'py>(
     let yuv = py
         .detach(|| core_dct::frame_prediction(&video.inner, index))
         .map_err(|e| to_pyerr(e, &video.path))?;
-    let plane = |p: crate::frame::Plane| to_numpy::<u8, Ix2>(py, (p.height, p.width), p.data);
+    let plane = |p: crate::decoded::Plane| to_numpy::<u8, Ix2>(py, (p.height, p.width), p.data);
     Ok((plane(yuv.y)?, plane(yuv.u)?, plane(yuv.v)?))
 }
 

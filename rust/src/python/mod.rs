@@ -7,7 +7,7 @@ use pyo3::prelude::*;
 mod colour;
 mod dct;
 mod errors;
-mod frames;
+mod frame_iter;
 mod representations;
 mod video;
 
@@ -17,7 +17,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     errors::register(m)?;
     video::register(m)?;
     colour::register(m)?;
-    frames::register(m)?;
+    frame_iter::register(m)?;
     representations::register(m)?;
     dct::register(m)?;
     Ok(())

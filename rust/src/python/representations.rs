@@ -11,9 +11,9 @@ use std::path::PathBuf;
 
 use super::errors::to_pyerr;
 use super::video::PyVideo;
-use crate::frame::DecodedFrame;
+use crate::decoded::DecodedFrame;
 use crate::repr::batch::{self, BatchData, BatchError};
-use crate::repr::frames::{decoded_frame, yuv_from_planes, VECTOR_COLUMNS};
+use crate::repr::external_frames::{decoded_frame, yuv_from_planes, VECTOR_COLUMNS};
 use crate::repr::gop::{self, ReprOptions, Representation, Single};
 use crate::repr::native;
 use crate::Error;

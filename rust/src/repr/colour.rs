@@ -24,7 +24,7 @@
 //! Output is row-major `H x W x 3`, channel order R, G, B (or B, G, R when asked).
 #![forbid(unsafe_code)]
 
-use crate::frame::{Plane, YuvFrame};
+use crate::decoded::{Plane, YuvFrame};
 
 const LUMA: i32 = 76309;
 const R_FROM_V: i32 = 104597;

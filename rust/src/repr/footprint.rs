@@ -8,7 +8,7 @@
 //! pixels that take part always form one rectangle, which is what [`footprint`] returns.
 #![forbid(unsafe_code)]
 
-use crate::frame::MotionVector;
+use crate::decoded::MotionVector;
 
 /// The in-frame rectangle a vector moves: `width x height` pixels whose top-left destination is
 /// `(dst_x, dst_y)` and whose top-left source is `(src_x, src_y)` (same frame size).

@@ -19,7 +19,7 @@
 use super::colour::{yuv_to_rgb, yuv_to_rgb_into};
 use super::residual::{residual_into, ResidualSample};
 use super::source_map::SourceMap;
-use crate::frame::{DecodedFrame, FrameType, MotionVector, YuvFrame};
+use crate::decoded::{DecodedFrame, FrameType, MotionVector, YuvFrame};
 use crate::{Error, Result};
 
 /// How to compute the representations.
@@ -543,7 +543,7 @@ where
 mod tests {
     use super::super::footprint::tests::vector;
     use super::*;
-    use crate::frame::Plane;
+    use crate::decoded::Plane;
 
     const W: usize = 32;
     const H: usize = 16;

@@ -3,8 +3,8 @@
 
 pub mod batch;
 pub mod colour;
+pub mod external_frames;
 pub mod footprint;
-pub mod frames;
 pub mod gop;
 pub mod native;
 pub mod residual;

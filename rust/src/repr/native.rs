@@ -7,8 +7,8 @@ use super::gop::{
     Representation, Single, Target,
 };
 use super::residual::ResidualSample;
-use crate::frame::DecodedFrame;
-use crate::frames::FrameIter;
+use crate::decoded::DecodedFrame;
+use crate::frame_iter::FrameIter;
 use crate::video::Video;
 use crate::{Error, Result};
 

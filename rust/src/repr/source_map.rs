@@ -10,7 +10,7 @@
 #![forbid(unsafe_code)]
 
 use super::footprint::footprint;
-use crate::frame::MotionVector;
+use crate::decoded::MotionVector;
 use crate::{Error, Result};
 
 /// Coordinates of a source pixel (frames are at most 65535 pixels on a side).

@@ -108,7 +108,7 @@ unsafe fn convert<const RI: usize, const BI: usize>(
 
 #[cfg(test)]
 mod tests {
-    use crate::frame::Plane;
+    use crate::decoded::Plane;
     use crate::repr::colour::scalar_yuv_to_rgb;
     use crate::simd::avx2_for_tests;
     use crate::test_rng::Rng;

@@ -2,7 +2,7 @@
 //! not decode itself), checked and turned into [`DecodedFrame`]s for the same kernels.
 #![forbid(unsafe_code)]
 
-use crate::frame::{DecodedFrame, FrameType, MotionVector, Plane, YuvFrame};
+use crate::decoded::{DecodedFrame, FrameType, MotionVector, Plane, YuvFrame};
 use crate::{Error, Result};
 
 /// Values per vector row: FFmpeg's `AVMotionVector` fields without `flags`, in this order:

@@ -1,4 +1,4 @@
-//! Bindings of `frames::FrameIter`: decoded frames in display order, with their motion vectors
+//! Bindings of `frame_iter::FrameIter`: decoded frames in display order, with their motion vectors
 //! packed as numpy records.
 
 use std::sync::Arc;
@@ -9,8 +9,8 @@ use pyo3::prelude::*;
 
 use super::errors::to_pyerr;
 use super::video::PyVideo;
-use crate::frame::{MotionVector, Plane};
-use crate::frames::FrameIter;
+use crate::decoded::{MotionVector, Plane};
+use crate::frame_iter::FrameIter;
 use crate::mpeg4::bvop::BMotion;
 use crate::mpeg4::idct::IdctKind;
 use crate::video::Video;

@@ -6,12 +6,13 @@
 use std::ops::Deref;
 
 use crate::bits::BitReader;
-use crate::frame::{DecodedFrame, FrameType};
+use crate::decoded::{DecodedFrame, FrameType};
 use crate::mpeg4::bvop::BMotion;
-use crate::mpeg4::decoder::{auto_idct, Decoder};
+use crate::mpeg4::decoder::Decoder;
 use crate::mpeg4::header::parse_gov;
 use crate::mpeg4::idct::IdctKind;
 use crate::mpeg4::mode::DecodeMode;
+use crate::mpeg4::quirks::auto_idct;
 use crate::video::Video;
 use crate::{Error, Result};
 
