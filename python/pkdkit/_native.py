@@ -68,3 +68,6 @@ class NativeBackend:
 
     def dct(self, gop: int, pos: int) -> DctFrame:
         return DctFrame(*_core.dct(self.video, gop, pos))
+
+    def dct_gop(self, gop: int) -> list[DctFrame]:
+        return [DctFrame(*frame) for frame in _core.dct_gop(self.video, gop)]

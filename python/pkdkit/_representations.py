@@ -83,3 +83,7 @@ class VideoBackend(Protocol):
     def dct(self, gop: int, pos: int) -> DctFrame:
         """The DCT coefficients of one position (no pixels decoded)."""
         ...
+
+    def dct_gop(self, gop: int) -> list[DctFrame]:
+        """The DCT coefficients of every position of one GOP, its VOPs decoded once."""
+        ...

@@ -45,6 +45,8 @@ pub fn frame_coefficients(video: &Video, index: usize) -> Result<Coefficients> {
         .is_some_and(|v| v.header.coding_type == FrameType::B);
     if is_b {
         prepare_b(video, &mut decoder, k, index)?;
+        // The future reference's coefficients are not this frame's (a dropped B-VOP records none).
+        decoder.take_coefficients();
     }
     video.decode_vop(&mut decoder, k)?;
     decoder.take_coefficients().ok_or_else(|| {
@@ -69,6 +71,54 @@ pub fn coefficients(video: &Video, gop: i64, position: i64) -> Result<Coefficien
             len,
         })?;
     frame_coefficients(video, start + pos)
+}
+
+/// The coefficients of every frame of GOP `gop`, in display order. The VOPs are decoded once,
+/// in decode order, from the GOP's I-VOP: each B-frame's future reference is parsed once for
+/// all of its B-frames (what [`coefficients`] per position repeats), and one decoder serves the
+/// whole GOP. Equal, frame for frame, to [`coefficients`] of each position.
+pub fn gop_coefficients(video: &Video, gop: i64) -> Result<Vec<Coefficients>> {
+    let (start, len) = gop_span(video, gop)?;
+    let shown = start..start + len;
+    let vops: Vec<usize> = shown
+        .clone()
+        .filter_map(|i| video.display.get(i).copied())
+        .collect();
+    let (Some(&first), Some(&last)) = (vops.iter().min(), vops.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let mut decoder = video.decoder(None)?;
+    decoder.set_mode(DecodeMode::Coefficients);
+    let mut out: Vec<Option<Coefficients>> = (0..len).map(|_| None).collect();
+    for k in start_vop(video, first, start)..=last {
+        let Some(entry) = video.vops.get(k) else {
+            break;
+        };
+        let mine = entry.display_index.filter(|d| shown.contains(d));
+        if mine.is_none() && entry.header.coding_type == FrameType::B {
+            // Another GOP's B-frame: nothing later depends on its bits.
+            decoder.skip(&entry.header);
+            continue;
+        }
+        video.decode_vop(&mut decoder, k)?;
+        let record = decoder.take_coefficients();
+        if let Some(slot) = mine.and_then(|d| out.get_mut(d - start)) {
+            *slot = record;
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(pos, c)| {
+            c.ok_or_else(|| {
+                let offset = vops.get(pos).and_then(|&k| video.vops.get(k));
+                Error::corrupt(
+                    offset.map_or(0, |v| v.offset as u64),
+                    "mpeg4: the VOP of this frame produced no coefficients",
+                )
+                .at_frame(start + pos)
+            })
+        })
+        .collect()
 }
 
 /// The motion-compensated prediction of display frame `index` ([`DecodeMode::Prediction`]):
@@ -107,8 +157,9 @@ fn start_vop(video: &Video, k: usize, index: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// Bring `decoder` to where B-VOP `k` (display `index`) can be parsed: the VOP clock fed from
-/// the I-VOP a full decode would start at, and the future reference's motion parsed.
+/// Bring `decoder` to where B-VOP `k` (display `index`) can be parsed: the VOP clock (and the
+/// first B-VOP's distance, `t_frame`) fed from the I-VOP a full decode would start at, and the
+/// future reference's motion parsed.
 fn prepare_b(video: &Video, decoder: &mut Decoder, k: usize, index: usize) -> Result<()> {
     let is_ref = |j: usize| {
         video
@@ -124,10 +175,13 @@ fn prepare_b(video: &Video, decoder: &mut Decoder, k: usize, index: usize) -> Re
         };
         if Some(j) == future {
             video.decode_vop(decoder, j)?;
-        } else if entry.header.coding_type != FrameType::B {
-            if let Some(seconds) = video.gov_before(entry.offset) {
-                decoder.gov(seconds);
+        } else {
+            if entry.header.coding_type != FrameType::B {
+                if let Some(seconds) = video.gov_before(entry.offset) {
+                    decoder.gov(seconds);
+                }
             }
+            // B-VOPs too: the first one fixes the frame duration of interlaced direct mode.
             decoder.skip(&entry.header);
         }
     }

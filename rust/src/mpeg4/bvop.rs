@@ -282,6 +282,9 @@ pub fn decode_bvop(
             }
             Target::Coefficients(record) => {
                 record.store(&mb.blocks, mb.cbp, false, qscale, mb_x, mb_y);
+                if mb.field_dct {
+                    record.mark_field_dct(mb_x, mb_y);
+                }
             }
             Target::Skip => {}
         }

@@ -5,7 +5,9 @@
 //!
 //! Layout: the block grid of the macroblock-aligned picture, row-major, 64 values per block in
 //! natural (row-major frequency) order: `y` is `(2 * mb_height, 2 * mb_width, 64)`, `u` and `v`
-//! are `(mb_height, mb_width, 64)`. Values are `i16` because the IDCT's input is 16-bit: these
+//! are `(mb_height, mb_width, 64)`. A field-DCT macroblock (interlaced) keeps the decoder's
+//! field blocks in its four luma slots: Y0/Y1 the top field's (even lines) left/right halves,
+//! Y2/Y3 the bottom field's; [`Coefficients::field_dct`] marks those macroblocks. Values are `i16` because the IDCT's input is 16-bit: these
 //! are exactly the numbers FFmpeg's decoder stores in its `int16_t` blocks, wrap-around of
 //! absurd streams included, so nothing is lost and nothing needs widening. Blocks that are not
 //! coded stay zero.
@@ -46,6 +48,9 @@ pub struct Coefficients {
     pub block_types: Vec<u8>,
     /// `(mb_height, mb_width)`: each macroblock's quantiser (1..=31).
     pub qscale: Vec<u8>,
+    /// `(mb_height, mb_width)`: 1 where the macroblock's luma blocks are field blocks (see the
+    /// module documentation), else 0.
+    pub field_dct: Vec<u8>,
     dequant: Dequantiser,
 }
 
@@ -70,6 +75,7 @@ impl Coefficients {
             v_levels: vec![0; mbs * 64],
             block_types: vec![block_type::NOT_CODED; mbs * 6],
             qscale: vec![0; mbs],
+            field_dct: vec![0; mbs],
             dequant,
         }
     }
@@ -134,6 +140,14 @@ impl Coefficients {
         }
     }
 
+    /// Macroblock (`mb_x`, `mb_y`) (already stored) uses field DCT: its luma slots hold field
+    /// blocks.
+    pub fn mark_field_dct(&mut self, mb_x: usize, mb_y: usize) {
+        if mb_x < self.mb_width && mb_y < self.mb_height {
+            self.field_dct[mb_y * self.mb_width + mb_x] = 1;
+        }
+    }
+
     /// Macroblock (`mb_x`, `mb_y`) was concealed: zero blocks marked [`block_type::CONCEALED`].
     pub fn conceal(&mut self, mb_x: usize, mb_y: usize) {
         if mb_x >= self.mb_width || mb_y >= self.mb_height {
@@ -142,6 +156,7 @@ impl Coefficients {
         self.store(&[[0; 64]; 6], 0, false, 0, mb_x, mb_y);
         let mb = mb_y * self.mb_width + mb_x;
         self.block_types[mb * 6..mb * 6 + 6].fill(block_type::CONCEALED);
+        self.field_dct[mb] = 0;
     }
 }
 
@@ -187,14 +202,19 @@ mod tests {
             &[0, 2, 0, 0, 2, 0],
             "Y1 and Cb inter-coded"
         );
+        assert!(c.field_dct.iter().all(|&f| f == 0));
+        c.mark_field_dct(2, 1);
+        assert_eq!(c.field_dct[mb], 1);
         c.conceal(2, 1);
         assert!(c.y.iter().all(|&v| v == 0) && c.u.iter().all(|&v| v == 0));
         assert!(c.block_types[mb * 6..mb * 6 + 6]
             .iter()
             .all(|&t| t == block_type::CONCEALED));
+        assert_eq!(c.field_dct[mb], 0, "a concealed MB has no field blocks");
         // Outside the picture: ignored, never a panic.
         c.store(&levels, 63, true, 4, 3, 0);
         c.conceal(0, 9);
+        c.mark_field_dct(3, 0);
     }
 
     #[test]

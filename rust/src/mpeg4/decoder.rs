@@ -216,9 +216,12 @@ impl Decoder {
     /// of later B-VOPs' direct mode), and the references no longer precede the next VOP, so
     /// they are dropped. Motion data for B-VOPs comes only from the last I/P-VOP decoded.
     pub fn skip(&mut self, header: &VopHeader) {
-        self.clock.vop(header, self.vol.time_increment_resolution);
+        let b_times = self.clock.vop(header, self.vol.time_increment_resolution);
         if header.coding_type != FrameType::B {
             self.drop_references();
+        } else if let Some((trb, _)) = b_times.filter(|_| header.vop_coded && self.t_frame == 0) {
+            // As decoding it would: later interlaced B-VOPs measure field distances with it.
+            self.t_frame = i64::from(trb);
         }
     }
 
@@ -650,6 +653,9 @@ fn hand_over(
         Target::Coefficients(record) => {
             let intra = mb.kind == MbKind::Intra;
             record.store(&mb.blocks, mb.cbp, intra, mb.qscale, mb_x, mb_y);
+            if mb.field_dct {
+                record.mark_field_dct(mb_x, mb_y);
+            }
         }
         Target::Skip => {}
     }

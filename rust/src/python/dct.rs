@@ -11,6 +11,7 @@ use pyo3::prelude::*;
 use super::errors::to_pyerr;
 use super::video::PyVideo;
 use crate::dct::{self as core_dct, BATCH_CHANNELS};
+use crate::mpeg4::coefficients::Coefficients;
 use crate::repr::batch::BatchError;
 
 /// A Rust buffer as an n-d numpy array without a copy (its base owns the Rust `Vec`).
@@ -34,12 +35,14 @@ type DctTuple<'py> = (
     Bound<'py, PyAny>,
     Bound<'py, PyAny>,
     Bound<'py, PyAny>,
+    Bound<'py, PyAny>,
 );
 
 /// `dct(video, gop, position)`: `(frame_type, y, u, v, y_levels, u_levels, v_levels,
-/// block_types, qscale)`; coefficient and level arrays are `(rows, cols, 8, 8)` int16
+/// block_types, qscale, field_dct)`; coefficient and level arrays are `(rows, cols, 8, 8)` int16
 /// (Y on the luma block grid, U/V on the chroma one), `block_types` `(mb_rows, mb_cols, 6)` uint8,
-/// `qscale` `(mb_rows, mb_cols)` uint8. `pkdkit.dct` wraps it in a `DctFrame`.
+/// `qscale` `(mb_rows, mb_cols)` uint8, `field_dct` `(mb_rows, mb_cols)` bool (the luma blocks
+/// are field blocks). `pkdkit.dct` wraps it in a `DctFrame`.
 #[pyfunction]
 fn dct<'py>(
     py: Python<'py>,
@@ -51,9 +54,30 @@ fn dct<'py>(
     let c = py
         .detach(|| core_dct::coefficients(&video.inner, gop, position))
         .map_err(|e| to_pyerr(e, &video.path))?;
+    frame_tuple(py, c)
+}
+
+/// `dct_gop(video, gop)`: the `dct` tuple of every frame of GOP `gop`, in display order, its
+/// VOPs decoded once (see `crate::dct::gop_coefficients`).
+#[pyfunction]
+fn dct_gop<'py>(
+    py: Python<'py>,
+    video: &Bound<'py, PyVideo>,
+    gop: i64,
+) -> PyResult<Vec<DctTuple<'py>>> {
+    let video = video.get();
+    let frames = py
+        .detach(|| core_dct::gop_coefficients(&video.inner, gop))
+        .map_err(|e| to_pyerr(e, &video.path))?;
+    frames.into_iter().map(|c| frame_tuple(py, c)).collect()
+}
+
+/// One frame's coefficients as the `dct` tuple, every array handed over without a copy.
+fn frame_tuple(py: Python<'_>, c: Coefficients) -> PyResult<DctTuple<'_>> {
     let (mw, mh) = (c.mb_width, c.mb_height);
     let luma = (2 * mh, 2 * mw, 8, 8);
     let chroma = (mh, mw, 8, 8);
+    let field_dct = c.field_dct.iter().map(|&f| f != 0).collect();
     Ok((
         c.frame_type.letter().to_string(),
         to_numpy::<i16, Ix4>(py, luma, c.y)?,
@@ -64,6 +88,7 @@ fn dct<'py>(
         to_numpy::<i16, Ix4>(py, chroma, c.v_levels)?,
         to_numpy::<u8, Ix3>(py, (mh, mw, 6), c.block_types)?,
         to_numpy::<u8, Ix2>(py, (mh, mw), c.qscale)?,
+        to_numpy::<bool, Ix2>(py, (mh, mw), field_dct)?,
     ))
 }
 
@@ -107,9 +132,10 @@ fn prediction<'py>(
     Ok((plane(yuv.y)?, plane(yuv.u)?, plane(yuv.v)?))
 }
 
-/// Add `dct`, `dct_batch` and `prediction` to `pkdkit._core`.
+/// Add `dct`, `dct_gop`, `dct_batch` and `prediction` to `pkdkit._core`.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dct, m)?)?;
+    m.add_function(wrap_pyfunction!(dct_gop, m)?)?;
     m.add_function(wrap_pyfunction!(dct_batch, m)?)?;
     m.add_function(wrap_pyfunction!(prediction, m)?)?;
     Ok(())
