@@ -442,8 +442,8 @@ def test_b_frames_and_quarter_pel_clips_really_have_inter_blocks(clips: dict[str
     "name", ["sp_q1_scene_cuts", "sp_data_partitioning", "asp_bf2_gop5", "asp_bf2_qpel_mv4_mpeg_quant"]
 )
 def test_dct_gop_equals_dct_at_every_position(clips: dict[str, Path], name: str) -> None:
-    """``dct_gop`` (the GOP's VOPs decoded once, in decode order) gives exactly ``dct`` of each
-    position."""
+    """``dct_gop`` (the GOP's VOPs decoded once, in decode order) and ``dct_frames`` (the whole
+    video decoded once) give exactly ``dct`` of each position."""
     check_dct_gop(clips[name])
 
 
@@ -466,6 +466,47 @@ def check_dct_gop(path: Path) -> None:
                 np.testing.assert_array_equal(getattr(frame, field), getattr(alone, field), err_msg=where)
     with pytest.raises(pkdkit.VideoIndexError):
         video.dct_gop(video.num_gops)
+    # The one-pass stream: every frame, in display order, the same again.
+    streamed = list(video.dct_frames())
+    assert len(streamed) == video.num_frames
+    for index, gop, pos in positions(video):
+        alone = video.dct(gop, pos)
+        for field in fields:
+            where = f"frame {index}: {field}"
+            np.testing.assert_array_equal(getattr(streamed[index], field), getattr(alone, field), err_msg=where)
+
+
+def test_damaged_streams_give_coefficients_or_a_video_error(clips: dict[str, Path], tmp_path: Path) -> None:
+    """Bit flips, garbage runs and cuts in a stream with B-frames: ``dct_frames``, ``dct_gop`` and
+    ``dct`` either give frames of the right shapes or raise ``pkdkit.VideoError`` (never a panic,
+    which PyO3 raises as a ``BaseException`` this does not catch)."""
+    data = clips["asp_bf2_gop5"].read_bytes()
+    rng = np.random.default_rng(5)
+    outcomes = {"frames": 0, "errors": 0}
+    for i in range(24):
+        buf = bytearray(data)
+        if i % 3 == 0:
+            for at in rng.integers(40, len(buf), 6):
+                buf[at] ^= 1 << int(rng.integers(8))
+        elif i % 3 == 1:
+            at = int(rng.integers(40, len(buf) - 64))
+            buf[at : at + 32] = rng.integers(0, 256, 32, dtype=np.uint8).tobytes()
+        else:
+            buf = buf[: int(rng.integers(40, len(buf)))]
+        path = tmp_path / f"mutant{i}.m4v"
+        path.write_bytes(bytes(buf))
+        try:
+            video = pkdkit.open(path, fallback=False)
+            shape = (2 * math.ceil(video.height / 16), 2 * math.ceil(video.width / 16), 8, 8)
+            for frame in video.dct_frames():
+                assert frame.y.shape == shape
+                outcomes["frames"] += 1
+            for g in range(video.num_gops):
+                assert all(f.y.shape == shape for f in video.dct_gop(g))
+                assert video.dct(g, video.gop_lengths[g] - 1).y.shape == shape
+        except pkdkit.VideoError:
+            outcomes["errors"] += 1
+    assert outcomes["frames"] > 0, outcomes
 
 
 def test_load_batch_packs_y_and_the_covering_chroma(clips: dict[str, Path]) -> None:
@@ -497,6 +538,8 @@ def test_indices_are_checked_and_ffmpeg_has_no_coefficients(clips: dict[str, Pat
         via_ffmpeg.dct(0, 0)
     with pytest.raises(pkdkit.UnsupportedCodecError, match="exports no coefficients"):
         via_ffmpeg.dct_gop(0)
+    with pytest.raises(pkdkit.UnsupportedCodecError, match="exports no coefficients"):
+        next(iter(via_ffmpeg.dct_frames()))
     assert "intra" in repr(video.dct(0, 0))
 
 

@@ -141,6 +141,19 @@ def dct_gop(
 ]:
     """The ``dct`` tuple of every frame of GOP ``gop`` in display order, its VOPs decoded once."""
     ...
+class DctStream:
+    """Iterator over every frame's ``dct`` tuple in display order, the video decoded once."""
+
+    def __iter__(self) -> DctStream: ...
+    def __next__(
+        self,
+    ) -> tuple[
+        str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ]: ...
+
+def dct_frames(video: Video) -> DctStream:
+    """Every frame's ``dct`` tuple in display order (a ``DctStream``)."""
+    ...
 def dct_batch(paths: list[str], gops: list[int], positions: list[int], threads: int = 0) -> np.ndarray:
     """(N, rows, cols, 192) int16: per luma block its Y coefficients, then those of the Cb and Cr blocks covering it."""
     ...

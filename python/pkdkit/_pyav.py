@@ -347,3 +347,6 @@ class FFmpegBackend:
 
     def dct_gop(self, gop: int) -> Any:
         return self.dct(gop, 0)
+
+    def dct_frames(self) -> Any:
+        return self.dct(0, 0)

@@ -87,3 +87,7 @@ class VideoBackend(Protocol):
     def dct_gop(self, gop: int) -> list[DctFrame]:
         """The DCT coefficients of every position of one GOP, its VOPs decoded once."""
         ...
+
+    def dct_frames(self) -> Iterator[DctFrame]:
+        """The DCT coefficients of every frame in display order, the video decoded once."""
+        ...

@@ -12,6 +12,8 @@
 //! block repeated over the 2x2 luma blocks it covers).
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -119,6 +121,70 @@ pub fn gop_coefficients(video: &Video, gop: i64) -> Result<Vec<Coefficients>> {
             })
         })
         .collect()
+}
+
+/// The coefficients of every frame of a video, in display order, as one decode: every VOP is
+/// parsed once, in decode order, by one decoder (as [`crate::frames::FrameIter`] decodes the
+/// pixels), and a frame is handed out as soon as the frames before it are. At most the
+/// reference decoded ahead of its B-frames waits, so the buffers of a consumer that drops each
+/// frame are recycled while still in cache.
+pub struct CoefficientStream<V: Deref<Target = Video>> {
+    video: V,
+    decoder: Option<Decoder>,
+    next_vop: usize,
+    next_frame: usize,
+    waiting: BTreeMap<usize, Coefficients>,
+}
+
+impl<V: Deref<Target = Video>> CoefficientStream<V> {
+    pub fn new(video: V) -> Result<Self> {
+        let mut decoder = video.decoder(None)?;
+        decoder.set_mode(DecodeMode::Coefficients);
+        Ok(CoefficientStream {
+            video,
+            decoder: Some(decoder),
+            next_vop: 0,
+            next_frame: 0,
+            waiting: BTreeMap::new(),
+        })
+    }
+}
+
+impl<V: Deref<Target = Video>> Iterator for CoefficientStream<V> {
+    type Item = Result<Coefficients>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let video = &*self.video;
+        loop {
+            if let Some(c) = self.waiting.remove(&self.next_frame) {
+                self.next_frame += 1;
+                return Some(Ok(c));
+            }
+            if self.next_frame >= video.num_frames() {
+                return None;
+            }
+            let decoder = self.decoder.as_mut()?;
+            let k = self.next_vop;
+            let Some(entry) = video.vops.get(k) else {
+                // Every VOP is decoded and this frame got nothing: say so, once.
+                self.decoder = None;
+                let error =
+                    Error::corrupt(0, "mpeg4: the VOP of this frame produced no coefficients");
+                return Some(Err(error.at_frame(self.next_frame)));
+            };
+            self.next_vop += 1;
+            if let Err(e) = video.decode_vop(decoder, k) {
+                self.decoder = None;
+                return Some(Err(e));
+            }
+            let record = decoder.take_coefficients();
+            if let (Some(d), Some(c)) = (entry.display_index, record) {
+                if d >= self.next_frame {
+                    self.waiting.insert(d, c);
+                }
+            }
+        }
+    }
 }
 
 /// The motion-compensated prediction of display frame `index` ([`DecodeMode::Prediction`]):
@@ -278,6 +344,7 @@ pub fn load_batch(
             let c = coefficients(&videos[slots[i]], gops[i], positions[i])
                 .map_err(video_error(&paths[i]))?;
             pack_into(&c, out);
+            c.recycle();
             Ok(())
         };
         let mut data = vec![0i16; n * per_sample];

@@ -209,7 +209,9 @@ impl Decoder {
 
     /// The coefficients of the last VOP decoded in [`DecodeMode::Coefficients`], once.
     pub fn take_coefficients(&mut self) -> Option<Coefficients> {
-        self.coefficients.take()
+        let mut record = self.coefficients.take()?;
+        record.finish();
+        Some(record)
     }
 
     /// A VOP that is not decoded at all: its time stamp still moves the VOP clock (the TRB/TRD

@@ -2,17 +2,19 @@
 //! motion-compensated prediction the coefficient tests compare with.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use numpy::ndarray::{Array, Dimension, IntoDimension, Ix2, Ix3, Ix4};
-use numpy::{Element, IntoPyArray};
+use numpy::ndarray::{Array, ArrayView, Dimension, IntoDimension, Ix2, Ix3, Ix4};
+use numpy::{Element, IntoPyArray, PyArray};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::errors::to_pyerr;
 use super::video::PyVideo;
 use crate::dct::{self as core_dct, BATCH_CHANNELS};
-use crate::mpeg4::coefficients::Coefficients;
+use crate::mpeg4::coefficients::{self, Coefficients};
 use crate::repr::batch::BatchError;
+use crate::video::Video;
 
 /// A Rust buffer as an n-d numpy array without a copy (its base owns the Rust `Vec`).
 fn to_numpy<'py, T: Element, D: Dimension>(
@@ -23,6 +25,44 @@ fn to_numpy<'py, T: Element, D: Dimension>(
     let array = Array::from_shape_vec(shape, data)
         .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
     Ok(array.into_pyarray(py).into_any())
+}
+
+/// Owner of a coefficient or level buffer behind numpy arrays: when Python drops the last array,
+/// the buffer goes back to [`coefficients::recycle`] for the next frame instead of the
+/// allocator (fresh pages every frame cost more than the parsing).
+#[pyclass(frozen, module = "pkdkit._core")]
+struct CoefficientBuffer {
+    data: Vec<i16>,
+}
+
+impl Drop for CoefficientBuffer {
+    fn drop(&mut self) {
+        coefficients::recycle(std::mem::take(&mut self.data));
+    }
+}
+
+/// A recyclable `i16` buffer as an n-d numpy array without a copy (its base is the owner).
+fn recyclable_numpy<'py, D: Dimension>(
+    py: Python<'py>,
+    shape: impl IntoDimension<Dim = D>,
+    data: Vec<i16>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let shape = shape.into_dimension();
+    if shape.size() != data.len() {
+        return Err(PyValueError::new_err(format!(
+            "dct: {} values for shape {:?}",
+            data.len(),
+            shape.slice()
+        )));
+    }
+    let owner = Bound::new(py, CoefficientBuffer { data })?;
+    let view = ArrayView::from_shape(shape, &owner.get().data)
+        .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
+    // SAFETY: the array points into `owner.data` and holds `owner` as its base, so the buffer
+    // lives as long as the array. `owner` is frozen: Rust never touches `data` again until the
+    // owner is dropped, after the last array (and its views) are gone.
+    let array = unsafe { PyArray::borrow_from_array(&view, owner.clone().into_any()) };
+    Ok(array.into_any())
 }
 
 type DctTuple<'py> = (
@@ -72,6 +112,43 @@ fn dct_gop<'py>(
     frames.into_iter().map(|c| frame_tuple(py, c)).collect()
 }
 
+/// `dct_frames(video)`: an iterator over every frame's `dct` tuple in display order, the video
+/// decoded once (see `crate::dct::CoefficientStream`), each frame with the GIL released.
+#[pyclass(name = "DctStream", module = "pkdkit._core")]
+struct PyDctStream {
+    stream: core_dct::CoefficientStream<Arc<Video>>,
+    path: String,
+}
+
+#[pymethods]
+impl PyDctStream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<DctTuple<'py>>> {
+        let stream = &mut self.stream;
+        match py.detach(|| stream.next()) {
+            None => Ok(None),
+            Some(item) => {
+                let c = item.map_err(|e| to_pyerr(e, &self.path))?;
+                frame_tuple(py, c).map(Some)
+            }
+        }
+    }
+}
+
+#[pyfunction]
+fn dct_frames(video: &Bound<'_, PyVideo>) -> PyResult<PyDctStream> {
+    let video = video.get();
+    let stream = core_dct::CoefficientStream::new(video.inner.clone())
+        .map_err(|e| to_pyerr(e, &video.path))?;
+    Ok(PyDctStream {
+        stream,
+        path: video.path.clone(),
+    })
+}
+
 /// One frame's coefficients as the `dct` tuple, every array handed over without a copy.
 fn frame_tuple(py: Python<'_>, c: Coefficients) -> PyResult<DctTuple<'_>> {
     let (mw, mh) = (c.mb_width, c.mb_height);
@@ -80,12 +157,12 @@ fn frame_tuple(py: Python<'_>, c: Coefficients) -> PyResult<DctTuple<'_>> {
     let field_dct = c.field_dct.iter().map(|&f| f != 0).collect();
     Ok((
         c.frame_type.letter().to_string(),
-        to_numpy::<i16, Ix4>(py, luma, c.y)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.u)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.v)?,
-        to_numpy::<i16, Ix4>(py, luma, c.y_levels)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.u_levels)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.v_levels)?,
+        recyclable_numpy::<Ix4>(py, luma, c.y)?,
+        recyclable_numpy::<Ix4>(py, chroma, c.u)?,
+        recyclable_numpy::<Ix4>(py, chroma, c.v)?,
+        recyclable_numpy::<Ix4>(py, luma, c.y_levels)?,
+        recyclable_numpy::<Ix4>(py, chroma, c.u_levels)?,
+        recyclable_numpy::<Ix4>(py, chroma, c.v_levels)?,
         to_numpy::<u8, Ix3>(py, (mh, mw, 6), c.block_types)?,
         to_numpy::<u8, Ix2>(py, (mh, mw), c.qscale)?,
         to_numpy::<bool, Ix2>(py, (mh, mw), field_dct)?,
@@ -132,10 +209,12 @@ fn prediction<'py>(
     Ok((plane(yuv.y)?, plane(yuv.u)?, plane(yuv.v)?))
 }
 
-/// Add `dct`, `dct_gop`, `dct_batch` and `prediction` to `pkdkit._core`.
+/// Add `dct`, `dct_gop`, `dct_frames`, `dct_batch` and `prediction` to `pkdkit._core`.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dct, m)?)?;
     m.add_function(wrap_pyfunction!(dct_gop, m)?)?;
+    m.add_function(wrap_pyfunction!(dct_frames, m)?)?;
+    m.add_class::<PyDctStream>()?;
     m.add_function(wrap_pyfunction!(dct_batch, m)?)?;
     m.add_function(wrap_pyfunction!(prediction, m)?)?;
     Ok(())
