@@ -48,7 +48,9 @@ pub fn frame_coefficients(video: &Video, index: usize) -> Result<Coefficients> {
     if is_b {
         prepare_b(video, &mut decoder, k, index)?;
         // The future reference's coefficients are not this frame's (a dropped B-VOP records none).
-        decoder.take_coefficients();
+        if let Some(theirs) = decoder.take_coefficients() {
+            theirs.recycle();
+        }
     }
     video.decode_vop(&mut decoder, k)?;
     decoder.take_coefficients().ok_or_else(|| {
@@ -104,8 +106,9 @@ pub fn gop_coefficients(video: &Video, gop: i64) -> Result<Vec<Coefficients>> {
         }
         video.decode_vop(&mut decoder, k)?;
         let record = decoder.take_coefficients();
-        if let Some(slot) = mine.and_then(|d| out.get_mut(d - start)) {
-            *slot = record;
+        match mine.and_then(|d| out.get_mut(d - start)) {
+            Some(slot) => *slot = record,
+            None => record.map_or((), Coefficients::recycle),
         }
     }
     out.into_iter()
@@ -178,10 +181,11 @@ impl<V: Deref<Target = Video>> Iterator for CoefficientStream<V> {
                 return Some(Err(e));
             }
             let record = decoder.take_coefficients();
-            if let (Some(d), Some(c)) = (entry.display_index, record) {
-                if d >= self.next_frame {
+            match (entry.display_index, record) {
+                (Some(d), Some(c)) if d >= self.next_frame => {
                     self.waiting.insert(d, c);
                 }
+                (_, record) => record.map_or((), Coefficients::recycle),
             }
         }
     }
