@@ -27,42 +27,50 @@ fn to_numpy<'py, T: Element, D: Dimension>(
     Ok(array.into_pyarray(py).into_any())
 }
 
-/// Owner of a coefficient or level buffer behind numpy arrays: when Python drops the last array,
-/// the buffer goes back to [`coefficients::recycle`] for the next frame instead of the
-/// allocator (fresh pages every frame cost more than the parsing).
+/// Owner of one frame's six coefficient and level buffers behind their numpy arrays: when
+/// Python drops the last of them, the buffers go back to [`coefficients::recycle`] for the next
+/// frame instead of the allocator (fresh pages every frame cost more than the parsing).
 #[pyclass(frozen, module = "pkdkit._core")]
-struct CoefficientBuffer {
-    data: Vec<i16>,
+struct CoefficientBuffers {
+    planes: [Vec<i16>; 6],
 }
 
-impl Drop for CoefficientBuffer {
+impl Drop for CoefficientBuffers {
     fn drop(&mut self) {
-        coefficients::recycle(std::mem::take(&mut self.data));
+        for buf in &mut self.planes {
+            coefficients::recycle(std::mem::take(buf));
+        }
     }
 }
 
-/// A recyclable `i16` buffer as an n-d numpy array without a copy (its base is the owner).
-fn recyclable_numpy<'py, D: Dimension>(
+/// Six recyclable `i16` buffers as numpy arrays of `shapes` without a copy, all six with one
+/// owner as their base.
+fn recyclable_numpy<'py>(
     py: Python<'py>,
-    shape: impl IntoDimension<Dim = D>,
-    data: Vec<i16>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let shape = shape.into_dimension();
-    if shape.size() != data.len() {
-        return Err(PyValueError::new_err(format!(
-            "dct: {} values for shape {:?}",
-            data.len(),
-            shape.slice()
-        )));
+    shapes: [Ix4; 6],
+    planes: [Vec<i16>; 6],
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    for (shape, buf) in shapes.iter().zip(&planes) {
+        if shape.size() != buf.len() {
+            return Err(PyValueError::new_err(format!(
+                "dct: {} values for shape {:?}",
+                buf.len(),
+                shape.slice()
+            )));
+        }
     }
-    let owner = Bound::new(py, CoefficientBuffer { data })?;
-    let view = ArrayView::from_shape(shape, &owner.get().data)
-        .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
-    // SAFETY: the array points into `owner.data` and holds `owner` as its base, so the buffer
-    // lives as long as the array. `owner` is frozen: Rust never touches `data` again until the
-    // owner is dropped, after the last array (and its views) are gone.
-    let array = unsafe { PyArray::borrow_from_array(&view, owner.clone().into_any()) };
-    Ok(array.into_any())
+    let owner = Bound::new(py, CoefficientBuffers { planes })?;
+    let mut arrays = Vec::with_capacity(6);
+    for (shape, buf) in shapes.into_iter().zip(&owner.get().planes) {
+        let view = ArrayView::from_shape(shape, buf)
+            .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
+        // SAFETY: the array points into a buffer of `owner` and holds `owner` as its base, so
+        // the buffer lives as long as the array. `owner` is frozen: Rust never touches the
+        // buffers again until the owner is dropped, after the last array (and view) is gone.
+        let array = unsafe { PyArray::borrow_from_array(&view, owner.clone().into_any()) };
+        arrays.push(array.into_any());
+    }
+    Ok(arrays)
 }
 
 type DctTuple<'py> = (
@@ -152,17 +160,24 @@ fn dct_frames(video: &Bound<'_, PyVideo>) -> PyResult<PyDctStream> {
 /// One frame's coefficients as the `dct` tuple, every array handed over without a copy.
 fn frame_tuple(py: Python<'_>, c: Coefficients) -> PyResult<DctTuple<'_>> {
     let (mw, mh) = (c.mb_width, c.mb_height);
-    let luma = (2 * mh, 2 * mw, 8, 8);
-    let chroma = (mh, mw, 8, 8);
+    let luma = Ix4(2 * mh, 2 * mw, 8, 8);
+    let chroma = Ix4(mh, mw, 8, 8);
     let field_dct = c.field_dct.iter().map(|&f| f != 0).collect();
+    let letter = c.frame_type.letter().to_string();
+    let shapes = [luma, chroma, chroma, luma, chroma, chroma];
+    let planes = [c.y, c.u, c.v, c.y_levels, c.u_levels, c.v_levels];
+    let [y, u, v, y_levels, u_levels, v_levels]: [Bound<'_, PyAny>; 6] =
+        recyclable_numpy(py, shapes, planes)?
+            .try_into()
+            .map_err(|_| PyValueError::new_err("dct: six planes expected"))?;
     Ok((
-        c.frame_type.letter().to_string(),
-        recyclable_numpy::<Ix4>(py, luma, c.y)?,
-        recyclable_numpy::<Ix4>(py, chroma, c.u)?,
-        recyclable_numpy::<Ix4>(py, chroma, c.v)?,
-        recyclable_numpy::<Ix4>(py, luma, c.y_levels)?,
-        recyclable_numpy::<Ix4>(py, chroma, c.u_levels)?,
-        recyclable_numpy::<Ix4>(py, chroma, c.v_levels)?,
+        letter,
+        y,
+        u,
+        v,
+        y_levels,
+        u_levels,
+        v_levels,
         to_numpy::<u8, Ix3>(py, (mh, mw, 6), c.block_types)?,
         to_numpy::<u8, Ix2>(py, (mh, mw), c.qscale)?,
         to_numpy::<bool, Ix2>(py, (mh, mw), field_dct)?,
