@@ -13,7 +13,9 @@ import pytest
 import pkdkit
 from pkdkit.block_motion import BACKWARD, FORWARD, MIXED, vectors_to_grid
 
+from b_prediction import predict_b_frame, predictions_from_ffmpeg, references
 from clips import ClipSpec, ffmpeg_frames, make_clip, render_frames
+from ffmpeg_oracle import planes_of
 
 CLIPS = {
     # Scene changes inside GOPs (cut_every) give P-frames with intra macroblocks: blocks without a vector.
@@ -22,6 +24,22 @@ CLIPS = {
     "4mv_odd_size": ClipSpec(width=168, height=120, frames=10, gop=10, flags=("mv4",), seed=5),
     "4mv_avi_bframes": ClipSpec(frames=13, gop=13, bf=2, flags=("mv4",), container="avi", seed=6),
 }
+
+
+# B-frames with their real vectors (b_motion="real"): 4MV P-frames give direct macroblocks
+# four vectors; quarter-pel makes every direct macroblock four 8x8 blocks.
+B_CLIPS = {
+    "halfpel_4mv_bf2": ClipSpec(frames=16, bf=2, flags=("mv4",), seed=12),
+    "qpel_bf2_mpeg_quant": ClipSpec(frames=16, bf=2, flags=("qpel",), options={"mpeg_quant": "1"}, seed=13),
+}
+INTERLACED_BF2 = Path(__file__).parent / "data" / "interlaced_bf2.avi"
+
+
+@pytest.fixture(scope="module")
+def b_clips(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("block_motion_b")
+    clips = {name: make_clip(root / spec.filename(name), spec) for name, spec in B_CLIPS.items()}
+    return clips | {"interlaced_bf2": INTERLACED_BF2}
 
 
 @pytest.fixture(scope="module")
@@ -60,31 +78,42 @@ def test_grid8_equals_ffmpeg_vectors_block_for_block(clips: dict[str, Path], nam
         assert grid.motion.shape == grid.backward.shape == (rows, cols, 2) and grid.direction.shape == (rows, cols)
         assert grid.motion.dtype == np.int16 and grid.direction.dtype == np.uint8 and grid.frame_type == letter
         if letter == "I":
-            assert not grid.direction.any() and not grid.motion.any()
+            assert not grid.direction.any() and not grid.motion.any() and len(recs) == 0
             continue
-        assert grid.scale == 2 and not (grid.direction & MIXED).any()
-        seen = np.zeros((2, rows, cols), bool)
-        for rec in recs:
-            backward = rec["source"] > 0
-            vectors = grid.backward if backward else grid.motion
-            bit = BACKWARD if backward else FORWARD
-            r0, c0 = (rec["dst_y"] - rec["h"] // 2) // 8, (rec["dst_x"] - rec["w"] // 2) // 8
-            for r in range(r0, r0 + rec["h"] // 8):
-                for c in range(c0, c0 + rec["w"] // 8):
-                    assert tuple(vectors[r, c]) == (rec["motion_x"], rec["motion_y"]), (index, r, c)
-                    assert grid.direction[r, c] & bit
-                    seen[int(backward), r, c] = True
-            widths.add(int(rec["w"]))
-        # Blocks without an FFmpeg vector (intra macroblocks) have none in the grid either.
-        assert np.array_equal(grid.direction & FORWARD != 0, seen[0])
-        assert np.array_equal(grid.direction & BACKWARD != 0, seen[1])
-        assert not grid.motion[~seen[0]].any() and not grid.backward[~seen[1]].any()
-        assert np.array_equal(grid.valid, seen.any(axis=0))
+        assert grid.scale == 2
+        assert_grid_holds_records(grid, recs, f"{name} frame {index}")
+        widths |= {int(rec["w"]) for rec in recs}
         if letter == "P":
             intra_blocks += int((~grid.valid).sum())
     assert widths == ({16} if name == "16x16" else {8, 16})  # the clips really use 4MV, or not
     if name in ("16x16", "4mv"):
         assert intra_blocks > 0
+
+
+def assert_grid_holds_records(grid: pkdkit.BlockMotion, recs: np.ndarray, where: str) -> None:
+    """Every record's vector sits, unchanged, in each 8x8 cell of its block with its direction
+    bit, no cell holds two records (no MIXED), and cells without a record are empty."""
+    rows, cols = grid.direction.shape
+    assert grid.grid == 8 and not (grid.direction & MIXED).any(), where
+    if len(recs):
+        assert (recs["motion_scale"] == grid.scale).all(), where
+    seen = np.zeros((2, rows, cols), bool)
+    for rec in recs:
+        backward = rec["source"] > 0
+        vectors = grid.backward if backward else grid.motion
+        bit = BACKWARD if backward else FORWARD
+        r0, c0 = (rec["dst_y"] - rec["h"] // 2) // 8, (rec["dst_x"] - rec["w"] // 2) // 8
+        for r in range(r0, r0 + rec["h"] // 8):
+            for c in range(c0, c0 + rec["w"] // 8):
+                assert tuple(vectors[r, c]) == (rec["motion_x"], rec["motion_y"]), (where, r, c)
+                assert grid.direction[r, c] & bit, (where, r, c)
+                assert not seen[int(backward), r, c], f"{where}: two records in cell {r, c}"
+                seen[int(backward), r, c] = True
+    # Blocks without a record (intra macroblocks, I-frames) have no vector in the grid either.
+    assert np.array_equal(grid.direction & FORWARD != 0, seen[0]), where
+    assert np.array_equal(grid.direction & BACKWARD != 0, seen[1]), where
+    assert not grid.motion[~seen[0]].any() and not grid.backward[~seen[1]].any(), where
+    assert np.array_equal(grid.valid, seen.any(axis=0)), where
 
 
 def expected_by_pixels(recs: np.ndarray, width: int, height: int, grid: int) -> tuple[np.ndarray, np.ndarray]:
@@ -215,3 +244,83 @@ def test_codec_without_vectors_is_refused(tmp_path: Path) -> None:
     assert not pkdkit.block_motion(video, 0, 0).valid.any()  # the I-frame: nothing to export
     with pytest.raises(pkdkit.UnsupportedCodecError, match="exports no motion vectors for vp9"):
         pkdkit.block_motion(video, 0, 1)
+
+
+@pytest.mark.parametrize("name", [*B_CLIPS, "interlaced_bf2"])
+def test_real_b_grid_equals_the_decoders_records(b_clips: dict[str, Path], name: str) -> None:
+    """``b_motion="real"``: B-frame grids hold the decoder's real-B records block for block
+    (forward, backward, both); P-frame grids still hold FFmpeg's exported vectors."""
+    path = b_clips[name]
+    video = pkdkit.open(path)
+    real = list(video.frames(b_motion="real"))
+    ffmpeg = ffmpeg_records(path)
+    assert len(real) == len(ffmpeg) == video.num_frames
+    directions, moving, fields = set(), 0, 0
+    for index, gop, pos in positions(video):
+        letter, ffmpeg_recs = ffmpeg[index]
+        assert real[index].frame_type == letter
+        grid = pkdkit.block_motion(video, gop, pos, b_motion="real")
+        recs = real[index].motion_vectors if letter == "B" else ffmpeg_recs
+        assert_grid_holds_records(grid, recs, f"{name} frame {index}")
+        if letter == "B":
+            directions |= set(np.unique(grid.direction).tolist())
+            moving += int((grid.motion != 0).any(axis=-1).sum() + (grid.backward != 0).any(axis=-1).sum())
+            fields += int((recs["h"] == 8).sum())
+            assert grid.valid.all(), "B-frames have no intra macroblocks"
+    assert directions == {FORWARD, BACKWARD, FORWARD | BACKWARD}
+    assert moving > 100
+    if name == "interlaced_bf2":
+        assert fields > 0  # field macroblocks: two 16x8 records, one row of cells each
+
+
+def grid_to_records(grid: pkdkit.BlockMotion) -> np.ndarray:
+    """One 8x8 record per cell and direction of a grid (the inverse of the placement)."""
+    r, c = np.nonzero(grid.direction & FORWARD)
+    rb, cb = np.nonzero(grid.direction & BACKWARD)
+    out = np.zeros(len(r) + len(rb), dtype=pkdkit.MOTION_VECTOR_DTYPE)
+    for sl, rows, cols, source, vectors in (
+        (slice(0, len(r)), r, c, -1, grid.motion),
+        (slice(len(r), None), rb, cb, 1, grid.backward),
+    ):
+        out["source"][sl], out["w"][sl], out["h"][sl] = source, 8, 8
+        out["dst_x"][sl], out["dst_y"][sl] = cols * 8 + 4, rows * 8 + 4
+        out["motion_x"][sl], out["motion_y"][sl] = vectors[rows, cols, 0], vectors[rows, cols, 1]
+        out["motion_scale"][sl] = grid.scale
+    return out
+
+
+def test_real_b_grid_reproduces_ffmpegs_b_prediction(b_clips: dict[str, Path]) -> None:
+    """Independent of the records: the forward and backward grids, applied with a numpy
+    half-sample motion compensation to FFmpeg's decoded references (``b_prediction``), give
+    FFmpeg's B-frame prediction (decoded with ``skip_idct=noref``) sample for sample in Y, U, V.
+    The default grid (FFmpeg's zero motion) does not."""
+    path = b_clips["halfpel_4mv_bf2"]
+    video = pkdkit.open(path)
+    predicted = predictions_from_ffmpeg(path)
+    decoded = [planes_of(f) for f in ffmpeg_frames(path)]
+    types = video.frame_types
+    assert "".join(t for t, _ in predicted) == types
+    checked = zero_motion_wrong = 0
+    for index, gop, pos in positions(video):
+        if types[index] != "B":
+            continue
+        past, future = references(types, index)
+        grid = pkdkit.block_motion(video, gop, pos, b_motion="real")
+        got = predict_b_frame(grid_to_records(grid), decoded[past], decoded[future])
+        for plane, a, b in zip("YUV", got, predicted[index][1]):
+            bad = np.argwhere(a != b)
+            assert bad.size == 0, f"frame {index} plane {plane}: prediction differs at {bad[:3].tolist()}"
+        checked += 1
+        default = pkdkit.block_motion(video, gop, pos)
+        np.testing.assert_array_equal(default.direction, grid.direction)
+        zero = predict_b_frame(grid_to_records(default), decoded[past], decoded[future])
+        zero_motion_wrong += int((zero[0] != predicted[index][1][0]).any())
+    assert checked >= 8 and zero_motion_wrong > 0
+
+
+def test_real_b_grid_needs_the_native_decoder(b_clips: dict[str, Path]) -> None:
+    path = b_clips["halfpel_4mv_bf2"]
+    with pytest.raises(ValueError, match="b_motion must be 'ffmpeg' or 'real'"):
+        pkdkit.block_motion(path, 0, 1, b_motion="zero")
+    with pytest.raises(ValueError, match="needs pkdkit's decoder"):
+        pkdkit.block_motion(pkdkit.open(path, backend="ffmpeg"), 0, 1, b_motion="real")

@@ -14,7 +14,10 @@ On PyAV-made clips of every profile pkdkit decodes.
 
 from __future__ import annotations
 
+import dataclasses
 import math
+import shutil
+import subprocess
 from pathlib import Path
 
 import numpy as np
@@ -42,6 +45,8 @@ CLIPS = {
     "sp_data_partitioning": ClipSpec(frames=10, options={"data_partitioning": "1", "ps": "300"}, seed=8),
     "sp_338x250_all_tools": ClipSpec(width=338, height=250, frames=6, flags=("mv4", "aic"), options={"ps": "300"}),
     "asp_bf2": ClipSpec(frames=12, bf=2, seed=9),
+    # Short GOPs with B-frames: B-frames shown before an I-frame are decoded after it.
+    "asp_bf2_gop5": ClipSpec(frames=13, bf=2, gop=5, seed=14),
     "asp_qpel": ClipSpec(frames=8, flags=("qpel",), seed=10),
     "asp_bf2_qpel_mv4_mpeg_quant": ClipSpec(frames=12, bf=2, flags=("qpel", "mv4"), options=ASP, seed=11),
 }
@@ -194,24 +199,42 @@ def positions(video: pkdkit.CompressedVideo) -> list[tuple[int, int, int]]:
 
 @pytest.mark.parametrize("name", list(CLIPS))
 def test_coefficients_reconstruct_ffmpegs_pictures(clips: dict[str, Path], name: str) -> None:
-    path = clips[name]
     spec = CLIPS[name]
+    seen = check_clip(clips[name], "mpeg_quant" in spec.options, name in INDEPENDENT_PREDICTION, spec.frames)
+    assert seen[INTRA] > 0
+    if spec.gop > 1:
+        assert seen[INTER] > 0 and seen[NOT_CODED] > 0, seen
+
+
+def block_samples(frame: pkdkit.dct.DctFrame, plane: str) -> np.ndarray:
+    """The float IDCT of a plane's coefficients on the picture: Y through
+    ``DctFrame.luma_samples`` (field blocks of field-DCT macroblocks back in their lines)."""
+    coefficients = getattr(frame, plane)
+    if plane != "y":
+        return float_idct_plane(coefficients)
+    return frame.luma_samples(np.einsum("vy,rcvu,ux->rcyx", _C, coefficients.astype(np.float64), _C))
+
+
+def check_clip(path: Path, mpeg_quant: bool, independent: bool, frames: int | None) -> dict[int, int]:
+    """Every frame's coefficients against FFmpeg's pictures (see the module docstring); returns
+    the count of blocks of each type. ``independent``: half-pel P-frames without B-frames, whose
+    prediction is computed here from FFmpeg's vectors. ``frames``: the clip's frame count, if
+    known."""
+    name = path.name
     video = pkdkit.open(path)
     assert video.backend == "native"
     core = _core.open(str(path))
     ffmpeg = ffmpeg_frames(path, export_mvs=True)
-    assert len(ffmpeg) == video.num_frames == spec.frames
-    h, w = video.height, video.width
+    assert len(ffmpeg) == video.num_frames == (frames or video.num_frames)
     seen = {INTRA: 0, INTER: 0, NOT_CODED: 0}
     for index, gop, pos in positions(video):
         frame = video.dct(gop, pos)
         assert frame.frame_type == video.frame_types[index]
         decoded = planes_of(ffmpeg[index])
-        mpeg_quant = "mpeg_quant" in spec.options
         prediction = None
         if frame.frame_type != "I":
             prediction = [p.astype(np.int32) for p in _core.prediction(core, index)]
-            if name in INDEPENDENT_PREDICTION:
+            if independent:
                 rounding = rounding_types(path)[index]  # no B-frames: decode order is display order
                 assert rounding is not None
                 prediction = check_independent_prediction(frame, prediction, ffmpeg, index, rounding)
@@ -222,8 +245,11 @@ def test_coefficients_reconstruct_ffmpegs_pictures(clips: dict[str, Path], name:
             types = frame.plane_types(plane)
             assert types.shape == coefficients.shape[:2]
             ph, pw = ours.shape
-            samples = np.rint(float_idct_plane(coefficients))[:ph, :pw]
-            pt = pixel_types(types)[:ph, :pw]
+            samples = np.rint(block_samples(frame, plane))[:ph, :pw]
+            if plane == "y":  # field-DCT macroblocks: each type covers its field block's lines
+                pt = frame.luma_samples(np.broadcast_to(types[..., None, None], (*types.shape, 8, 8)))[:ph, :pw]
+            else:
+                pt = pixel_types(types)[:ph, :pw]
             ours = ours.astype(np.int32)
             intra = pt == INTRA
             recon = np.clip(samples, 0, 255)
@@ -240,10 +266,132 @@ def test_coefficients_reconstruct_ffmpegs_pictures(clips: dict[str, Path], name:
             np.testing.assert_array_equal(dequantise(frame, plane, mpeg_quant), coefficients.astype(np.int64))
             for t in seen:
                 seen[t] += int((types == t).sum())
-    assert seen[INTRA] > 0
-    if spec.gop > 1:
-        assert seen[INTER] > 0 and seen[NOT_CODED] > 0, seen
-    assert h and w
+    return seen
+
+
+# ---- GMC (libxvid) and interlaced (FFmpeg's encoder) streams, written by the ffmpeg program ----
+
+NEEDS_FFMPEG = pytest.mark.skipif(
+    shutil.which("ffmpeg") is None, reason="needs the ffmpeg program (libxvid, interlaced mpeg4) to write the clips"
+)
+GMC_ZOOM = "mandelbrot=size={w}x{h}:rate=25,zoompan=z='min(zoom+0.01,1.5)':d=1:s={w}x{h}"
+GMC_ROTATE = "smptehdbars=size=352x288:rate=25,rotate=a='t*0.3':c=black,noise=alls=10:allf=t,scale={w}:{h}"
+# A fast pan woven from two 50 Hz pictures: combing at every vertical edge, so many macroblocks
+# are coded with field DCT (intra and inter) and field vectors.
+WOVEN_PAN = "testsrc2=size=480x{h}:rate=50,crop={w}:{h}:'t*400':0,tinterlace=mode=interleave_top"
+# name: (lavfi source, width, height, frames, codec arguments, MPEG quantisation)
+STREAMS = {
+    "gmc_zoom": (GMC_ZOOM, 176, 144, 20, ["-c:v", "libxvid", "-gmc", "1", "-bf", "0"], False),
+    "gmc_zoom_bf2_qpel": (
+        GMC_ZOOM,
+        208,
+        120,
+        15,
+        ["-c:v", "libxvid", "-gmc", "1", "-bf", "2", "-flags", "+qpel"],
+        False,
+    ),
+    "gmc_rotate_bf1_mv4_mpeg_quant": (
+        GMC_ROTATE,
+        176,
+        144,
+        12,
+        ["-c:v", "libxvid", "-gmc", "1", "-bf", "1", "-flags", "+mv4", "-mpeg_quant", "1"],
+        True,
+    ),
+    "interlaced": (WOVEN_PAN, 176, 144, 10, ["-c:v", "mpeg4", "-flags", "+ildct+ilme", "-bf", "0"], False),
+    "interlaced_bf2_alternate_scan": (
+        WOVEN_PAN,
+        176,
+        144,
+        13,
+        ["-c:v", "mpeg4", "-flags", "+ildct+ilme", "-bf", "2", "-alternate_scan", "1", "-top", "0"],
+        False,
+    ),
+    "interlaced_bf2_qpel_mpeg_quant_odd_size": (
+        WOVEN_PAN,
+        208,
+        120,
+        13,
+        ["-c:v", "mpeg4", "-flags", "+ildct+ilme+qpel+mv4", "-bf", "2", "-mpeg_quant", "1", "-ps", "300"],
+        True,
+    ),
+}
+
+
+@pytest.fixture(scope="module")
+def streams(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    root = tmp_path_factory.mktemp("dct_streams")
+    out = {}
+    for name, (source, w, h, frames, codec, _) in STREAMS.items():
+        path = root / f"{name}.avi"
+        cmd = ["ffmpeg", "-v", "error", "-y", "-f", "lavfi", "-i", source.format(w=w, h=h)]
+        cmd += ["-frames:v", str(frames), *codec, "-q:v", "4", "-g", "100", str(path)]
+        subprocess.run(cmd, check=True, capture_output=True)
+        out[name] = path
+    return out
+
+
+@NEEDS_FFMPEG
+@pytest.mark.parametrize("name", [n for n in STREAMS if n.startswith("gmc")])
+def test_gmc_stream_coefficients(streams: dict[str, Path], name: str) -> None:
+    """libxvid GMC streams (S-VOPs): intra blocks, inter blocks on top of the decoder's
+    prediction (its prediction mode: the warp for GMC macroblocks; pkdkit's full decode of these
+    streams is bit-exact with FFmpeg, ``test_gmc.py``), not-coded blocks zero and FFmpeg's samples
+    equal to that prediction there, and the levels' dequantisation."""
+    # libxvid's AVI with B-frames may hold fewer frames than were encoded: FFmpeg's count counts.
+    seen = check_clip(streams[name], STREAMS[name][-1], False, None)
+    video = pkdkit.open(streams[name])
+    sprites = [(g, p) for i, g, p in positions(video) if video.frame_types[i] == "S"]
+    assert len(sprites) >= 2, video.frame_types
+    types = np.concatenate([video.dct(g, p).block_types.ravel() for g, p in sprites])
+    assert (types == INTER).any() and (types == NOT_CODED).any()
+    assert seen[INTRA] > 0 and seen[INTER] > 0
+
+
+@NEEDS_FFMPEG
+@pytest.mark.parametrize("name", [n for n in STREAMS if n.startswith("interlaced")])
+def test_interlaced_stream_coefficients(streams: dict[str, Path], name: str) -> None:
+    """Interlaced streams: the luma blocks of field-DCT macroblocks are field blocks
+    (``DctFrame.field_dct``, ``DctFrame.luma_samples``); with that layout intra and inter blocks
+    reconstruct FFmpeg's pictures. Field DCT really occurs in intra and in inter macroblocks, and
+    reading its blocks as frame blocks instead fails."""
+    _, _, _, frames, _, mpeg_quant = STREAMS[name]
+    check_clip(streams[name], mpeg_quant, False, frames)
+    video = pkdkit.open(streams[name])
+    ffmpeg = ffmpeg_frames(streams[name])
+    field_intra = field_inter = field_b = 0
+    for index, gop, pos in positions(video):
+        frame = video.dct(gop, pos)
+        mbs = frame.block_types[..., :4]
+        field_intra += int(((mbs == INTRA).any(axis=-1) & frame.field_dct).sum())
+        field_inter += int(((mbs == INTER).any(axis=-1) & frame.field_dct).sum())
+        field_b += int(frame.field_dct.sum()) if frame.frame_type == "B" else 0
+        if frame.frame_type == "I" and frame.field_dct.any():
+            # The same coefficients placed as frame blocks do not give the picture.
+            ours = planes_of(ffmpeg[index])[0].astype(np.int32)
+            as_frame = np.clip(np.rint(float_idct_plane(frame.y)), 0, 255)[: ours.shape[0], : ours.shape[1]]
+            assert np.abs(as_frame - ours).max() > 8
+    assert field_intra >= 10 and field_inter >= 10, (field_intra, field_inter)
+    if "bf2" in name:
+        assert field_b > 0
+
+
+def test_luma_samples_weave_field_blocks() -> None:
+    """``luma_samples``: frame macroblocks as the block grid; a field-DCT macroblock's Y0/Y1 go
+    to its even lines, Y2/Y3 to its odd lines."""
+    blocks = np.arange(2 * 4 * 64).reshape(2, 4, 8, 8)  # one macroblock row, two macroblocks
+    luma, chroma = np.zeros((2, 4, 8, 8), np.int16), np.zeros((1, 2, 8, 8), np.int16)
+    types, qscale = np.zeros((1, 2, 6), np.uint8), np.zeros((1, 2), np.uint8)
+    field_dct = np.array([[False, True]])
+    frame = pkdkit.dct.DctFrame("I", luma, chroma, chroma, luma, chroma, chroma, types, qscale, field_dct)
+    got = frame.luma_samples(blocks)
+    assert got.shape == (16, 32)
+    np.testing.assert_array_equal(got[:8, :8], blocks[0, 0])  # frame macroblock: unchanged
+    np.testing.assert_array_equal(got[8:, 8:16], blocks[1, 1])
+    np.testing.assert_array_equal(got[0::2, 16:24], blocks[0, 2])  # field macroblock: top field
+    np.testing.assert_array_equal(got[0::2, 24:32], blocks[0, 3])
+    np.testing.assert_array_equal(got[1::2, 16:24], blocks[1, 2])  # bottom field
+    np.testing.assert_array_equal(got[1::2, 24:32], blocks[1, 3])
 
 
 def rounding_types(path: Path) -> list[int | None]:
@@ -290,6 +438,77 @@ def test_b_frames_and_quarter_pel_clips_really_have_inter_blocks(clips: dict[str
         assert not (types == INTRA).any(), "B-VOPs have no intra macroblocks"
 
 
+@pytest.mark.parametrize(
+    "name", ["sp_q1_scene_cuts", "sp_data_partitioning", "asp_bf2_gop5", "asp_bf2_qpel_mv4_mpeg_quant"]
+)
+def test_dct_gop_equals_dct_at_every_position(clips: dict[str, Path], name: str) -> None:
+    """``dct_gop`` (the GOP's VOPs decoded once, in decode order) and ``dct_frames`` (the whole
+    video decoded once) give exactly ``dct`` of each position."""
+    check_dct_gop(clips[name])
+
+
+@NEEDS_FFMPEG
+@pytest.mark.parametrize("name", ["gmc_zoom_bf2_qpel", "interlaced_bf2_alternate_scan"])
+def test_dct_gop_of_gmc_and_interlaced_streams(streams: dict[str, Path], name: str) -> None:
+    check_dct_gop(streams[name])
+
+
+def check_dct_gop(path: Path) -> None:
+    video = pkdkit.open(path)
+    fields = [f.name for f in dataclasses.fields(pkdkit.dct.DctFrame)]
+    for g in range(video.num_gops):
+        frames = video.dct_gop(g)
+        assert len(frames) == video.gop_lengths[g]
+        for pos, frame in enumerate(frames):
+            alone = video.dct(g, pos)
+            for field in fields:
+                where = f"gop {g} position {pos}: {field}"
+                np.testing.assert_array_equal(getattr(frame, field), getattr(alone, field), err_msg=where)
+    with pytest.raises(pkdkit.VideoIndexError):
+        video.dct_gop(video.num_gops)
+    # The one-pass stream: every frame, in display order, the same again.
+    streamed = list(video.dct_frames())
+    assert len(streamed) == video.num_frames
+    for index, gop, pos in positions(video):
+        alone = video.dct(gop, pos)
+        for field in fields:
+            where = f"frame {index}: {field}"
+            np.testing.assert_array_equal(getattr(streamed[index], field), getattr(alone, field), err_msg=where)
+
+
+def test_damaged_streams_give_coefficients_or_a_video_error(clips: dict[str, Path], tmp_path: Path) -> None:
+    """Bit flips, garbage runs and cuts in a stream with B-frames: ``dct_frames``, ``dct_gop`` and
+    ``dct`` either give frames of the right shapes or raise ``pkdkit.VideoError`` (never a panic,
+    which PyO3 raises as a ``BaseException`` this does not catch)."""
+    data = clips["asp_bf2_gop5"].read_bytes()
+    rng = np.random.default_rng(5)
+    outcomes = {"frames": 0, "errors": 0}
+    for i in range(24):
+        buf = bytearray(data)
+        if i % 3 == 0:
+            for at in rng.integers(40, len(buf), 6):
+                buf[at] ^= 1 << int(rng.integers(8))
+        elif i % 3 == 1:
+            at = int(rng.integers(40, len(buf) - 64))
+            buf[at : at + 32] = rng.integers(0, 256, 32, dtype=np.uint8).tobytes()
+        else:
+            buf = buf[: int(rng.integers(40, len(buf)))]
+        path = tmp_path / f"mutant{i}.m4v"
+        path.write_bytes(bytes(buf))
+        try:
+            video = pkdkit.open(path, fallback=False)
+            shape = (2 * math.ceil(video.height / 16), 2 * math.ceil(video.width / 16), 8, 8)
+            for frame in video.dct_frames():
+                assert frame.y.shape == shape
+                outcomes["frames"] += 1
+            for g in range(video.num_gops):
+                assert all(f.y.shape == shape for f in video.dct_gop(g))
+                assert video.dct(g, video.gop_lengths[g] - 1).y.shape == shape
+        except pkdkit.VideoError:
+            outcomes["errors"] += 1
+    assert outcomes["frames"] > 0, outcomes
+
+
 def test_load_batch_packs_y_and_the_covering_chroma(clips: dict[str, Path]) -> None:
     path = clips["asp_bf2"]
     video = pkdkit.open(path)
@@ -317,6 +536,10 @@ def test_indices_are_checked_and_ffmpeg_has_no_coefficients(clips: dict[str, Pat
     via_ffmpeg = pkdkit.open(path, backend="ffmpeg")
     with pytest.raises(pkdkit.UnsupportedCodecError, match="exports no coefficients"):
         via_ffmpeg.dct(0, 0)
+    with pytest.raises(pkdkit.UnsupportedCodecError, match="exports no coefficients"):
+        via_ffmpeg.dct_gop(0)
+    with pytest.raises(pkdkit.UnsupportedCodecError, match="exports no coefficients"):
+        next(iter(via_ffmpeg.dct_frames()))
     assert "intra" in repr(video.dct(0, 0))
 
 

@@ -125,9 +125,34 @@ def position_from_frames(
 # DCT coefficients (rust/src/python/dct.rs)
 def dct(
     video: Video, gop: int, position: int
-) -> tuple[str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
-    """(frame_type, y, u, v, y_levels, u_levels, v_levels, block_types, qscale): int16 (rows, cols, 8, 8)
-    coefficients/levels per plane, uint8 (mb_rows, mb_cols, 6) block types, uint8 (mb_rows, mb_cols) qscale."""
+) -> tuple[
+    str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+]:
+    """(frame_type, y, u, v, y_levels, u_levels, v_levels, block_types, qscale, field_dct): int16 (rows, cols, 8, 8)
+    coefficients/levels per plane, uint8 (mb_rows, mb_cols, 6) block types, uint8 (mb_rows, mb_cols) qscale,
+    bool (mb_rows, mb_cols) field-DCT macroblocks (their luma blocks are field blocks)."""
+    ...
+def dct_gop(
+    video: Video, gop: int
+) -> list[
+    tuple[
+        str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ]
+]:
+    """The ``dct`` tuple of every frame of GOP ``gop`` in display order, its VOPs decoded once."""
+    ...
+class DctStream:
+    """Iterator over every frame's ``dct`` tuple in display order, the video decoded once."""
+
+    def __iter__(self) -> DctStream: ...
+    def __next__(
+        self,
+    ) -> tuple[
+        str, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray
+    ]: ...
+
+def dct_frames(video: Video) -> DctStream:
+    """Every frame's ``dct`` tuple in display order (a ``DctStream``)."""
     ...
 def dct_batch(paths: list[str], gops: list[int], positions: list[int], threads: int = 0) -> np.ndarray:
     """(N, rows, cols, 192) int16: per luma block its Y coefficients, then those of the Cb and Cr blocks covering it."""

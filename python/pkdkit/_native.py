@@ -6,6 +6,8 @@ The Rust core decides at indexing time whether it decodes a stream (``_core.Vide
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import numpy as np
 
 from . import _core
@@ -68,3 +70,9 @@ class NativeBackend:
 
     def dct(self, gop: int, pos: int) -> DctFrame:
         return DctFrame(*_core.dct(self.video, gop, pos))
+
+    def dct_gop(self, gop: int) -> list[DctFrame]:
+        return [DctFrame(*frame) for frame in _core.dct_gop(self.video, gop)]
+
+    def dct_frames(self) -> Iterator[DctFrame]:
+        return (DctFrame(*frame) for frame in _core.dct_frames(self.video))

@@ -344,3 +344,9 @@ class FFmpegBackend:
             f"{self.path}: DCT coefficients come from pkdkit's own MPEG-4 Part 2 decoder; this file is "
             f"read by FFmpeg ({self.codec}), which exports no coefficients"
         )
+
+    def dct_gop(self, gop: int) -> Any:
+        return self.dct(gop, 0)
+
+    def dct_frames(self) -> Any:
+        return self.dct(0, 0)

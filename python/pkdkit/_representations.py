@@ -83,3 +83,11 @@ class VideoBackend(Protocol):
     def dct(self, gop: int, pos: int) -> DctFrame:
         """The DCT coefficients of one position (no pixels decoded)."""
         ...
+
+    def dct_gop(self, gop: int) -> list[DctFrame]:
+        """The DCT coefficients of every position of one GOP, its VOPs decoded once."""
+        ...
+
+    def dct_frames(self) -> Iterator[DctFrame]:
+        """The DCT coefficients of every frame in display order, the video decoded once."""
+        ...

@@ -10,6 +10,8 @@ The grid is built from the vector records the decoder exports (FFmpeg's ``AVMoti
 fields, :data:`pkdkit.MOTION_VECTOR_DTYPE`): each record covers the ``w x h`` block centred on
 ``(dst_x, dst_y)``; ``source < 0`` is a forward vector (past reference), ``source > 0`` a backward
 one (future reference, B-frames). Records are placed with numpy index arithmetic, not a loop.
+B-frames carry FFmpeg's zero motion by default and their real vectors with ``b_motion="real"``
+(forward, backward, and a direct macroblock's derived pair; see ``docs/representations.md``).
 """
 
 from __future__ import annotations
@@ -167,21 +169,24 @@ def vectors_to_grid(
     return BlockMotion(motion[0], motion[1], direction, scale, grid, frame_type)
 
 
-def _records(video: Any, gop: int, pos: int) -> np.ndarray:
+def _records(video: Any, gop: int, pos: int, b_motion: str) -> np.ndarray:
     """The vector records of frame ``pos`` of GOP ``gop`` from the video's backend: pkdkit's
-    decoder, or FFmpeg's export (through PyAV) for what pkdkit does not decode."""
+    decoder (B-frames as ``b_motion`` says), or FFmpeg's export (through PyAV) for what pkdkit
+    does not decode."""
     from ._pyav import FFmpegBackend
 
     backend = video._backend
     if isinstance(backend, FFmpegBackend):
+        if b_motion != "ffmpeg":
+            raise ValueError(f"{video.path}: b_motion={b_motion!r} needs pkdkit's decoder (FFmpeg has no B motion)")
         if video.frame_types[video.gop_starts[gop] + pos] != "I":
             backend._needs_vectors("mv")
         return backend._decode_gop(gop).vectors[pos]
     index = video.gop_starts[gop] + pos
-    return next(iter(video.frames(index, index + 1))).motion_vectors
+    return next(iter(video.frames(index, index + 1, b_motion=b_motion))).motion_vectors
 
 
-def block_motion(video_or_path: Any, gop: int, pos: int, grid: int = 8) -> BlockMotion:
+def block_motion(video_or_path: Any, gop: int, pos: int, grid: int = 8, b_motion: str = "ffmpeg") -> BlockMotion:
     """The raw (not accumulated) motion vectors of one frame as a block grid.
 
     Args:
@@ -191,6 +196,10 @@ def block_motion(video_or_path: Any, gop: int, pos: int, grid: int = 8) -> Block
         grid: 8 for one vector per 8x8 block, 16 for one per macroblock (a 4MV macroblock gets
             the rounded mean of its four vectors, marked :data:`MIXED`), 4 for codecs with 4x4
             partitions (H.264 through the FFmpeg fallback).
+        b_motion: B-frame vectors: ``"ffmpeg"`` (FFmpeg's export, the directions with zero
+            motion) or ``"real"`` (the vectors the B-frame is predicted with: forward, backward,
+            both for interpolated and direct macroblocks; pkdkit's decoder only). P-frames are
+            the same either way.
 
     Returns:
         A :class:`BlockMotion`: ``motion`` ``(rows, cols, 2)`` int16 forward vectors,
@@ -200,10 +209,13 @@ def block_motion(video_or_path: Any, gop: int, pos: int, grid: int = 8) -> Block
     Raises:
         pkdkit.VideoIndexError: ``gop`` or ``pos`` out of range.
         pkdkit.UnsupportedCodecError: a codec whose decoder exports no vectors (HEVC, VP9, ...).
-        ValueError: ``grid`` is not 4, 8 or 16.
+        ValueError: ``grid`` is not 4, 8 or 16, ``b_motion`` is not ``"ffmpeg"`` or ``"real"``, or
+            ``"real"`` for a file FFmpeg reads.
     """
     if grid not in GRIDS:
         raise ValueError(f"grid {grid}: must be one of {', '.join(map(str, GRIDS))}")
+    if b_motion not in ("ffmpeg", "real"):
+        raise ValueError(f"b_motion must be 'ffmpeg' or 'real', not {b_motion!r}")
     if isinstance(video_or_path, (str, os.PathLike)):
         from .video import open as open_video
 
@@ -214,7 +226,7 @@ def block_motion(video_or_path: Any, gop: int, pos: int, grid: int = 8) -> Block
     gop, pos = int(gop), int(pos)
     index = video.gop_starts[gop] + pos
     return vectors_to_grid(
-        _records(video, gop, pos),
+        _records(video, gop, pos, b_motion),
         video.width,
         video.height,
         grid,

@@ -65,6 +65,13 @@ class DctFrame:
             :data:`INTER`, :data:`CONCEALED`) of blocks Y0, Y1, Y2, Y3 (raster order inside the
             macroblock), Cb, Cr of each macroblock; :meth:`plane_types` per plane.
         qscale: ``(mb_rows, mb_cols)`` uint8, each macroblock's quantiser (1..31).
+        field_dct: ``(mb_rows, mb_cols)`` bool, the macroblock (interlaced video) was coded with
+            field DCT: its four luma blocks are field blocks, not frame blocks. ``y[2 r, 2 c]``
+            and ``y[2 r, 2 c + 1]`` transform the left and right 8 columns of the top field
+            (lines ``16 r, 16 r + 2, ..., 16 r + 14``), ``y[2 r + 1, 2 c]`` and
+            ``y[2 r + 1, 2 c + 1]`` those of the bottom field (lines ``16 r + 1, ..., 16 r + 15``);
+            :meth:`luma_samples` puts them back in frame lines. Chroma blocks are always frame
+            blocks. All False for progressive video.
     """
 
     frame_type: str
@@ -76,6 +83,7 @@ class DctFrame:
     v_levels: np.ndarray
     block_types: np.ndarray
     qscale: np.ndarray
+    field_dct: np.ndarray
 
     def plane_types(self, plane: str) -> np.ndarray:
         """The block types of ``plane`` (``"y"``, ``"u"`` or ``"v"``) on its block grid:
@@ -87,6 +95,26 @@ class DctFrame:
         if plane in ("u", "v"):
             return self.block_types[..., 4 if plane == "u" else 5]
         raise ValueError(f"plane must be 'y', 'u' or 'v', got {plane!r}")
+
+    def luma_samples(self, blocks: np.ndarray) -> np.ndarray:
+        """Place per-block luma samples on the picture in frame lines.
+
+        Args:
+            blocks: ``(rows, cols, 8, 8)`` samples of the Y blocks (e.g. an inverse DCT of
+                :attr:`y`), in the coefficients' block layout.
+
+        Returns:
+            ``(8 * rows, 8 * cols)``: block ``[r, c]`` at ``(8 r, 8 c)``, except that the field
+            blocks of :attr:`field_dct` macroblocks are interleaved back into their field lines.
+        """
+        rows, cols = blocks.shape[:2]
+        picture = blocks.transpose(0, 2, 1, 3).reshape(rows * 8, cols * 8)
+        mbs = picture.reshape(rows // 2, 16, cols // 2, 16).transpose(0, 2, 1, 3).copy()  # per macroblock
+        fields = mbs[self.field_dct]  # (k, 16, 16): top field rows 0..7, bottom field rows 8..15
+        woven = np.empty_like(fields)
+        woven[:, 0::2], woven[:, 1::2] = fields[:, :8], fields[:, 8:]
+        mbs[self.field_dct] = woven
+        return mbs.transpose(0, 2, 1, 3).reshape(rows * 8, cols * 8)
 
     def packed(self) -> np.ndarray:
         """``(rows, cols, 192)`` int16: what ``load_batch(..., "dct")`` returns for this frame."""

@@ -286,6 +286,32 @@ class CompressedVideo:
         gop, pos = self._check(gop, pos)
         return self._backend.dct(gop, pos)
 
+    def dct_gop(self, gop: int) -> list[DctFrame]:
+        """The DCT coefficients of every position of GOP ``gop``, in display order: the same as
+        :meth:`dct` at each position, but the GOP's VOPs are decoded once, in decode order (a
+        B-frame's future reference is parsed once for all its B-frames, and one decoder serves
+        the GOP). The fast way to the coefficients of every frame.
+
+        Raises:
+            VideoIndexError: ``gop`` out of range.
+            UnsupportedCodecError: the file is read by FFmpeg, which exports no coefficients.
+        """
+        gop, _ = self._check(gop)
+        return self._backend.dct_gop(gop)
+
+    def dct_frames(self) -> Iterator[DctFrame]:
+        """The DCT coefficients of every frame, in display order, as one decode (like
+        :meth:`frames` for pixels): every VOP is parsed once, in decode order, and each frame is
+        yielded as soon as it is complete. The same as :meth:`dct` at every position; the fast
+        way through a whole video (a consumer that drops each frame lets its buffers be reused).
+
+        Raises:
+            UnsupportedCodecError: the file is read by FFmpeg, which exports no coefficients.
+            CorruptStreamError: (while iterating) a VOP that cannot be decoded, naming the file
+                and frame.
+        """
+        return self._backend.dct_frames()
+
     def gop_positions(self, gop: int, b_frames: str = "keep") -> list[int]:
         """The positions of GOP ``gop``, in display order.
 

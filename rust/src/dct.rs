@@ -12,6 +12,8 @@
 //! block repeated over the 2x2 luma blocks it covers).
 #![forbid(unsafe_code)]
 
+use std::collections::BTreeMap;
+use std::ops::Deref;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
@@ -45,6 +47,10 @@ pub fn frame_coefficients(video: &Video, index: usize) -> Result<Coefficients> {
         .is_some_and(|v| v.header.coding_type == FrameType::B);
     if is_b {
         prepare_b(video, &mut decoder, k, index)?;
+        // The future reference's coefficients are not this frame's (a dropped B-VOP records none).
+        if let Some(theirs) = decoder.take_coefficients() {
+            theirs.recycle();
+        }
     }
     video.decode_vop(&mut decoder, k)?;
     decoder.take_coefficients().ok_or_else(|| {
@@ -69,6 +75,120 @@ pub fn coefficients(video: &Video, gop: i64, position: i64) -> Result<Coefficien
             len,
         })?;
     frame_coefficients(video, start + pos)
+}
+
+/// The coefficients of every frame of GOP `gop`, in display order. The VOPs are decoded once,
+/// in decode order, from the GOP's I-VOP: each B-frame's future reference is parsed once for
+/// all of its B-frames (what [`coefficients`] per position repeats), and one decoder serves the
+/// whole GOP. Equal, frame for frame, to [`coefficients`] of each position.
+pub fn gop_coefficients(video: &Video, gop: i64) -> Result<Vec<Coefficients>> {
+    let (start, len) = gop_span(video, gop)?;
+    let shown = start..start + len;
+    let vops: Vec<usize> = shown
+        .clone()
+        .filter_map(|i| video.display.get(i).copied())
+        .collect();
+    let (Some(&first), Some(&last)) = (vops.iter().min(), vops.iter().max()) else {
+        return Ok(Vec::new());
+    };
+    let mut decoder = video.decoder(None)?;
+    decoder.set_mode(DecodeMode::Coefficients);
+    let mut out: Vec<Option<Coefficients>> = (0..len).map(|_| None).collect();
+    for k in start_vop(video, first, start)..=last {
+        let Some(entry) = video.vops.get(k) else {
+            break;
+        };
+        let mine = entry.display_index.filter(|d| shown.contains(d));
+        if mine.is_none() && entry.header.coding_type == FrameType::B {
+            // Another GOP's B-frame: nothing later depends on its bits.
+            decoder.skip(&entry.header);
+            continue;
+        }
+        video.decode_vop(&mut decoder, k)?;
+        let record = decoder.take_coefficients();
+        match mine.and_then(|d| out.get_mut(d - start)) {
+            Some(slot) => *slot = record,
+            None => record.map_or((), Coefficients::recycle),
+        }
+    }
+    out.into_iter()
+        .enumerate()
+        .map(|(pos, c)| {
+            c.ok_or_else(|| {
+                let offset = vops.get(pos).and_then(|&k| video.vops.get(k));
+                Error::corrupt(
+                    offset.map_or(0, |v| v.offset as u64),
+                    "mpeg4: the VOP of this frame produced no coefficients",
+                )
+                .at_frame(start + pos)
+            })
+        })
+        .collect()
+}
+
+/// The coefficients of every frame of a video, in display order, as one decode: every VOP is
+/// parsed once, in decode order, by one decoder (as [`crate::frame_iter::FrameIter`] decodes the
+/// pixels), and a frame is handed out as soon as the frames before it are. At most the
+/// reference decoded ahead of its B-frames waits, so the buffers of a consumer that drops each
+/// frame are recycled while still in cache.
+pub struct CoefficientStream<V: Deref<Target = Video>> {
+    video: V,
+    decoder: Option<Decoder>,
+    next_vop: usize,
+    next_frame: usize,
+    waiting: BTreeMap<usize, Coefficients>,
+}
+
+impl<V: Deref<Target = Video>> CoefficientStream<V> {
+    pub fn new(video: V) -> Result<Self> {
+        let mut decoder = video.decoder(None)?;
+        decoder.set_mode(DecodeMode::Coefficients);
+        Ok(CoefficientStream {
+            video,
+            decoder: Some(decoder),
+            next_vop: 0,
+            next_frame: 0,
+            waiting: BTreeMap::new(),
+        })
+    }
+}
+
+impl<V: Deref<Target = Video>> Iterator for CoefficientStream<V> {
+    type Item = Result<Coefficients>;
+
+    fn next(&mut self) -> Option<Self::Item> {
+        let video = &*self.video;
+        loop {
+            if let Some(c) = self.waiting.remove(&self.next_frame) {
+                self.next_frame += 1;
+                return Some(Ok(c));
+            }
+            if self.next_frame >= video.num_frames() {
+                return None;
+            }
+            let decoder = self.decoder.as_mut()?;
+            let k = self.next_vop;
+            let Some(entry) = video.vops.get(k) else {
+                // Every VOP is decoded and this frame got nothing: say so, once.
+                self.decoder = None;
+                let error =
+                    Error::corrupt(0, "mpeg4: the VOP of this frame produced no coefficients");
+                return Some(Err(error.at_frame(self.next_frame)));
+            };
+            self.next_vop += 1;
+            if let Err(e) = video.decode_vop(decoder, k) {
+                self.decoder = None;
+                return Some(Err(e));
+            }
+            let record = decoder.take_coefficients();
+            match (entry.display_index, record) {
+                (Some(d), Some(c)) if d >= self.next_frame => {
+                    self.waiting.insert(d, c);
+                }
+                (_, record) => record.map_or((), Coefficients::recycle),
+            }
+        }
+    }
 }
 
 /// The motion-compensated prediction of display frame `index` ([`DecodeMode::Prediction`]):
@@ -107,8 +227,9 @@ fn start_vop(video: &Video, k: usize, index: usize) -> usize {
         .unwrap_or(0)
 }
 
-/// Bring `decoder` to where B-VOP `k` (display `index`) can be parsed: the VOP clock fed from
-/// the I-VOP a full decode would start at, and the future reference's motion parsed.
+/// Bring `decoder` to where B-VOP `k` (display `index`) can be parsed: the VOP clock (and the
+/// first B-VOP's distance, `t_frame`) fed from the I-VOP a full decode would start at, and the
+/// future reference's motion parsed.
 fn prepare_b(video: &Video, decoder: &mut Decoder, k: usize, index: usize) -> Result<()> {
     let is_ref = |j: usize| {
         video
@@ -124,10 +245,13 @@ fn prepare_b(video: &Video, decoder: &mut Decoder, k: usize, index: usize) -> Re
         };
         if Some(j) == future {
             video.decode_vop(decoder, j)?;
-        } else if entry.header.coding_type != FrameType::B {
-            if let Some(seconds) = video.gov_before(entry.offset) {
-                decoder.gov(seconds);
+        } else {
+            if entry.header.coding_type != FrameType::B {
+                if let Some(seconds) = video.gov_before(entry.offset) {
+                    decoder.gov(seconds);
+                }
             }
+            // B-VOPs too: the first one fixes the frame duration of interlaced direct mode.
             decoder.skip(&entry.header);
         }
     }
@@ -224,6 +348,7 @@ pub fn load_batch(
             let c = coefficients(&videos[slots[i]], gops[i], positions[i])
                 .map_err(video_error(&paths[i]))?;
             pack_into(&c, out);
+            c.recycle();
             Ok(())
         };
         let mut data = vec![0i16; n * per_sample];

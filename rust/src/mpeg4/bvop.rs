@@ -260,6 +260,9 @@ impl BPackets<'_, '_> {
             }
             Target::Coefficients(record) => {
                 record.store(&mb.blocks, mb.cbp, false, *qscale, mb_x, mb_y);
+                if mb.field_dct {
+                    record.mark_field_dct(mb_x, mb_y);
+                }
             }
             Target::Skip => {}
         }

@@ -5,11 +5,21 @@
 //!
 //! Layout: the block grid of the macroblock-aligned picture, row-major, 64 values per block in
 //! natural (row-major frequency) order: `y` is `(2 * mb_height, 2 * mb_width, 64)`, `u` and `v`
-//! are `(mb_height, mb_width, 64)`. Values are `i16` because the IDCT's input is 16-bit: these
+//! are `(mb_height, mb_width, 64)`. A field-DCT macroblock (interlaced) keeps the decoder's
+//! field blocks in its four luma slots: Y0/Y1 the top field's (even lines) left/right halves,
+//! Y2/Y3 the bottom field's; [`Coefficients::field_dct`] marks those macroblocks. Values are `i16` because the IDCT's input is 16-bit: these
 //! are exactly the numbers FFmpeg's decoder stores in its `int16_t` blocks, wrap-around of
 //! absurd streams included, so nothing is lost and nothing needs widening. Blocks that are not
 //! coded stay zero.
+//!
+//! The six `i16` arrays of a VOP are half a megabyte at 352x256: fresh from the allocator every
+//! frame they cost more in page faults than the parsing that fills them. [`recycle`] keeps
+//! buffers that callers are done with for the next VOP, and they are not zeroed up front:
+//! [`Coefficients::store`] writes every block of a macroblock (zeros where not coded) and
+//! [`Coefficients::finish`] zeroes the macroblocks that were never stored.
 #![forbid(unsafe_code)]
+
+use std::sync::Mutex;
 
 use crate::decoded::FrameType;
 use crate::mpeg4::texture::Dequantiser;
@@ -24,6 +34,38 @@ pub mod block_type {
     pub const INTER: u8 = 2;
     /// Lost to a bitstream error (concealed from the reference): all zeros.
     pub const CONCEALED: u8 = 3;
+}
+
+/// Buffers handed back by [`recycle`], reused by the next [`Coefficients::new`].
+static SPARE: Mutex<Vec<Vec<i16>>> = Mutex::new(Vec::new());
+/// At most this many bytes wait in [`SPARE`]: a few GOPs' worth at 340x256, a few frames at 1080p.
+const SPARE_BYTES: usize = 64 << 20;
+
+/// A buffer of `len` values: a recycled one when one is large enough, its values stale until
+/// written (see the module documentation), else fresh zeros.
+fn buffer(len: usize) -> Vec<i16> {
+    let reused = SPARE.lock().ok().and_then(|mut spare| {
+        let at = spare.iter().rposition(|v| v.capacity() >= len)?;
+        Some(spare.swap_remove(at))
+    });
+    match reused {
+        Some(mut buf) => {
+            buf.truncate(len);
+            buf.resize(len, 0);
+            buf
+        }
+        None => vec![0; len],
+    }
+}
+
+/// Hand a coefficient or level buffer back for reuse by later VOPs (dropped when enough wait).
+pub fn recycle(buf: Vec<i16>) {
+    if let Ok(mut spare) = SPARE.lock() {
+        let held: usize = spare.iter().map(|v| v.capacity()).sum();
+        if (held + buf.capacity()) * std::mem::size_of::<i16>() <= SPARE_BYTES {
+            spare.push(buf);
+        }
+    }
 }
 
 /// Every block's coefficients and levels of one VOP (see the module documentation).
@@ -46,11 +88,18 @@ pub struct Coefficients {
     pub block_types: Vec<u8>,
     /// `(mb_height, mb_width)`: each macroblock's quantiser (1..=31).
     pub qscale: Vec<u8>,
+    /// `(mb_height, mb_width)`: 1 where the macroblock's luma blocks are field blocks (see the
+    /// module documentation), else 0.
+    pub field_dct: Vec<u8>,
+    /// Per macroblock: stored (or concealed) since [`Coefficients::new`]; the others' blocks are
+    /// zeroed by [`Coefficients::finish`].
+    stored: Vec<bool>,
     dequant: Dequantiser,
 }
 
 impl Coefficients {
-    /// All-zero coefficients of a `mb_width x mb_height` VOP, every block not coded.
+    /// Coefficients of a `mb_width x mb_height` VOP, every block not coded; the values are all
+    /// zero once [`Coefficients::finish`] has run (the buffers may be recycled ones).
     pub fn new(
         frame_type: FrameType,
         mb_width: usize,
@@ -62,15 +111,57 @@ impl Coefficients {
             frame_type,
             mb_width,
             mb_height,
-            y: vec![0; mbs * 4 * 64],
-            u: vec![0; mbs * 64],
-            v: vec![0; mbs * 64],
-            y_levels: vec![0; mbs * 4 * 64],
-            u_levels: vec![0; mbs * 64],
-            v_levels: vec![0; mbs * 64],
+            y: buffer(mbs * 4 * 64),
+            u: buffer(mbs * 64),
+            v: buffer(mbs * 64),
+            y_levels: buffer(mbs * 4 * 64),
+            u_levels: buffer(mbs * 64),
+            v_levels: buffer(mbs * 64),
             block_types: vec![block_type::NOT_CODED; mbs * 6],
             qscale: vec![0; mbs],
+            field_dct: vec![0; mbs],
+            stored: vec![false; mbs],
             dequant,
+        }
+    }
+
+    /// Zero the blocks of every macroblock that was neither stored nor concealed (none of a
+    /// VOP decoded to its end): after this every value is defined. The decoder runs it before
+    /// handing the record out.
+    pub fn finish(&mut self) {
+        for mb in 0..self.stored.len() {
+            if self.stored[mb] {
+                continue;
+            }
+            let (mb_x, mb_y) = (mb % self.mb_width, mb / self.mb_width);
+            for i in 0..6 {
+                let (plane, at) = self.block_at(mb_x, mb_y, i);
+                let (coefs, kept) = match plane {
+                    0 => (&mut self.y, &mut self.y_levels),
+                    1 => (&mut self.u, &mut self.u_levels),
+                    _ => (&mut self.v, &mut self.v_levels),
+                };
+                for buf in [coefs, kept] {
+                    if let Some(block) = buf.get_mut(at..at + 64) {
+                        block.fill(0);
+                    }
+                }
+            }
+            self.stored[mb] = true;
+        }
+    }
+
+    /// Give the six coefficient and level buffers back for reuse ([`recycle`]).
+    pub fn recycle(self) {
+        for buf in [
+            self.y,
+            self.u,
+            self.v,
+            self.y_levels,
+            self.u_levels,
+            self.v_levels,
+        ] {
+            recycle(buf);
         }
     }
 
@@ -102,6 +193,7 @@ impl Coefficients {
         }
         let mb = mb_y * self.mb_width + mb_x;
         self.qscale[mb] = qscale;
+        self.stored[mb] = true;
         for (i, block_levels) in levels.iter().enumerate() {
             let coded = intra || cbp & (32 >> i) != 0;
             self.block_types[mb * 6 + i] = match (coded, intra) {
@@ -134,6 +226,14 @@ impl Coefficients {
         }
     }
 
+    /// Macroblock (`mb_x`, `mb_y`) (already stored) uses field DCT: its luma slots hold field
+    /// blocks.
+    pub fn mark_field_dct(&mut self, mb_x: usize, mb_y: usize) {
+        if mb_x < self.mb_width && mb_y < self.mb_height {
+            self.field_dct[mb_y * self.mb_width + mb_x] = 1;
+        }
+    }
+
     /// Macroblock (`mb_x`, `mb_y`) was concealed: zero blocks marked [`block_type::CONCEALED`].
     pub fn conceal(&mut self, mb_x: usize, mb_y: usize) {
         if mb_x >= self.mb_width || mb_y >= self.mb_height {
@@ -142,6 +242,7 @@ impl Coefficients {
         self.store(&[[0; 64]; 6], 0, false, 0, mb_x, mb_y);
         let mb = mb_y * self.mb_width + mb_x;
         self.block_types[mb * 6..mb * 6 + 6].fill(block_type::CONCEALED);
+        self.field_dct[mb] = 0;
     }
 }
 
@@ -168,6 +269,7 @@ mod tests {
         levels[4][0] = -1; // Cb
         levels[0][0] = 7; // Y0 has levels but its cbp bit is clear: not coded
         c.store(&levels, 0b010010, false, 6, 2, 1);
+        c.finish();
         // Y1 of MB (2, 1) is luma block row 2, column 5 of a 6-wide grid.
         let at = (2 * 6 + 5) * 64;
         // H.263 inter: 2 * 2 * 6 + (6 - 1 | 1) = 29; -(2 * 6 + 5) = -17.
@@ -187,14 +289,39 @@ mod tests {
             &[0, 2, 0, 0, 2, 0],
             "Y1 and Cb inter-coded"
         );
+        assert!(c.field_dct.iter().all(|&f| f == 0));
+        c.mark_field_dct(2, 1);
+        assert_eq!(c.field_dct[mb], 1);
         c.conceal(2, 1);
         assert!(c.y.iter().all(|&v| v == 0) && c.u.iter().all(|&v| v == 0));
         assert!(c.block_types[mb * 6..mb * 6 + 6]
             .iter()
             .all(|&t| t == block_type::CONCEALED));
+        assert_eq!(c.field_dct[mb], 0, "a concealed MB has no field blocks");
         // Outside the picture: ignored, never a panic.
         c.store(&levels, 63, true, 4, 3, 0);
         c.conceal(0, 9);
+        c.mark_field_dct(3, 0);
+    }
+
+    #[test]
+    fn recycled_buffers_are_zero_once_finished() {
+        let mut c = Coefficients::new(FrameType::I, 2, 1, dequantiser(false));
+        let mut levels = [[0i16; 64]; 6];
+        levels[0][0] = 5;
+        c.store(&levels, 0, true, 3, 0, 0);
+        assert!(c.y.iter().any(|&v| v != 0));
+        c.recycle();
+        for _ in 0..3 {
+            let mut d = Coefficients::new(FrameType::P, 2, 1, dequantiser(false));
+            d.finish();
+            assert_eq!(
+                (d.y.len(), d.u.len(), d.v_levels.len()),
+                (2 * 4 * 64, 2 * 64, 2 * 64)
+            );
+            assert!(d.y.iter().chain(&d.y_levels).chain(&d.u).all(|&v| v == 0));
+            d.recycle();
+        }
     }
 
     #[test]

@@ -202,16 +202,24 @@ impl Decoder {
 
     /// The coefficients of the last VOP decoded in [`DecodeMode::Coefficients`], once.
     pub fn take_coefficients(&mut self) -> Option<Coefficients> {
-        self.coefficients.take()
+        let mut record = self.coefficients.take()?;
+        record.finish();
+        Some(record)
     }
 
     /// A VOP that is not decoded at all: its time stamp still moves the VOP clock (the TRB/TRD
     /// of later B-VOPs' direct mode), and the references no longer precede the next VOP, so
     /// they are dropped. Motion data for B-VOPs comes only from the last I/P-VOP decoded.
     pub fn skip(&mut self, header: &VopHeader) {
-        self.clock.vop(header, self.vol.time_increment_resolution);
+        let time = self.clock.vop(header, self.vol.time_increment_resolution);
         if header.coding_type != FrameType::B {
             self.drop_references();
+        } else if let VopTime::Between { trb, trd } = time {
+            let fits = i32::try_from(trb).is_ok() && i32::try_from(trd).is_ok();
+            if fits && header.vop_coded && self.t_frame == 0 {
+                // As decoding it would: later interlaced B-VOPs measure field distances with it.
+                self.t_frame = trb;
+            }
         }
     }
 
@@ -628,6 +636,9 @@ fn hand_over(
         Target::Coefficients(record) => {
             let intra = mb.kind == MbKind::Intra;
             record.store(&mb.blocks, mb.cbp, intra, mb.qscale, mb_x, mb_y);
+            if mb.field_dct {
+                record.mark_field_dct(mb_x, mb_y);
+            }
         }
         Target::Skip => {}
     }

@@ -2,16 +2,19 @@
 //! motion-compensated prediction the coefficient tests compare with.
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
-use numpy::ndarray::{Array, Dimension, IntoDimension, Ix2, Ix3, Ix4};
-use numpy::{Element, IntoPyArray};
+use numpy::ndarray::{Array, ArrayView, Dimension, IntoDimension, Ix2, Ix3, Ix4};
+use numpy::{Element, IntoPyArray, PyArray};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::errors::to_pyerr;
 use super::video::PyVideo;
 use crate::dct::{self as core_dct, BATCH_CHANNELS};
+use crate::mpeg4::coefficients::{self, Coefficients};
 use crate::repr::batch::BatchError;
+use crate::video::Video;
 
 /// A Rust buffer as an n-d numpy array without a copy (its base owns the Rust `Vec`).
 fn to_numpy<'py, T: Element, D: Dimension>(
@@ -24,8 +27,55 @@ fn to_numpy<'py, T: Element, D: Dimension>(
     Ok(array.into_pyarray(py).into_any())
 }
 
+/// Owner of one frame's six coefficient and level buffers behind their numpy arrays: when
+/// Python drops the last of them, the buffers go back to [`coefficients::recycle`] for the next
+/// frame instead of the allocator (fresh pages every frame cost more than the parsing).
+#[pyclass(frozen, module = "pkdkit._core")]
+struct CoefficientBuffers {
+    planes: [Vec<i16>; 6],
+}
+
+impl Drop for CoefficientBuffers {
+    fn drop(&mut self) {
+        for buf in &mut self.planes {
+            coefficients::recycle(std::mem::take(buf));
+        }
+    }
+}
+
+/// Six recyclable `i16` buffers as numpy arrays of `shapes` without a copy, all six with one
+/// owner as their base.
+fn recyclable_numpy<'py>(
+    py: Python<'py>,
+    shapes: [Ix4; 6],
+    planes: [Vec<i16>; 6],
+) -> PyResult<Vec<Bound<'py, PyAny>>> {
+    for (shape, buf) in shapes.iter().zip(&planes) {
+        if shape.size() != buf.len() {
+            return Err(PyValueError::new_err(format!(
+                "dct: {} values for shape {:?}",
+                buf.len(),
+                shape.slice()
+            )));
+        }
+    }
+    let owner = Bound::new(py, CoefficientBuffers { planes })?;
+    let mut arrays = Vec::with_capacity(6);
+    for (shape, buf) in shapes.into_iter().zip(&owner.get().planes) {
+        let view = ArrayView::from_shape(shape, buf)
+            .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
+        // SAFETY: the array points into a buffer of `owner` and holds `owner` as its base, so
+        // the buffer lives as long as the array. `owner` is frozen: Rust never touches the
+        // buffers again until the owner is dropped, after the last array (and view) is gone.
+        let array = unsafe { PyArray::borrow_from_array(&view, owner.clone().into_any()) };
+        arrays.push(array.into_any());
+    }
+    Ok(arrays)
+}
+
 type DctTuple<'py> = (
     String,
+    Bound<'py, PyAny>,
     Bound<'py, PyAny>,
     Bound<'py, PyAny>,
     Bound<'py, PyAny>,
@@ -37,9 +87,10 @@ type DctTuple<'py> = (
 );
 
 /// `dct(video, gop, position)`: `(frame_type, y, u, v, y_levels, u_levels, v_levels,
-/// block_types, qscale)`; coefficient and level arrays are `(rows, cols, 8, 8)` int16
+/// block_types, qscale, field_dct)`; coefficient and level arrays are `(rows, cols, 8, 8)` int16
 /// (Y on the luma block grid, U/V on the chroma one), `block_types` `(mb_rows, mb_cols, 6)` uint8,
-/// `qscale` `(mb_rows, mb_cols)` uint8. `pkdkit.dct` wraps it in a `DctFrame`.
+/// `qscale` `(mb_rows, mb_cols)` uint8, `field_dct` `(mb_rows, mb_cols)` bool (the luma blocks
+/// are field blocks). `pkdkit.dct` wraps it in a `DctFrame`.
 #[pyfunction]
 fn dct<'py>(
     py: Python<'py>,
@@ -51,19 +102,85 @@ fn dct<'py>(
     let c = py
         .detach(|| core_dct::coefficients(&video.inner, gop, position))
         .map_err(|e| to_pyerr(e, &video.path))?;
+    frame_tuple(py, c)
+}
+
+/// `dct_gop(video, gop)`: the `dct` tuple of every frame of GOP `gop`, in display order, its
+/// VOPs decoded once (see `crate::dct::gop_coefficients`).
+#[pyfunction]
+fn dct_gop<'py>(
+    py: Python<'py>,
+    video: &Bound<'py, PyVideo>,
+    gop: i64,
+) -> PyResult<Vec<DctTuple<'py>>> {
+    let video = video.get();
+    let frames = py
+        .detach(|| core_dct::gop_coefficients(&video.inner, gop))
+        .map_err(|e| to_pyerr(e, &video.path))?;
+    frames.into_iter().map(|c| frame_tuple(py, c)).collect()
+}
+
+/// `dct_frames(video)`: an iterator over every frame's `dct` tuple in display order, the video
+/// decoded once (see `crate::dct::CoefficientStream`), each frame with the GIL released.
+#[pyclass(name = "DctStream", module = "pkdkit._core")]
+struct PyDctStream {
+    stream: core_dct::CoefficientStream<Arc<Video>>,
+    path: String,
+}
+
+#[pymethods]
+impl PyDctStream {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<DctTuple<'py>>> {
+        let stream = &mut self.stream;
+        match py.detach(|| stream.next()) {
+            None => Ok(None),
+            Some(item) => {
+                let c = item.map_err(|e| to_pyerr(e, &self.path))?;
+                frame_tuple(py, c).map(Some)
+            }
+        }
+    }
+}
+
+#[pyfunction]
+fn dct_frames(video: &Bound<'_, PyVideo>) -> PyResult<PyDctStream> {
+    let video = video.get();
+    let stream = core_dct::CoefficientStream::new(video.inner.clone())
+        .map_err(|e| to_pyerr(e, &video.path))?;
+    Ok(PyDctStream {
+        stream,
+        path: video.path.clone(),
+    })
+}
+
+/// One frame's coefficients as the `dct` tuple, every array handed over without a copy.
+fn frame_tuple(py: Python<'_>, c: Coefficients) -> PyResult<DctTuple<'_>> {
     let (mw, mh) = (c.mb_width, c.mb_height);
-    let luma = (2 * mh, 2 * mw, 8, 8);
-    let chroma = (mh, mw, 8, 8);
+    let luma = Ix4(2 * mh, 2 * mw, 8, 8);
+    let chroma = Ix4(mh, mw, 8, 8);
+    let field_dct = c.field_dct.iter().map(|&f| f != 0).collect();
+    let letter = c.frame_type.letter().to_string();
+    let shapes = [luma, chroma, chroma, luma, chroma, chroma];
+    let planes = [c.y, c.u, c.v, c.y_levels, c.u_levels, c.v_levels];
+    let [y, u, v, y_levels, u_levels, v_levels]: [Bound<'_, PyAny>; 6] =
+        recyclable_numpy(py, shapes, planes)?
+            .try_into()
+            .map_err(|_| PyValueError::new_err("dct: six planes expected"))?;
     Ok((
-        c.frame_type.letter().to_string(),
-        to_numpy::<i16, Ix4>(py, luma, c.y)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.u)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.v)?,
-        to_numpy::<i16, Ix4>(py, luma, c.y_levels)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.u_levels)?,
-        to_numpy::<i16, Ix4>(py, chroma, c.v_levels)?,
+        letter,
+        y,
+        u,
+        v,
+        y_levels,
+        u_levels,
+        v_levels,
         to_numpy::<u8, Ix3>(py, (mh, mw, 6), c.block_types)?,
         to_numpy::<u8, Ix2>(py, (mh, mw), c.qscale)?,
+        to_numpy::<bool, Ix2>(py, (mh, mw), field_dct)?,
     ))
 }
 
@@ -107,9 +224,12 @@ fn prediction<'py>(
     Ok((plane(yuv.y)?, plane(yuv.u)?, plane(yuv.v)?))
 }
 
-/// Add `dct`, `dct_batch` and `prediction` to `pkdkit._core`.
+/// Add `dct`, `dct_gop`, `dct_frames`, `dct_batch` and `prediction` to `pkdkit._core`.
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(dct, m)?)?;
+    m.add_function(wrap_pyfunction!(dct_gop, m)?)?;
+    m.add_function(wrap_pyfunction!(dct_frames, m)?)?;
+    m.add_class::<PyDctStream>()?;
     m.add_function(wrap_pyfunction!(dct_batch, m)?)?;
     m.add_function(wrap_pyfunction!(prediction, m)?)?;
     Ok(())
