@@ -7,16 +7,32 @@
 #![forbid(unsafe_code)]
 
 /// A cursor over a byte slice that reads MSB-first bit fields of up to 32 bits.
+///
+/// The next bits live in a 64-bit register (`cache`) that always holds at least 32 of them, so a
+/// peek of up to 32 bits is two shifts with no branch and no bounds check; a skip shifts the
+/// register and reloads it from the slice (one 8-byte read) only when fewer than 32 bits would be
+/// left. Skips and peeks are what the VLC decoders do per symbol: the hot path of the parser.
 #[derive(Clone, Debug)]
 pub struct BitReader<'a> {
     data: &'a [u8],
     /// Position in bits from the start of `data`.
     pos: usize,
+    /// The bits from `pos` on, MSB-aligned, zeros past the end of `data`.
+    cache: u64,
+    /// How many of `cache`'s bits are loaded (32..=64); the bits below them are zero.
+    avail: u32,
 }
 
 impl<'a> BitReader<'a> {
     pub fn new(data: &'a [u8]) -> Self {
-        BitReader { data, pos: 0 }
+        let mut r = BitReader {
+            data,
+            pos: 0,
+            cache: 0,
+            avail: 0,
+        };
+        r.refill();
+        r
     }
 
     /// The underlying bytes.
@@ -34,6 +50,7 @@ impl<'a> BitReader<'a> {
     #[inline]
     pub fn seek(&mut self, bit_pos: usize) {
         self.pos = bit_pos;
+        self.refill();
     }
 
     /// Total bits in the buffer.
@@ -54,46 +71,61 @@ impl<'a> BitReader<'a> {
         self.pos > self.len_bits()
     }
 
-    /// The next 64 bits from the current position, MSB-aligned, zeros past the end.
-    #[inline]
-    fn window(&self) -> u64 {
+    /// Load the 64 bits from `pos` on (at least 57 of them new), zeros past the end.
+    #[inline(always)]
+    fn refill(&mut self) {
         let byte = self.pos >> 3;
-        let shift = (self.pos & 7) as u32;
         let word = match self.data.get(byte..byte + 8) {
             Some(b) => u64::from_be_bytes([b[0], b[1], b[2], b[3], b[4], b[5], b[6], b[7]]),
-            None => {
-                let mut buf = [0u8; 8];
-                if byte < self.data.len() {
-                    let tail = &self.data[byte..];
-                    buf[..tail.len()].copy_from_slice(tail);
-                }
-                u64::from_be_bytes(buf)
-            }
+            None => self.tail_word(byte),
         };
-        word << shift
+        let shift = (self.pos & 7) as u32;
+        self.cache = word << shift;
+        self.avail = 64 - shift;
+    }
+
+    /// The last (fewer than 8) bytes from `byte` on, zero-padded: the end of the stream only.
+    #[cold]
+    fn tail_word(&self, byte: usize) -> u64 {
+        let mut buf = [0u8; 8];
+        for (d, s) in buf.iter_mut().zip(self.data.iter().skip(byte)) {
+            *d = *s;
+        }
+        u64::from_be_bytes(buf)
     }
 
     /// Look at the next `n` bits (0..=32) without consuming them.
-    #[inline]
+    #[inline(always)]
     pub fn peek(&self, n: u32) -> u32 {
         debug_assert!(n <= 32);
-        if n == 0 {
-            return 0;
-        }
-        (self.window() >> (64 - n)) as u32
+        // Two shifts so that n = 0 gives 0 without an out-of-range shift; `avail >= 32` always.
+        ((self.cache >> 1) >> (63 - (n & 63))) as u32
     }
 
-    /// Consume `n` bits.
-    #[inline]
+    /// The next 32 bits, MSB first (zeros past the end of the data).
+    #[inline(always)]
+    pub fn peek32(&self) -> u32 {
+        (self.cache >> 32) as u32
+    }
+
+    /// Consume `n` bits (any number; past the end is allowed and shows in [`BitReader::overrun`]).
+    #[inline(always)]
     pub fn skip(&mut self, n: u32) {
         self.pos += n as usize;
+        // `avail - 32` is at most 32, so the shift stays in range whenever it is taken.
+        if n <= self.avail - 32 {
+            self.cache <<= n;
+            self.avail -= n;
+        } else {
+            self.refill();
+        }
     }
 
     /// Read `n` bits (0..=32) as an unsigned value.
     #[inline]
     pub fn read(&mut self, n: u32) -> u32 {
         let v = self.peek(n);
-        self.pos += n as usize;
+        self.skip(n);
         v
     }
 
@@ -116,7 +148,7 @@ impl<'a> BitReader<'a> {
     /// Skip to the next byte boundary (no-op when already aligned).
     #[inline]
     pub fn byte_align(&mut self) {
-        self.pos = (self.pos + 7) & !7;
+        self.skip((8 - (self.pos & 7) as u32) & 7);
     }
 
     /// True when the position is on a byte boundary.
@@ -207,6 +239,53 @@ mod tests {
         assert_eq!(r.position(), 8);
         assert_eq!(r.read_signed(2), -2);
         assert_eq!(r.read_signed(0), 0);
+    }
+
+    /// Bit `i` of `data` MSB first, zero past the end: the definition the reader must follow.
+    fn bit_at(data: &[u8], i: usize) -> u32 {
+        data.get(i / 8)
+            .map_or(0, |b| u32::from(b >> (7 - i % 8)) & 1)
+    }
+
+    #[test]
+    fn random_peeks_skips_and_seeks_follow_the_bit_by_bit_definition() {
+        let mut rng = crate::test_rng::Rng(0x5EED_B175);
+        for len in [0usize, 1, 3, 7, 8, 9, 15, 16, 17, 40] {
+            let data: Vec<u8> = (0..len).map(|_| rng.next() as u8).collect();
+            let mut r = BitReader::new(&data);
+            let mut pos = 0usize;
+            for _ in 0..400 {
+                match rng.range(0, 9) {
+                    0 => {
+                        pos = rng.range(0, 8 * len as i64 + 70) as usize;
+                        r.seek(pos);
+                    }
+                    1 => {
+                        // Long skips, as over user data, may cross the end.
+                        let n = rng.range(33, 300) as u32;
+                        r.skip(n);
+                        pos += n as usize;
+                    }
+                    2 => {
+                        r.byte_align();
+                        pos = (pos + 7) & !7;
+                    }
+                    _ => {
+                        let n = rng.range(0, 32) as u32;
+                        let bits =
+                            |n: usize| (0..n).fold(0u32, |v, i| v << 1 | bit_at(&data, pos + i));
+                        let want = bits(n as usize);
+                        assert_eq!(r.peek(n), want, "peek({n}) at {pos} of {len} bytes");
+                        assert_eq!(r.peek32(), bits(32));
+                        assert_eq!(r.read(n), want);
+                        pos += n as usize;
+                    }
+                }
+                assert_eq!(r.position(), pos);
+                assert_eq!(r.overrun(), pos > 8 * len);
+                assert_eq!(r.bits_left(), (8 * len).saturating_sub(pos));
+            }
+        }
     }
 
     #[test]

@@ -160,7 +160,6 @@ pub fn decode_macroblock(
             }
             for (i, block) in mb.blocks.iter_mut().enumerate() {
                 let coded = mb.cbp & (32 >> i) != 0;
-                block.fill(0);
                 state.texture.decode_intra_block(
                     r,
                     mb_x,
@@ -217,7 +216,6 @@ pub fn decode_macroblock(
             }
             for (i, block) in mb.blocks.iter_mut().enumerate() {
                 if mb.cbp & (32 >> i) != 0 {
-                    block.fill(0);
                     state.texture.decode_inter_block(r, *state.qscale, block)?;
                 }
             }

@@ -25,7 +25,8 @@ use crate::mpeg4::tables::{
     chroma_dc_scaler, luma_dc_scaler, ALTERNATE_HORIZONTAL, ALTERNATE_VERTICAL, ZIGZAG,
 };
 use crate::mpeg4::vlc::{
-    read_dc_size, rvlc_inter, rvlc_intra, tcoef_inter, tcoef_intra, CachedBits, TcoefTable,
+    event_len, event_tcoef, read_dc_size, rvlc_inter, rvlc_intra, tcoef_inter, tcoef_intra,
+    TcoefTable,
 };
 
 /// The prediction state one 8x8 block leaves for its right and lower neighbours.
@@ -634,13 +635,16 @@ fn read_run_levels(
     out: &mut [i16; 64],
     value: impl Fn(i32) -> i16,
 ) -> std::result::Result<(), &'static str> {
-    // A register-cached reader for the whole block; the position goes back to `r` at the end.
-    let mut br = CachedBits::new(r);
+    // A local copy of the reader, so its 64-bit register and position stay in registers
+    // through the loop (nothing else can see them); handed back at the end.
+    let mut br = r.clone();
     let result = loop {
-        let t = match table.read(&mut br) {
-            Ok(t) => t,
+        let ev = match table.event(br.peek32()) {
+            Ok(ev) => ev,
             Err(e) => break Err(e),
         };
+        br.skip(event_len(ev));
+        let t = event_tcoef(ev);
         pos += t.run as usize;
         let Some(&raster) = scan.get(pos) else {
             break Err("DCT coefficient run past the end of the block");
@@ -651,7 +655,7 @@ fn read_run_levels(
             break Ok(());
         }
     };
-    r.seek(br.position());
+    *r = br;
     result
 }
 

@@ -9,7 +9,9 @@
 //! of a single frame. The motion-vector representation is `p - map[p]`.
 #![forbid(unsafe_code)]
 
-use super::footprint::footprint;
+use std::cell::RefCell;
+
+use super::footprint::{footprint, Footprint};
 use crate::decoded::MotionVector;
 use crate::{Error, Result};
 
@@ -26,8 +28,61 @@ pub struct SourceMap {
     width: usize,
     height: usize,
     sources: Vec<Source>,
-    /// The map before the frame being applied (kept to avoid an allocation per frame).
+    /// The map before the frame being applied (kept to avoid an allocation per frame; empty
+    /// until the first `advance`).
     previous: Vec<Source>,
+}
+
+thread_local! {
+    /// Buffers of this thread's dropped maps, for its next maps. A random-access sample makes a
+    /// fresh map per call, and fresh pages cost a page fault and the kernel's zeroing each (about
+    /// a tenth of a motion-vector sample's time); reused ones cost neither.
+    static SPARE: RefCell<Vec<Vec<Source>>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Buffers kept per thread (two per map: the map and its previous state).
+const SPARE_BUFFERS: usize = 4;
+
+/// An empty buffer, with the capacity of a dropped map's when one is spare.
+fn spare_buffer() -> Vec<Source> {
+    let mut v = SPARE
+        .try_with(|s| s.borrow_mut().pop())
+        .ok()
+        .flatten()
+        .unwrap_or_default();
+    v.clear();
+    v
+}
+
+/// Copy the rows of footprint `f`, `N` pixels wide, from `previous` into `sources` (row
+/// length `w`). The footprint lies inside the frame on both sides, so the ranges are in bounds.
+#[inline(always)]
+fn copy_rows<const N: usize>(sources: &mut [Source], previous: &[Source], w: usize, f: &Footprint) {
+    for row in 0..f.height {
+        let dst = (f.dst_y + row) * w + f.dst_x;
+        let src = (f.src_y + row) * w + f.src_x;
+        sources[dst..dst + N].copy_from_slice(&previous[src..src + N]);
+    }
+}
+
+impl Drop for SourceMap {
+    fn drop(&mut self) {
+        for v in [
+            std::mem::take(&mut self.sources),
+            std::mem::take(&mut self.previous),
+        ] {
+            if v.capacity() == 0 {
+                continue;
+            }
+            // During thread teardown the pool may be gone: the buffer is simply freed.
+            let _ = SPARE.try_with(|s| {
+                let mut s = s.borrow_mut();
+                if s.len() < SPARE_BUFFERS {
+                    s.push(v);
+                }
+            });
+        }
+    }
 }
 
 impl SourceMap {
@@ -38,22 +93,17 @@ impl SourceMap {
                 "repr: frame {width}x{height} is larger than 65535 pixels on a side"
             )));
         }
-        let mut sources = Vec::with_capacity(width * height);
-        for y in 0..height {
-            for x in 0..width {
-                // Both fit: checked above.
-                sources.push(Source {
-                    x: x as u16,
-                    y: y as u16,
-                });
-            }
-        }
-        Ok(SourceMap {
+        let mut sources = spare_buffer();
+        sources.resize(width * height, Source::default());
+        let mut map = SourceMap {
             width,
             height,
-            previous: sources.clone(),
+            // Filled by `advance`, the only reader.
+            previous: spare_buffer(),
             sources,
-        })
+        };
+        map.reset();
+        Ok(map)
     }
 
     /// The non-accumulated map of one frame: the identity moved by the frame's own vectors.
@@ -78,31 +128,41 @@ impl SourceMap {
 
     /// Reset to the identity (a new reference frame) without reallocating.
     pub fn reset(&mut self) {
-        let width = self.width;
-        for (i, s) in self.sources.iter_mut().enumerate() {
-            // i / width < height <= u16::MAX and i % width < width <= u16::MAX.
-            *s = Source {
-                x: (i % width) as u16,
-                y: (i / width) as u16,
-            };
+        // Row by row, so there is no division per pixel; both coordinates fit in u16 (checked
+        // when the map was made).
+        for (y, row) in self.sources.chunks_exact_mut(self.width.max(1)).enumerate() {
+            for (x, s) in row.iter_mut().enumerate() {
+                *s = Source {
+                    x: x as u16,
+                    y: y as u16,
+                };
+            }
         }
     }
 
     /// Trace the map through one more frame predicted from the current one, using `vectors`
     /// (the frame's vectors in the decoder's export order; the caller picks which ones).
     pub fn advance<'a>(&mut self, vectors: impl IntoIterator<Item = &'a MotionVector>) {
-        self.previous.copy_from_slice(&self.sources);
+        self.previous.clear();
+        self.previous.extend_from_slice(&self.sources);
         let w = self.width;
         for mv in vectors {
             let Some(f) = footprint(mv, self.width, self.height) else {
                 continue;
             };
-            // The footprint lies inside the frame on both sides, so these ranges are in bounds.
-            for row in 0..f.height {
-                let dst = (f.dst_y + row) * w + f.dst_x;
-                let src = (f.src_y + row) * w + f.src_x;
-                self.sources[dst..dst + f.width]
-                    .copy_from_slice(&self.previous[src..src + f.width]);
+            // Whole 16- and 8-pixel rows (nearly all of them) as fixed-length copies, which
+            // compile to a few vector moves instead of a `memcpy` call per row.
+            match f.width {
+                16 => copy_rows::<16>(&mut self.sources, &self.previous, w, &f),
+                8 => copy_rows::<8>(&mut self.sources, &self.previous, w, &f),
+                _ => {
+                    for row in 0..f.height {
+                        let dst = (f.dst_y + row) * w + f.dst_x;
+                        let src = (f.src_y + row) * w + f.src_x;
+                        self.sources[dst..dst + f.width]
+                            .copy_from_slice(&self.previous[src..src + f.width]);
+                    }
+                }
             }
         }
     }
@@ -179,6 +239,24 @@ mod tests {
         assert_eq!(at(&d, 32, 17, 1), (-1, 0));
         // Reads come from the map before frame 2, not from pixels frame 2 already rewrote.
         assert_eq!(at(&d, 32, 4, 4), (-3, 0));
+    }
+
+    #[test]
+    fn maps_made_from_reused_buffers_start_as_the_identity() {
+        let fresh = SourceMap::identity(12, 7).unwrap().sources().to_vec();
+        for (w, h) in [(40, 30), (12, 7), (3, 2), (12, 7)] {
+            // Moved maps of other sizes are dropped, so their buffers go back to the pool.
+            let mut moved = SourceMap::of_frame(w, h, &[vector(2, 2, (1, 1), (2, 1))]).unwrap();
+            moved.advance(&[vector(2, 2, (1, 1), (2, 1))]);
+            drop(moved);
+            let map = SourceMap::identity(12, 7).unwrap();
+            assert_eq!(map.sources(), &fresh[..]);
+            // A map's first frame reads the identity, not a dropped map's state.
+            let mut one = SourceMap::identity(12, 7).unwrap();
+            one.advance(&[vector(2, 2, (1, 1), (2, 1))]);
+            let own = SourceMap::of_frame(12, 7, &[vector(2, 2, (1, 1), (2, 1))]).unwrap();
+            assert_eq!(one.sources(), own.sources());
+        }
     }
 
     #[test]
