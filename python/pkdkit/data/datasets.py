@@ -46,6 +46,7 @@ SINGLE_MODALITIES = (*MODALITIES, "dct")
 # Errors that mean "this video is damaged": pkdkit's own only (the FFmpeg backend wraps PyAV's
 # as VideoError too). A ValueError or OSError is a bug or a missing file, never skipped as damage.
 DAMAGE = (VideoError,)
+OUTPUTS = ("uint8", "float32")  # FusedDataset's item types
 
 
 class EvaluationVideoError(RuntimeError):
@@ -260,11 +261,16 @@ class _CompressedDataset(Dataset, abc.ABC):
             from ..dct import dct_transform
 
             return dct_transform(x, rngs if self.is_train else None, self.crop_size, mirror=self.mirror)
-        if self.is_train:
-            return T.train_transform(x, modality, rngs, self.crop_size, mirror=self.mirror)
-        if self.ten_crop:
+        if self.ten_crop and not self.is_train:
             return T.ten_crop_transform(x, modality, self.crop_size)
-        return T.eval_transform(x, modality, self.crop_size)
+        pictures, flip = self._pictures(x, modality, rngs)
+        return T.to_network_input(pictures, modality, flip)
+
+    def _pictures(self, x: torch.Tensor, modality: str, rngs: list[np.random.Generator]) -> tuple[torch.Tensor, Any]:
+        """(B, T, H, W, C) raw -> (B, T, C, S, S) uint8 pictures and the (B,) flip flags."""
+        if self.is_train:
+            return T.train_pictures(x, modality, rngs, self.crop_size, mirror=self.mirror)
+        return T.eval_pictures(x, modality, self.crop_size), np.zeros(x.shape[0], bool)
 
     @abc.abstractmethod
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> Any:
@@ -347,8 +353,19 @@ class FusedDataset(_CompressedDataset):
 
     Per segment: the GOP of the segment's frame; its I-frame, and MV and residual at one P
     position of that GOP (random in training, the middle one at test). Arguments as
-    :class:`CoviarDataset`. Items are dicts ``iframe`` (T, 3, S, S), ``mv`` (T, 2, S, S),
-    ``residual`` (T, 3, S, S) float32 and ``label`` int; each modality gets its own crop and flip.
+    :class:`CoviarDataset`, and:
+
+    output: ``"uint8"`` (default): items carry CoViAR's uint8 pictures of the crops and the
+        normalisation runs on the batch, on the training device, by
+        :func:`pkdkit.data.normalize_batch` (the training loop does it): workers transform a
+        quarter of the bytes and ship a quarter through shared memory. ``"float32"``: items are
+        the network input already, as :func:`~pkdkit.data.transforms.train_transform` makes it.
+        ``normalize_batch`` of a uint8 batch equals the float32 batch bit for bit.
+
+    Items are dicts ``iframe`` (T, 3, S, S), ``mv`` (T, 2, S, S), ``residual`` (T, 3, S, S) and
+    ``label`` int, each modality with its own crop and flip; with ``output="uint8"`` the pictures
+    are uint8 and ``mv_flipped`` (bool) says whether the MV clip was mirrored (its x component is
+    negated after normalisation).
     """
 
     def __init__(
@@ -363,8 +380,12 @@ class FusedDataset(_CompressedDataset):
         opener: Callable[[str], Any] | None = None,
         loader: Loader | None = None,
         mirror: bool = True,
+        output: str = "uint8",
     ) -> None:
+        if output not in OUTPUTS:
+            raise ValueError(f"output {output!r}: expected one of {OUTPUTS}")
         super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader, mirror)
+        self.output = output
         # Every (file, GOP, position) of a batch goes to one call for all three representations.
         self._load_fused: FusedLoader = _default_load_fused if loader is None else _per_representation(loader)
 
@@ -380,8 +401,17 @@ class FusedDataset(_CompressedDataset):
         rngs = [rng for _, rng, _ in chosen]
         # Modalities in a fixed order: each clip's generator draws the I-frame's crop and flip,
         # then the MV's, then the residual's.
-        out = {modality: self._transform(raw[modality], modality, rngs) for modality in MODALITIES}
+        if self.output == "float32":
+            out = {modality: self._transform(raw[modality], modality, rngs) for modality in MODALITIES}
+            return [
+                {**{m: out[m][i] for m in MODALITIES}, "label": entry.label} for i, (entry, _, _) in enumerate(chosen)
+            ]
+        pictures, flips = {}, {}
+        for modality in MODALITIES:
+            x = torch.from_numpy(np.ascontiguousarray(raw[modality]))
+            x = x.reshape(len(rngs), self.num_segments, *x.shape[1:])
+            pictures[modality], flips[modality] = self._pictures(x, modality, rngs)
         return [
-            {"iframe": out["iframe"][i], "mv": out["mv"][i], "residual": out["residual"][i], "label": entry.label}
+            {**{m: pictures[m][i] for m in MODALITIES}, T.FLIP_KEY: bool(flips["mv"][i]), "label": entry.label}
             for i, (entry, _, _) in enumerate(chosen)
         ]

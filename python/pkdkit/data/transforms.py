@@ -46,6 +46,10 @@ __all__ = [
     "ten_crop_offsets",
     "crop_resize",
     "negate_flipped_mv",
+    "train_pictures",
+    "eval_pictures",
+    "to_network_input",
+    "normalize_batch",
     "train_transform",
     "eval_transform",
     "ten_crop_transform",
@@ -249,8 +253,75 @@ def crop_resize(
 
 
 def _to_input(pictures: torch.Tensor, modality: str) -> torch.Tensor:
-    """uint8 (..., C, S, S) pictures -> float32 network input (the affine part of normalisation)."""
-    return _apply_affine(pictures.to(torch.float32), modality)
+    """uint8 (..., C, S, S) pictures -> float32 network input (the affine part of normalisation).
+
+    The uint8 -> float32 conversion rides on the multiplication (type promotion), one pass fewer
+    than converting first; uint8 values are exact in float32, so the result is the same."""
+    scale, offset = _affine(modality)
+    x = torch.mul(pictures, scale.view(-1, 1, 1).to(pictures.device))
+    return x.add_(offset.view(-1, 1, 1).to(pictures.device))
+
+
+def to_network_input(
+    pictures: torch.Tensor, modality: str, flipped: torch.Tensor | np.ndarray | None = None
+) -> torch.Tensor:
+    """The float half of the transforms: uint8 pictures to the network input, where they lie.
+
+    ``to_network_input(*train_pictures(raw, ...), modality)`` equals ``train_transform(raw, ...)``
+    bit for bit, on any device (the same float32 multiply, add and negation).
+
+    Args:
+        pictures: (B, ..., C, S, S) uint8 from :func:`train_pictures` or :func:`eval_pictures`.
+        modality: ``"iframe"``, ``"mv"`` or ``"residual"``.
+        flipped: (B,) bool, the mirrored clips (their MV x component is negated); ignored for the
+            other modalities.
+
+    Returns:
+        float32 of ``pictures``' shape, on ``pictures``' device.
+    """
+    _check_modality(modality)
+    if pictures.dtype != torch.uint8:
+        raise ValueError(f"{modality}: expected uint8 pictures, got {pictures.dtype}")
+    out = _to_input(pictures, modality)
+    if isinstance(flipped, np.ndarray) and not flipped.any():
+        flipped = None  # nothing mirrored (a test batch): no pass over the MVs
+    if modality == "mv" and flipped is not None:
+        flipped = torch.as_tensor(flipped, dtype=torch.bool, device=out.device)
+        if flipped.shape != out.shape[:1]:
+            raise ValueError(f"mv: {tuple(flipped.shape)} flip flags for {out.shape[0]} clips")
+        x = out[:, ..., 0, :, :]
+        # A select, not a boolean index: no host synchronisation on a GPU, and -v is exact.
+        x.copy_(torch.where(flipped.view(-1, *[1] * (x.dim() - 1)), -x, x))
+    return out
+
+
+# Keys of a fused batch that normalize_batch turns into network input.
+PICTURE_KEYS = tuple(CHANNELS)
+FLIP_KEY = "mv_flipped"
+
+
+def normalize_batch(batch: dict, device: torch.device | str | None = None, non_blocking: bool = True) -> dict:
+    """A fused batch of uint8 pictures (``FusedDataset(output="uint8")``) as network input.
+
+    Moves every tensor to ``device`` (when given) first, so the uint8 pictures travel (a quarter of
+    the float32 bytes) and the normalisation runs there: on the training GPU when there is one.
+    Entries that are already float (``output="float32"``) pass unchanged; the ``mv_flipped`` flags
+    are used up.
+
+    Returns:
+        A new dict: ``iframe``, ``mv``, ``residual`` float32 as :func:`train_transform` makes them,
+        and every other entry (``label``) as it was (moved).
+    """
+    moved = {
+        k: v.to(device, non_blocking=non_blocking) if device is not None and isinstance(v, torch.Tensor) else v
+        for k, v in batch.items()
+    }
+    flipped = moved.pop(FLIP_KEY, None)
+    for key in PICTURE_KEYS:
+        value = moved.get(key)
+        if isinstance(value, torch.Tensor) and value.dtype == torch.uint8:
+            moved[key] = to_network_input(value, key, flipped if key == "mv" else None)
+    return moved
 
 
 def center_crop_offset(scale_size: int, size: int) -> int:
@@ -292,7 +363,25 @@ def train_transform(
             "move left" vs "move right"); the random draws stay the same, so the crops do too.
 
     Returns:
-        (B, T, C, size, size) float32.
+        (B, T, C, size, size) float32: ``to_network_input(*train_pictures(...), modality)``.
+    """
+    pictures, flip = train_pictures(raw, modality, rng, size, scales, mirror)
+    return to_network_input(pictures, modality, flip)
+
+
+def train_pictures(
+    raw: torch.Tensor,
+    modality: str,
+    rng: np.random.Generator | Sequence[np.random.Generator],
+    size: int = 224,
+    scales: tuple[float, ...] | None = None,
+    mirror: bool = True,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The integer half of :func:`train_transform` (same arguments, same draws).
+
+    Returns:
+        (B, T, C, size, size) uint8 pictures (mirrored clips already mirrored) and the (B,) bool
+        flip flags that :func:`to_network_input` needs to negate the mirrored MVs.
     """
     b, _, h, w, _ = raw.shape
     scales = scales or TRAIN_SCALES[modality]
@@ -306,8 +395,7 @@ def train_transform(
         flip = np.array([r.random() < 0.5 for r in rng])
     if not mirror:
         flip[:] = False
-    out = _to_input(crop_resize(raw, modality, boxes, size, flip), modality)
-    return negate_flipped_mv(out, flip, modality)
+    return crop_resize(raw, modality, boxes, size, flip), flip
 
 
 def _scaled(raw: torch.Tensor, modality: str, scale_size: int) -> torch.Tensor:
@@ -329,10 +417,14 @@ def eval_transform(raw: torch.Tensor, modality: str, size: int = 224, scale_size
     Returns:
         (B, T, C, size, size) float32.
     """
+    return _to_input(eval_pictures(raw, modality, size, scale_size), modality)
+
+
+def eval_pictures(raw: torch.Tensor, modality: str, size: int = 224, scale_size: int | None = None) -> torch.Tensor:
+    """The integer half of :func:`eval_transform`: (B, T, C, size, size) uint8 (a view)."""
     scale_size = scale_size or size * 256 // 224
     off = center_crop_offset(scale_size, size)
-    crop = _scaled(raw, modality, scale_size)[..., off : off + size, off : off + size]
-    return _to_input(crop, modality)
+    return _scaled(raw, modality, scale_size)[..., off : off + size, off : off + size]
 
 
 def ten_crop_transform(
