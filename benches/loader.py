@@ -231,6 +231,9 @@ def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) ->
     data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, **options)
     loader = DataLoader(
         data,
+        # uint8 batches built in shared memory, handed over without a copy; float32 ones as
+        # CoViAR's are, by default_collate.
+        collate_fn=data.collate if data.output == "uint8" else None,
         batch_size=args.batch,
         shuffle=False,
         num_workers=workers,
@@ -288,7 +291,7 @@ def stage_times(root: Path, datalist: Path, args: argparse.Namespace) -> dict[st
         spent.update(decode=0.0, transform=0.0)
         items = data.__getitems__([(b * args.batch + k) % len(data) for k in range(args.batch)])
         start = time.perf_counter()
-        batch = torch.utils.data.default_collate(items)
+        batch = data.collate(items)
         collated = time.perf_counter()
         normalize_batch(batch)
         stages = {**spent, "collate": collated - start, "normalise": time.perf_counter() - collated}

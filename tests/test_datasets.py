@@ -480,3 +480,27 @@ def test_fused_uint8_batches_normalise_to_the_float32_batches(synth_root: Path, 
 def test_fused_dataset_rejects_an_unknown_output(synth_root: Path) -> None:
     with pytest.raises(ValueError, match="output 'float16'"):
         FusedDataset(synth_root, synth_root / "datalists/synth_split1_train.txt", output="float16")
+
+
+def test_fused_collate_hands_over_the_batch_without_a_copy(synth_root: Path) -> None:
+    """FusedDataset.collate gives default_collate's batch; in a worker the pictures arrive in the
+    shared memory they were written to, and rows of different tensors are still stacked."""
+    from torch.utils.data import default_collate
+
+    train = synth_root / "datalists/synth_split1_train.txt"
+    data = FusedDataset(synth_root, train, 3, True, crop_size=32, seed=6)
+    items = data.__getitems__([0, 1, 2])
+    fast, slow = FusedDataset.collate(items), default_collate(items)
+    assert fast["iframe"].data_ptr() == items[0]["iframe"].data_ptr()  # no copy
+    assert set(fast) == set(slow)
+    for key in slow:
+        torch.testing.assert_close(fast[key], slow[key], rtol=0, atol=0)
+    mixed = [items[0], data.__getitems__([1])[0]]  # rows of two batches: stacked, as default_collate
+    torch.testing.assert_close(FusedDataset.collate(mixed)["mv"], default_collate(mixed)["mv"], rtol=0, atol=0)
+    shuffled = [items[1], items[0]]
+    torch.testing.assert_close(FusedDataset.collate(shuffled)["mv"], torch.stack([items[1]["mv"], items[0]["mv"]]))
+    workers = DataLoader(data, batch_size=3, num_workers=1, collate_fn=FusedDataset.collate)
+    for a, b in zip(workers, DataLoader(data, batch_size=3)):
+        assert a["residual"].is_shared()
+        for key in b:
+            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)

@@ -266,11 +266,15 @@ class _CompressedDataset(Dataset, abc.ABC):
         pictures, flip = self._pictures(x, modality, rngs)
         return T.to_network_input(pictures, modality, flip)
 
-    def _pictures(self, x: torch.Tensor, modality: str, rngs: list[np.random.Generator]) -> tuple[torch.Tensor, Any]:
-        """(B, T, H, W, C) raw -> (B, T, C, S, S) uint8 pictures and the (B,) flip flags."""
+    def _pictures(
+        self, x: torch.Tensor, modality: str, rngs: list[np.random.Generator], out: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Any]:
+        """(B, T, H, W, C) raw -> (B, T, C, S, S) uint8 pictures (into ``out`` when given) and the
+        (B,) flip flags."""
         if self.is_train:
-            return T.train_pictures(x, modality, rngs, self.crop_size, mirror=self.mirror)
-        return T.eval_pictures(x, modality, self.crop_size), np.zeros(x.shape[0], bool)
+            return T.train_pictures(x, modality, rngs, self.crop_size, mirror=self.mirror, out=out)
+        pictures = T.eval_pictures(x, modality, self.crop_size)
+        return (pictures if out is None else out.copy_(pictures)), np.zeros(x.shape[0], bool)
 
     @abc.abstractmethod
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> Any:
@@ -348,6 +352,35 @@ class CoviarDataset(_CompressedDataset):
         return [(x[i], entry.label) for i, (entry, _, _) in enumerate(chosen)]
 
 
+def _batch_tensor(shape: tuple[int, ...]) -> torch.Tensor:
+    """A uint8 batch to transform into: in a DataLoader worker, in shared memory already, so that
+    :meth:`FusedDataset.collate` hands it to the main process without a copy."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=torch.uint8)
+    storage = torch.UntypedStorage._new_shared(int(np.prod(shape)))
+    return torch.empty(0, dtype=torch.uint8).set_(storage).view(shape)
+
+
+def _rows_of_one_batch(values: list[Any]) -> torch.Tensor | None:
+    """The batch tensor whose consecutive rows ``values`` are (as :meth:`FusedDataset.__getitems__`
+    makes them), or ``None`` when they are anything else."""
+    first = values[0]
+    if not isinstance(first, torch.Tensor) or not first.is_contiguous():
+        return None
+    storage, step = first.untyped_storage(), first.numel()
+    for k, v in enumerate(values):
+        if (
+            not isinstance(v, torch.Tensor)
+            or v.dtype != first.dtype
+            or v.shape != first.shape
+            or not v.is_contiguous()
+            or v.untyped_storage().data_ptr() != storage.data_ptr()
+            or v.storage_offset() != first.storage_offset() + k * step
+        ):
+            return None
+    return first.new_empty(0).set_(storage, first.storage_offset(), (len(values), *first.shape))
+
+
 class FusedDataset(_CompressedDataset):
     """All three modalities from the same GOPs: the PKD paper's data for training the ICs.
 
@@ -389,6 +422,21 @@ class FusedDataset(_CompressedDataset):
         # Every (file, GOP, position) of a batch goes to one call for all three representations.
         self._load_fused: FusedLoader = _default_load_fused if loader is None else _per_representation(loader)
 
+    @staticmethod
+    def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+        """``default_collate`` for this dataset's items, without copying: the pictures of a batch
+        are already the rows of one batch tensor (in shared memory in a worker), which is handed
+        over as it is. Pass it as ``DataLoader(..., collate_fn=FusedDataset.collate)``; any other
+        list of items is collated by ``default_collate`` (the same result, with a copy)."""
+        from torch.utils.data import default_collate
+
+        out = {}
+        for key in items[0]:
+            values = [item[key] for item in items]
+            batch = _rows_of_one_batch(values)
+            out[key] = default_collate(values) if batch is None else batch
+        return out
+
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> list[tuple[int, int]]:
         g = gops
         return fused_positions(g.num_frames, g.gop_starts, g.gop_lengths, self.num_segments, self.is_train, rng)
@@ -410,7 +458,8 @@ class FusedDataset(_CompressedDataset):
         for modality in MODALITIES:
             x = torch.from_numpy(np.ascontiguousarray(raw[modality]))
             x = x.reshape(len(rngs), self.num_segments, *x.shape[1:])
-            pictures[modality], flips[modality] = self._pictures(x, modality, rngs)
+            out = _batch_tensor((len(rngs), self.num_segments, T.CHANNELS[modality], self.crop_size, self.crop_size))
+            pictures[modality], flips[modality] = self._pictures(x, modality, rngs, out)
         return [
             {**{m: pictures[m][i] for m in MODALITIES}, T.FLIP_KEY: bool(flips["mv"][i]), "label": entry.label}
             for i, (entry, _, _) in enumerate(chosen)

@@ -225,7 +225,12 @@ def _resize_float(planar: torch.Tensor, height: int, width: int) -> torch.Tensor
 
 
 def crop_resize(
-    raw: torch.Tensor, modality: str, boxes: np.ndarray, size: int, flip: np.ndarray | None = None
+    raw: torch.Tensor,
+    modality: str,
+    boxes: np.ndarray,
+    size: int,
+    flip: np.ndarray | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Quantise each clip's box, resize it to ``size x size``, and mirror the flipped clips.
 
@@ -239,13 +244,18 @@ def crop_resize(
         boxes: (B, 4) integer boxes ``(x0, y0, w, h)``.
         size: output side.
         flip: (B,) bool, clips to mirror left-right.
+        out: where to write the result (e.g. a batch in shared memory), default a new tensor.
 
     Returns:
         (B, T, C, size, size) uint8: CoViAR's uint8 pictures of the crops.
     """
     _check_raw(raw, modality)
     b, t, _, _, c = raw.shape
-    out = torch.empty(b, t, c, size, size, dtype=torch.uint8, device=raw.device)
+    if out is None:
+        out = torch.empty(b, t, c, size, size, dtype=torch.uint8, device=raw.device)
+    elif out.shape != (b, t, c, size, size) or out.dtype != torch.uint8:
+        want = (b, t, c, size, size)
+        raise ValueError(f"{modality}: out must be {want} uint8, got {tuple(out.shape)} {out.dtype}")
     for i, (x0, y0, w, h) in enumerate(np.asarray(boxes, np.int64).reshape(b, 4).tolist()):
         resized = _resize(_quantized(raw[i, :, y0 : y0 + h, x0 : x0 + w], modality), size, size)
         out[i] = resized.flip(-1) if flip is not None and flip[i] else resized
@@ -376,8 +386,10 @@ def train_pictures(
     size: int = 224,
     scales: tuple[float, ...] | None = None,
     mirror: bool = True,
+    out: torch.Tensor | None = None,
 ) -> tuple[torch.Tensor, np.ndarray]:
-    """The integer half of :func:`train_transform` (same arguments, same draws).
+    """The integer half of :func:`train_transform` (same arguments, same draws; ``out`` as
+    :func:`crop_resize`'s).
 
     Returns:
         (B, T, C, size, size) uint8 pictures (mirrored clips already mirrored) and the (B,) bool
@@ -395,7 +407,7 @@ def train_pictures(
         flip = np.array([r.random() < 0.5 for r in rng])
     if not mirror:
         flip[:] = False
-    return crop_resize(raw, modality, boxes, size, flip), flip
+    return crop_resize(raw, modality, boxes, size, flip, out), flip
 
 
 def _scaled(raw: torch.Tensor, modality: str, scale_size: int) -> torch.Tensor:

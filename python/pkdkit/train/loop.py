@@ -282,6 +282,8 @@ def _loaders(
         generator=loader_rng,
         pin_memory=pin,
         drop_last=False,
+        # FusedDataset's batches are built in shared memory by the worker: collated without a copy.
+        collate_fn=getattr(train_set, "collate", None),
     )
     test_loader = None
     if test_set is not None:
