@@ -112,7 +112,7 @@ def test_eval_and_ten_crop_equal_per_frame_reference(modality: str) -> None:
 
 
 @pytest.mark.parametrize("modality", ["mv", "residual"])
-@pytest.mark.parametrize("dtype", [torch.int16, torch.int32])
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32, torch.int64])
 def test_integer_quantisation_equals_coviar_formula(modality: str, dtype: torch.dtype) -> None:
     info = torch.iinfo(dtype)
     values = torch.cat([torch.arange(-1000, 1001), torch.tensor([info.min, info.min + 1, info.max - 1, info.max])])
