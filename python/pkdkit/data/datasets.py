@@ -33,6 +33,7 @@ from torch.utils.data import Dataset
 from ..errors import VideoError
 from ..vocabulary import MODALITIES
 from . import transforms as T
+from ._memory import keep_freed_memory_in_workers
 from .sampling import coviar_positions, fused_positions
 
 __all__ = [
@@ -219,6 +220,7 @@ class _CompressedDataset(Dataset, abc.ABC):
 
     def __getitems__(self, indices: Sequence[int]) -> list:
         """A whole batch: every frame decoded in one call per modality, transformed at once."""
+        keep_freed_memory_in_workers()
         chosen = [self._plan(int(i)) for i in indices]
         try:
             return self._build(chosen)
