@@ -23,7 +23,10 @@ seed, so they load the same (video, GOP, position) samples; only the decoding di
 Outputs: ``pkdkit``, ``pkdkit-inproc`` and the PyAV peers use ``FusedDataset``'s default uint8
 pictures, and the timed loop normalises every batch with :func:`pkdkit.data.normalize_batch` in
 the main process on the CPU (a training node does that on its GPU), so that cost is in their
-time; ``coviar`` hands over float32 network input made in the workers, as CoViAR's dataset does.
+time; ``pkdkit-float32`` makes float32 network input in the workers (``output="float32"``); both
+hand over the batch the workers wrote to shared memory (``FusedDataset.collate``). ``coviar``
+hands over float32 network input made in the workers, stacked by ``default_collate``, as
+CoViAR's dataset does.
 
 Per core: samples per second of the CPU time the run used (workers and main process together,
 from ``/proc``), which a shared, loaded machine changes far less than the wall-clock rate; and
@@ -189,6 +192,8 @@ def coviar_load_batch(paths: list, gops: list, positions: list, modality: str) -
 PEERS: dict[str, tuple[dict, int | None]] = {
     # FusedDataset's defaults: pkdkit.open + pkdkit.load_batch, one Rust thread per worker process.
     "pkdkit": ({}, None),
+    # The same, float32 network input made in the workers (what CPU-only training would pick).
+    "pkdkit-float32": ({"output": "float32"}, None),
     # No worker processes: load_batch decodes a batch on all cores (Rust threads, GIL released).
     "pkdkit-inproc": ({}, 0),
     "pyav": ({"opener": PyAVGops, "loader": pyav_load_batch}, None),
@@ -231,9 +236,9 @@ def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) ->
     data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, **options)
     loader = DataLoader(
         data,
-        # uint8 batches built in shared memory, handed over without a copy; float32 ones as
-        # CoViAR's are, by default_collate.
-        collate_fn=data.collate if data.output == "uint8" else None,
+        # pkdkit's batches are built in shared memory and handed over without a copy (the PyAV
+        # peers share that machinery); CoViAR's items are stacked by default_collate, as in CoViAR.
+        collate_fn=None if name == "coviar" else data.collate,
         batch_size=args.batch,
         shuffle=False,
         num_workers=workers,
@@ -312,7 +317,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="peers take turns this many times")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument(
-        "--peers", default="pkdkit,pkdkit-inproc,pyav,pyav-percall,coviar", help=f"from {sorted(PEERS)}"
+        "--peers", default="pkdkit,pkdkit-float32,pkdkit-inproc,pyav,pyav-percall,coviar",
+        help=f"from {sorted(PEERS)}",
     )
     parser.add_argument("--videos", type=int, default=32, help="size of the synthetic set (340x256, 48 frames)")
     parser.add_argument("--stages", action="store_true", help="also time decode/transform/collate on one thread")

@@ -499,8 +499,10 @@ def test_fused_collate_hands_over_the_batch_without_a_copy(synth_root: Path) -> 
     torch.testing.assert_close(FusedDataset.collate(mixed)["mv"], default_collate(mixed)["mv"], rtol=0, atol=0)
     shuffled = [items[1], items[0]]
     torch.testing.assert_close(FusedDataset.collate(shuffled)["mv"], torch.stack([items[1]["mv"], items[0]["mv"]]))
-    workers = DataLoader(data, batch_size=3, num_workers=1, collate_fn=FusedDataset.collate)
-    for a, b in zip(workers, DataLoader(data, batch_size=3)):
-        assert a["residual"].is_shared()
-        for key in b:
-            torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)
+    floats = FusedDataset(synth_root, train, 3, True, crop_size=32, seed=6, output="float32")
+    for dataset in (data, floats):
+        workers = DataLoader(dataset, batch_size=3, num_workers=1, collate_fn=FusedDataset.collate)
+        for a, b in zip(workers, DataLoader(dataset, batch_size=3)):
+            assert a["residual"].is_shared()
+            for key in b:
+                torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)

@@ -175,6 +175,9 @@ def test_pictures_then_network_input_equal_the_float_transforms(modality: str) -
     want = T.train_transform(raw, modality, [np.random.default_rng([4, i]) for i in range(b)], size)
     for flags in (flip, torch.from_numpy(flip)):
         np.testing.assert_array_equal(T.to_network_input(pictures, modality, flags).numpy(), want.numpy())
+    into = torch.full(pictures.shape, float("nan"))
+    assert T.to_network_input(pictures, modality, flip, into) is into  # written in place, the same values
+    np.testing.assert_array_equal(into.numpy(), want.numpy())
     batch = {modality: pictures, "mv_flipped": torch.from_numpy(flip), "label": torch.arange(b)}
     got = T.normalize_batch(batch)
     assert set(got) == {modality, "label"}
@@ -187,5 +190,7 @@ def test_network_input_rejects_floats_and_wrong_flags() -> None:
     pictures = torch.zeros(2, 1, 2, 4, 4, dtype=torch.uint8)
     with pytest.raises(ValueError, match="expected uint8 pictures"):
         T.to_network_input(pictures.float(), "mv")
+    with pytest.raises(ValueError, match="out must be"):
+        T.to_network_input(pictures, "mv", None, torch.zeros(2, 1, 2, 4, 4, dtype=torch.float64))
     with pytest.raises(ValueError, match=r"\(3,\) flip flags for 2 clips"):
         T.to_network_input(pictures, "mv", np.ones(3, bool))

@@ -354,13 +354,13 @@ class CoviarDataset(_CompressedDataset):
         return [(x[i], entry.label) for i, (entry, _, _) in enumerate(chosen)]
 
 
-def _batch_tensor(shape: tuple[int, ...]) -> torch.Tensor:
-    """A uint8 batch to transform into: in a DataLoader worker, in shared memory already, so that
+def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype = torch.uint8) -> torch.Tensor:
+    """A batch to transform into: in a DataLoader worker, in shared memory already, so that
     :meth:`FusedDataset.collate` hands it to the main process without a copy."""
     if torch.utils.data.get_worker_info() is None:
-        return torch.empty(shape, dtype=torch.uint8)
-    storage = torch.UntypedStorage._new_shared(int(np.prod(shape)))
-    return torch.empty(0, dtype=torch.uint8).set_(storage).view(shape)
+        return torch.empty(shape, dtype=dtype)
+    storage = torch.UntypedStorage._new_shared(int(np.prod(shape)) * dtype.itemsize)
+    return torch.empty(0, dtype=dtype).set_(storage).view(shape)
 
 
 def _rows_of_one_batch(values: list[Any]) -> torch.Tensor | None:
@@ -394,8 +394,10 @@ class FusedDataset(_CompressedDataset):
         normalisation runs on the batch, on the training device, by
         :func:`pkdkit.data.normalize_batch` (the training loop does it): workers transform a
         quarter of the bytes and ship a quarter through shared memory. ``"float32"``: items are
-        the network input already, as :func:`~pkdkit.data.transforms.train_transform` makes it.
-        ``normalize_batch`` of a uint8 batch equals the float32 batch bit for bit.
+        the network input already, as :func:`~pkdkit.data.transforms.train_transform` makes it
+        (the better choice when training on the CPU itself). ``normalize_batch`` of a uint8 batch
+        equals the float32 batch bit for bit. Either way a worker writes the batch into shared
+        memory, and :meth:`collate` hands it over without a copy.
 
     Items are dicts ``iframe`` (T, 3, S, S), ``mv`` (T, 2, S, S), ``residual`` (T, 3, S, S) and
     ``label`` int, each modality with its own crop and flip; with ``output="uint8"`` the pictures
@@ -451,17 +453,19 @@ class FusedDataset(_CompressedDataset):
         rngs = [rng for _, rng, _ in chosen]
         # Modalities in a fixed order: each clip's generator draws the I-frame's crop and flip,
         # then the MV's, then the residual's.
-        if self.output == "float32":
-            out = {modality: self._transform(raw[modality], modality, rngs) for modality in MODALITIES}
-            return [
-                {**{m: out[m][i] for m in MODALITIES}, "label": entry.label} for i, (entry, _, _) in enumerate(chosen)
-            ]
         pictures, flips = {}, {}
         for modality in MODALITIES:
             x = torch.from_numpy(np.ascontiguousarray(raw[modality]))
             x = x.reshape(len(rngs), self.num_segments, *x.shape[1:])
-            out = _batch_tensor((len(rngs), self.num_segments, T.CHANNELS[modality], self.crop_size, self.crop_size))
-            pictures[modality], flips[modality] = self._pictures(x, modality, rngs, out)
+            shape = (len(rngs), self.num_segments, T.CHANNELS[modality], self.crop_size, self.crop_size)
+            if self.output == "uint8":
+                pictures[modality], flips[modality] = self._pictures(x, modality, rngs, _batch_tensor(shape))
+            else:
+                made, flips[modality] = self._pictures(x, modality, rngs)
+                out = _batch_tensor(shape, torch.float32)
+                pictures[modality] = T.to_network_input(made, modality, flips[modality], out)
+        if self.output == "float32":
+            return [{**{m: pictures[m][i] for m in MODALITIES}, "label": e.label} for i, (e, _, _) in enumerate(chosen)]
         return [
             {**{m: pictures[m][i] for m in MODALITIES}, T.FLIP_KEY: bool(flips["mv"][i]), "label": entry.label}
             for i, (entry, _, _) in enumerate(chosen)

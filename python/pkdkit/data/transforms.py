@@ -278,7 +278,10 @@ def _to_input(pictures: torch.Tensor, modality: str) -> torch.Tensor:
 
 
 def to_network_input(
-    pictures: torch.Tensor, modality: str, flipped: torch.Tensor | np.ndarray | None = None
+    pictures: torch.Tensor,
+    modality: str,
+    flipped: torch.Tensor | np.ndarray | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """The float half of the transforms: uint8 pictures to the network input, where they lie.
 
@@ -290,14 +293,21 @@ def to_network_input(
         modality: ``"iframe"``, ``"mv"`` or ``"residual"``.
         flipped: (B,) bool, the mirrored clips (their MV x component is negated); ignored for the
             other modalities.
+        out: a float32 tensor of ``pictures``' shape to write into (e.g. a batch in shared
+            memory), default a new one.
 
     Returns:
-        float32 of ``pictures``' shape, on ``pictures``' device.
+        float32 of ``pictures``' shape, on ``pictures``' device (``out`` when given).
     """
     _check_modality(modality)
     if pictures.dtype != torch.uint8:
         raise ValueError(f"{modality}: expected uint8 pictures, got {pictures.dtype}")
-    out = _to_input(pictures, modality)
+    if out is None:
+        out = _to_input(pictures, modality)
+    elif out.shape != pictures.shape or out.dtype != torch.float32:
+        raise ValueError(f"{modality}: out must be {tuple(pictures.shape)} float32, got {tuple(out.shape)} {out.dtype}")
+    else:
+        _apply_affine(out.copy_(pictures), modality)  # the same exact conversion, then the same affine
     if isinstance(flipped, np.ndarray) and not flipped.any():
         flipped = None  # nothing mirrored (a test batch): no pass over the MVs
     if modality == "mv" and flipped is not None:
