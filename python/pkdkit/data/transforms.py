@@ -308,15 +308,16 @@ def to_network_input(
         raise ValueError(f"{modality}: out must be {tuple(pictures.shape)} float32, got {tuple(out.shape)} {out.dtype}")
     else:
         _apply_affine(out.copy_(pictures), modality)  # the same exact conversion, then the same affine
+    if modality != "mv" or flipped is None:
+        return out
+    if tuple(flipped.shape) != tuple(out.shape[:1]):
+        raise ValueError(f"mv: {tuple(flipped.shape)} flip flags for {out.shape[0]} clips")
     if isinstance(flipped, np.ndarray) and not flipped.any():
-        flipped = None  # nothing mirrored (a test batch): no pass over the MVs
-    if modality == "mv" and flipped is not None:
-        flipped = torch.as_tensor(flipped, dtype=torch.bool, device=out.device)
-        if flipped.shape != out.shape[:1]:
-            raise ValueError(f"mv: {tuple(flipped.shape)} flip flags for {out.shape[0]} clips")
-        x = out[:, ..., 0, :, :]
-        # A select, not a boolean index: no host synchronisation on a GPU, and -v is exact.
-        x.copy_(torch.where(flipped.view(-1, *[1] * (x.dim() - 1)), -x, x))
+        return out  # nothing mirrored (a test batch): no pass over the MVs
+    flipped = torch.as_tensor(flipped, dtype=torch.bool, device=out.device)
+    x = out[:, ..., 0, :, :]
+    # A select, not a boolean index: no host synchronisation on a GPU, and -v is exact.
+    x.copy_(torch.where(flipped.view(-1, *[1] * (x.dim() - 1)), -x, x))
     return out
 
 
