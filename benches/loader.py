@@ -20,6 +20,18 @@ seed, so they load the same (video, GOP, position) samples; only the decoding di
   int32 residuals narrowed to int16 so the transforms see what they see from pkdkit. Skipped,
   with the reason, when ``coviar`` is not importable.
 
+Outputs: ``pkdkit``, ``pkdkit-inproc`` and the PyAV peers use ``FusedDataset``'s default uint8
+pictures, and the timed loop normalises every batch with :func:`pkdkit.data.normalize_batch` in
+the main process on the CPU (a training node does that on its GPU), so that cost is in their
+time; ``pkdkit-float32`` makes float32 network input in the workers (``output="float32"``); both
+hand over the batch the workers wrote to shared memory (``FusedDataset.collate``). ``coviar``
+hands over float32 network input made in the workers, stacked by ``default_collate``, as
+CoViAR's dataset does.
+
+Per core: samples per second of the CPU time the run used (workers and main process together,
+from ``/proc``), which a shared, loaded machine changes far less than the wall-clock rate; and
+the wall-clock rate divided by the worker count, as before.
+
 A fused sample = ``num_segments`` x (I-frame + MV + residual). Input: a synthetic set in the
 CoViAR format (340x256, GOP 12, q 1) written once to a temporary folder (or ``--root`` with a
 datalist). Prints a table, ``--json`` prints JSON.
@@ -46,6 +58,7 @@ from torch.utils.data import DataLoader
 
 from pkdkit.data.datasets import FusedDataset
 from pkdkit.data.synth import synth_dataset
+from pkdkit.data.transforms import normalize_batch
 
 sys.path.insert(0, str(Path(__file__).parent))
 from peers import cpu_model, import_coviar, load_average  # noqa: E402
@@ -179,20 +192,42 @@ def coviar_load_batch(paths: list, gops: list, positions: list, modality: str) -
 PEERS: dict[str, tuple[dict, int | None]] = {
     # FusedDataset's defaults: pkdkit.open + pkdkit.load_batch, one Rust thread per worker process.
     "pkdkit": ({}, None),
+    # The same, float32 network input made in the workers (what CPU-only training would pick).
+    "pkdkit-float32": ({"output": "float32"}, None),
     # No worker processes: load_batch decodes a batch on all cores (Rust threads, GIL released).
     "pkdkit-inproc": ({}, 0),
     "pyav": ({"opener": PyAVGops, "loader": pyav_load_batch}, None),
     # CoViAR's loader's way: every request decodes its GOP up to the position again.
     "pyav-percall": ({"opener": PyAVGops, "loader": functools.partial(pyav_load_batch, cache=False)}, None),
-    # CoViAR's C loader, one call per representation and segment.
-    "coviar": ({"opener": CoviarGops, "loader": coviar_load_batch}, None),
+    # CoViAR's C loader, one call per representation and segment; float32 made in the workers.
+    "coviar": ({"opener": CoviarGops, "loader": coviar_load_batch, "output": "float32"}, None),
 }
 
 
-def _forever(loader: DataLoader):
-    """Batches over as many epochs as needed (a small set, many timed batches)."""
-    while True:
-        yield from loader
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time a process has used (Linux ``/proc``)."""
+    with open(f"/proc/{pid}/stat") as stat:
+        fields = stat.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+class _Forever:
+    """Batches over as many epochs as needed (a small set, many timed batches); with persistent
+    workers every epoch is served by the same worker processes."""
+
+    def __init__(self, loader: DataLoader) -> None:
+        self.loader, self.it = loader, iter(loader)
+
+    def next(self) -> dict:
+        try:
+            return next(self.it)
+        except StopIteration:
+            self.it = iter(self.loader)
+            return next(self.it)
+
+    def pids(self) -> list[int]:
+        """This process and the DataLoader's worker processes."""
+        return [os.getpid(), *(w.pid for w in getattr(self.it, "_workers", []))]
 
 
 def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) -> dict:
@@ -201,28 +236,39 @@ def run_peer(name: str, root: Path, datalist: Path, args: argparse.Namespace) ->
     data = FusedDataset(root, datalist, args.segments, True, crop_size=args.crop, seed=0, **options)
     loader = DataLoader(
         data,
+        # pkdkit's batches are built in shared memory and handed over without a copy (the PyAV
+        # peers share that machinery); CoViAR's items are stacked by default_collate, as in CoViAR.
+        collate_fn=None if name == "coviar" else data.collate,
         batch_size=args.batch,
         shuffle=False,
         num_workers=workers,
         persistent_workers=workers > 0,
         multiprocessing_context="fork" if workers else None,
     )
-    batches = _forever(loader)
+    batches = _Forever(loader)
     for _ in range(args.warmup):  # worker start-up, first opens
-        next(batches)
+        normalize_batch(batches.next())
+    pids = batches.pids()
+    cpu = [_cpu_seconds(pid) for pid in pids]
     samples, start = 0, time.perf_counter()
     for _ in range(args.batches):
-        batch = next(batches)
+        # What a training step gets: network input (uint8 pictures normalised here, on the CPU).
+        batch = normalize_batch(batches.next())
         samples += batch["label"].shape[0]
     seconds = time.perf_counter() - start
+    cpu_s = sum(_cpu_seconds(pid) for pid in pids) - sum(cpu)
     rate = samples / seconds
-    return {"peer": name, "workers": workers, "samples": samples, "seconds": seconds, "samples_per_s": rate}
+    return {
+        "peer": name, "workers": workers, "samples": samples, "seconds": seconds, "samples_per_s": rate,
+        "cpu_s": cpu_s,
+    }
 
 
 def stage_times(root: Path, datalist: Path, args: argparse.Namespace) -> dict[str, float]:
     """Where a fused sample's time goes, in this process on one thread: ms per sample decoding
-    (``load_batch``, one thread), transforming (crop, resize, flip, normalise) and collating;
-    the fastest of ``--batches`` batches, the least disturbed by a loaded machine."""
+    (``load_batch``, one thread), transforming (quantise, crop, resize, flip), collating, and
+    normalising the batch (``normalize_batch`` on the CPU); the fastest of ``--batches`` batches,
+    the least disturbed by a loaded machine."""
     import pkdkit
 
     def one_thread(paths: list, gops: list, positions: list, names: tuple[str, ...]) -> dict[str, np.ndarray]:
@@ -244,14 +290,16 @@ def stage_times(root: Path, datalist: Path, args: argparse.Namespace) -> dict[st
         return run
 
     data._load_fused = timed("decode", data._load_fused)
-    data._transform = timed("transform", data._transform)
+    data._pictures = timed("transform", data._pictures)
     best: dict[str, float] = {}
     for b in range(args.batches + 1):  # the first batch opens the files: not timed
         spent.update(decode=0.0, transform=0.0)
         items = data.__getitems__([(b * args.batch + k) % len(data) for k in range(args.batch)])
         start = time.perf_counter()
-        torch.utils.data.default_collate(items)
-        stages = {**spent, "collate": time.perf_counter() - start}
+        batch = data.collate(items)
+        collated = time.perf_counter()
+        normalize_batch(batch)
+        stages = {**spent, "collate": collated - start, "normalise": time.perf_counter() - collated}
         if b:
             best = {k: min(best.get(k, float("inf")), v * 1e3 / args.batch) for k, v in stages.items()}
     return best
@@ -269,7 +317,8 @@ def main() -> None:
     parser.add_argument("--rounds", type=int, default=2, help="peers take turns this many times")
     parser.add_argument("--warmup", type=int, default=2)
     parser.add_argument(
-        "--peers", default="pkdkit,pkdkit-inproc,pyav,pyav-percall,coviar", help=f"from {sorted(PEERS)}"
+        "--peers", default="pkdkit,pkdkit-float32,pkdkit-inproc,pyav,pyav-percall,coviar",
+        help=f"from {sorted(PEERS)}",
     )
     parser.add_argument("--videos", type=int, default=32, help="size of the synthetic set (340x256, 48 frames)")
     parser.add_argument("--stages", action="store_true", help="also time decode/transform/collate on one thread")
@@ -298,9 +347,11 @@ def main() -> None:
     for name in peers:
         mine = [r for r in runs if r["peer"] == name]
         samples, seconds = sum(r["samples"] for r in mine), sum(r["seconds"] for r in mine)
+        cpu_s = sum(r["cpu_s"] for r in mine)
         results.append(
             {"peer": name, "workers": mine[0]["workers"], "samples": samples, "seconds": seconds,
-             "samples_per_s": samples / seconds, "rounds_samples_per_s": [r["samples_per_s"] for r in mine]}
+             "samples_per_s": samples / seconds, "rounds_samples_per_s": [r["samples_per_s"] for r in mine],
+             "cpu_s": cpu_s, "samples_per_cpu_s": samples / cpu_s if cpu_s > 0 else None}
         )
     by_peer = {r["peer"]: r for r in results}
     report = {
@@ -317,6 +368,15 @@ def main() -> None:
     baselines = [b for b in ("pyav", "pyav-percall", "coviar") if b in by_peer]
     report["ratios"] = {
         r["peer"]: {b: r["samples_per_s"] / by_peer[b]["samples_per_s"] for b in baselines}
+        for r in results
+        if r["peer"].startswith("pkdkit")
+    }
+    report["cpu_ratios"] = {
+        r["peer"]: {
+            b: r["samples_per_cpu_s"] / by_peer[b]["samples_per_cpu_s"]
+            for b in baselines
+            if r["samples_per_cpu_s"] and by_peer[b]["samples_per_cpu_s"]
+        }
         for r in results
         if r["peer"].startswith("pkdkit")
     }
@@ -338,7 +398,12 @@ def main() -> None:
             + "".join(f"  {v:.1f}x {b}" for b, v in ratios.items())
         )
         cores = max(1, r["workers"]) if r["workers"] else os.cpu_count() or 1
-        print(f"  {'':14s} {r['samples_per_s'] / cores:7.2f} fused samples/s per core")
+        per_cpu = r["samples_per_cpu_s"]
+        print(
+            f"  {'':14s} {r['samples_per_s'] / cores:7.2f} fused samples/s per core (wall / workers); "
+            + (f"{per_cpu:.2f} per CPU-second used ({r['cpu_s']:.1f} s, workers + main)" if per_cpu else "")
+            + "".join(f"  {v:.1f}x {b}" for b, v in report["cpu_ratios"].get(r["peer"], {}).items())
+        )
     for name, why in skipped.items():
         print(f"  {name:14s} skipped: {why}")
     if stages:

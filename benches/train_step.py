@@ -127,6 +127,7 @@ def bench_loader(modality: str, args: argparse.Namespace, fused: bool) -> float:
         num_workers=args.workers,
         drop_last=True,
         persistent_workers=args.workers > 0,
+        collate_fn=getattr(sets.train, "collate", None),  # as the training loop collates
     )
     batches = max(1, min(args.loader_batches, len(loader)))
     it = iter(loader)

@@ -109,6 +109,18 @@ def test_loader_rows_pair_every_pkdkit_peer_with_every_baseline():
     assert note == ""
 
 
+def test_loader_rows_add_samples_per_cpu_second_where_measured():
+    payload = {"results": [
+        {"peer": "pkdkit", "workers": 2, "samples_per_s": 8.0, "samples_per_cpu_s": 60.0},
+        {"peer": "coviar", "workers": 2, "samples_per_s": 2.0, "samples_per_cpu_s": 20.0},
+        {"peer": "pyav", "workers": 2, "samples_per_s": 2.0},
+    ]}
+    rows, _ = BENCHES["loader"].rows(payload)
+    per_cpu = [r for r in rows if r.unit == "samples/CPU-s"]
+    assert [(r.peer, r.ratio) for r in per_cpu] == [("coviar", 3.0)]  # pyav has no CPU time: no row
+    assert len(rows) == 3
+
+
 REPRESENTATIONS = {
     "whole_video_1thread": {"pkdkit_fps": 500.0, "numpy_coviar_on_pyav_fps": 25.0},
     "both_cores": {"pkdkit_fps": 900.0, "mv_extractor": "not installed"},

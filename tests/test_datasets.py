@@ -319,9 +319,11 @@ def test_fused_dataset_takes_one_gop(synth_root: Path) -> None:
         opener=_RefVideo, loader=loader,
     )
     item = data[2]
-    assert set(item) == {"iframe", "mv", "residual", "label"}
+    assert set(item) == {"iframe", "mv", "residual", "mv_flipped", "label"}
     assert item["iframe"].shape == (3, 3, 32, 32) and item["mv"].shape == (3, 2, 32, 32)
     assert item["residual"].shape == (3, 3, 32, 32) and isinstance(item["label"], int)
+    assert all(item[m].dtype == torch.uint8 for m in ("iframe", "mv", "residual"))
+    assert isinstance(item["mv_flipped"], bool)
     calls = {m: (g, p) for m, g, p in loader.calls}
     assert calls["iframe"][0] == calls["mv"][0] == calls["residual"][0]  # the same GOPs
     assert calls["iframe"][1] == [0, 0, 0] and calls["mv"][1] == calls["residual"][1]
@@ -446,3 +448,61 @@ def test_mirror_off_keeps_the_crops_and_drops_only_the_flip():
             expected = b.flip(-1)
             expected[:, 0] = -expected[:, 0]
             torch.testing.assert_close(a, expected)
+
+
+@pytest.mark.parametrize("is_train", [True, False])
+def test_fused_uint8_batches_normalise_to_the_float32_batches(synth_root: Path, is_train: bool) -> None:
+    """The default uint8 items, collated and normalised by normalize_batch, are bit for bit the
+    float32 items (the same draws, crops, flips and MV negation)."""
+    from pkdkit.data import normalize_batch
+
+    train = synth_root / "datalists/synth_split1_train.txt"
+    pictures = FusedDataset(synth_root, train, 3, is_train, crop_size=32, seed=2)
+    floats = FusedDataset(synth_root, train, 3, is_train, crop_size=32, seed=2, output="float32")
+    for a, b in zip(DataLoader(pictures, batch_size=4), DataLoader(floats, batch_size=4)):
+        assert a["iframe"].dtype == a["mv"].dtype == a["residual"].dtype == torch.uint8
+        assert a["mv_flipped"].dtype == torch.bool
+        assert set(b) == {"iframe", "mv", "residual", "label"}
+        got = normalize_batch(a)
+        assert set(got) == set(b)
+        for modality in ("iframe", "mv", "residual"):
+            assert got[modality].dtype == torch.float32
+            torch.testing.assert_close(got[modality], b[modality], rtol=0, atol=0)
+        torch.testing.assert_close(got["label"], b["label"])
+        if is_train:
+            flipped = a["mv_flipped"]
+            # The mirrored clips' MV x component is negated: the pictures alone would be wrong.
+            assert flipped.any() and not flipped.all()
+        else:
+            assert not a["mv_flipped"].any()
+
+
+def test_fused_dataset_rejects_an_unknown_output(synth_root: Path) -> None:
+    with pytest.raises(ValueError, match="output 'float16'"):
+        FusedDataset(synth_root, synth_root / "datalists/synth_split1_train.txt", output="float16")
+
+
+def test_fused_collate_hands_over_the_batch_without_a_copy(synth_root: Path) -> None:
+    """FusedDataset.collate gives default_collate's batch; in a worker the pictures arrive in the
+    shared memory they were written to, and rows of different tensors are still stacked."""
+    from torch.utils.data import default_collate
+
+    train = synth_root / "datalists/synth_split1_train.txt"
+    data = FusedDataset(synth_root, train, 3, True, crop_size=32, seed=6)
+    items = data.__getitems__([0, 1, 2])
+    fast, slow = FusedDataset.collate(items), default_collate(items)
+    assert fast["iframe"].data_ptr() == items[0]["iframe"].data_ptr()  # no copy
+    assert set(fast) == set(slow)
+    for key in slow:
+        torch.testing.assert_close(fast[key], slow[key], rtol=0, atol=0)
+    mixed = [items[0], data.__getitems__([1])[0]]  # rows of two batches: stacked, as default_collate
+    torch.testing.assert_close(FusedDataset.collate(mixed)["mv"], default_collate(mixed)["mv"], rtol=0, atol=0)
+    shuffled = [items[1], items[0]]
+    torch.testing.assert_close(FusedDataset.collate(shuffled)["mv"], torch.stack([items[1]["mv"], items[0]["mv"]]))
+    floats = FusedDataset(synth_root, train, 3, True, crop_size=32, seed=6, output="float32")
+    for dataset in (data, floats):
+        workers = DataLoader(dataset, batch_size=3, num_workers=1, collate_fn=FusedDataset.collate)
+        for a, b in zip(workers, DataLoader(dataset, batch_size=3)):
+            assert a["residual"].is_shared()
+            for key in b:
+                torch.testing.assert_close(a[key], b[key], rtol=0, atol=0)

@@ -319,3 +319,22 @@ def test_train_ics_ce_baseline_trains_only_ics(tmp_path) -> None:
     assert state_equal(before.backbone.state_dict(), after.backbone.state_dict())
     assert not state_equal(before.ics.state_dict(), after.ics.state_dict())
     assert summary["test_acc_exit3"] > 0.5  # 4 classes: chance is 0.25
+
+
+def test_to_device_turns_a_uint8_fused_batch_into_network_input() -> None:
+    """The training loop's batch step normalises FusedDataset's uint8 pictures where the batch
+    lands, to exactly the float transforms' input (mirrored MVs negated)."""
+    import numpy as np
+
+    from pkdkit.data import transforms as T
+    from pkdkit.train.loop import to_device
+
+    raw = torch.from_numpy(np.random.default_rng(1).integers(-30, 31, (8, 2, 24, 30, 2)).astype(np.int32))
+    pictures, flip = T.train_pictures(raw, "mv", [np.random.default_rng(i) for i in range(8)], 16)
+    assert flip.any() and not flip.all()
+    batch = {"mv": pictures, "mv_flipped": torch.from_numpy(flip), "label": torch.arange(8)}
+    got = to_device(batch, torch.device("cpu"))
+    want = T.train_transform(raw, "mv", [np.random.default_rng(i) for i in range(8)], 16)
+    assert set(got) == {"mv", "label"}
+    torch.testing.assert_close(got["mv"], want, rtol=0, atol=0)
+    torch.testing.assert_close(got["label"], torch.arange(8))

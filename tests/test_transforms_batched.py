@@ -112,7 +112,7 @@ def test_eval_and_ten_crop_equal_per_frame_reference(modality: str) -> None:
 
 
 @pytest.mark.parametrize("modality", ["mv", "residual"])
-@pytest.mark.parametrize("dtype", [torch.int16, torch.int32])
+@pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32, torch.int64])
 def test_integer_quantisation_equals_coviar_formula(modality: str, dtype: torch.dtype) -> None:
     info = torch.iinfo(dtype)
     values = torch.cat([torch.arange(-1000, 1001), torch.tensor([info.min, info.min + 1, info.max - 1, info.max])])
@@ -160,3 +160,37 @@ def test_transforms_run_where_the_input_lives(modality: str) -> None:
     assert train.device.type == centre.device.type == ten.device.type == "meta"
     assert train.shape == centre.shape == (3, 2, channels, 32, 32) and train.dtype == torch.float32
     assert ten.shape == (3, 10, 2, channels, 32, 32)
+
+
+@pytest.mark.parametrize("modality", MODALITIES)
+def test_pictures_then_network_input_equal_the_float_transforms(modality: str) -> None:
+    """The integer half then the float half (what a training device runs) is train_transform and
+    eval_transform bit for bit; normalize_batch does the same to a whole fused batch."""
+    rng = np.random.default_rng(10)
+    b, t, h, w, size = 8, 2, 50, 70, 40
+    raw = random_raw(rng, modality, (b, t, h, w))
+    draws = [np.random.default_rng([4, i]) for i in range(b)]
+    pictures, flip = T.train_pictures(raw, modality, draws, size)
+    assert pictures.dtype == torch.uint8 and flip.dtype == bool and flip.any() and not flip.all()
+    want = T.train_transform(raw, modality, [np.random.default_rng([4, i]) for i in range(b)], size)
+    for flags in (flip, torch.from_numpy(flip)):
+        np.testing.assert_array_equal(T.to_network_input(pictures, modality, flags).numpy(), want.numpy())
+    into = torch.full(pictures.shape, float("nan"))
+    assert T.to_network_input(pictures, modality, flip, into) is into  # written in place, the same values
+    np.testing.assert_array_equal(into.numpy(), want.numpy())
+    batch = {modality: pictures, "mv_flipped": torch.from_numpy(flip), "label": torch.arange(b)}
+    got = T.normalize_batch(batch)
+    assert set(got) == {modality, "label"}
+    np.testing.assert_array_equal(got[modality].numpy(), want.numpy())
+    centre = T.to_network_input(T.eval_pictures(raw, modality, size), modality)
+    np.testing.assert_array_equal(centre.numpy(), T.eval_transform(raw, modality, size).numpy())
+
+
+def test_network_input_rejects_floats_and_wrong_flags() -> None:
+    pictures = torch.zeros(2, 1, 2, 4, 4, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="expected uint8 pictures"):
+        T.to_network_input(pictures.float(), "mv")
+    with pytest.raises(ValueError, match="out must be"):
+        T.to_network_input(pictures, "mv", None, torch.zeros(2, 1, 2, 4, 4, dtype=torch.float64))
+    with pytest.raises(ValueError, match=r"\(3,\) flip flags for 2 clips"):
+        T.to_network_input(pictures, "mv", np.ones(3, bool))

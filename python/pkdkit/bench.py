@@ -131,6 +131,13 @@ def _loader_rows(data: dict) -> tuple[list[BenchRow], str]:
              mine["samples_per_s"], f"{other['peer']}, {other['workers']} workers", other["samples_per_s"])
         for mine in ours for other in theirs
     ]
+    # Per CPU-second used (workers + main process): what a loaded, shared machine disturbs least.
+    rows += [
+        _row("loader", f"fused samples per CPU-second, {mine['peer']}", "samples/CPU-s", mine["samples_per_cpu_s"],
+             other["peer"], other["samples_per_cpu_s"])
+        for mine in ours for other in theirs
+        if mine.get("samples_per_cpu_s") and other.get("samples_per_cpu_s")
+    ]
     if not theirs:
         rows = [_row("loader", f"fused samples, {m['peer']}, {m['workers']} workers", "samples/s",
                      m["samples_per_s"], "", None) for m in ours]

@@ -31,6 +31,8 @@ _EXPORTS = {
     "eval_transform": "transforms",
     "ten_crop_transform": "transforms",
     "normalize": "transforms",
+    "normalize_batch": "transforms",
+    "to_network_input": "transforms",
 }
 
 __all__ = sorted(_EXPORTS)

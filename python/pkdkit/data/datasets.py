@@ -33,6 +33,7 @@ from torch.utils.data import Dataset
 from ..errors import VideoError
 from ..vocabulary import MODALITIES
 from . import transforms as T
+from ._memory import keep_freed_memory_in_workers
 from .sampling import coviar_positions, fused_positions
 
 __all__ = [
@@ -46,6 +47,7 @@ SINGLE_MODALITIES = (*MODALITIES, "dct")
 # Errors that mean "this video is damaged": pkdkit's own only (the FFmpeg backend wraps PyAV's
 # as VideoError too). A ValueError or OSError is a bug or a missing file, never skipped as damage.
 DAMAGE = (VideoError,)
+OUTPUTS = ("uint8", "float32")  # FusedDataset's item types
 
 
 class EvaluationVideoError(RuntimeError):
@@ -218,6 +220,7 @@ class _CompressedDataset(Dataset, abc.ABC):
 
     def __getitems__(self, indices: Sequence[int]) -> list:
         """A whole batch: every frame decoded in one call per modality, transformed at once."""
+        keep_freed_memory_in_workers()
         chosen = [self._plan(int(i)) for i in indices]
         try:
             return self._build(chosen)
@@ -260,11 +263,20 @@ class _CompressedDataset(Dataset, abc.ABC):
             from ..dct import dct_transform
 
             return dct_transform(x, rngs if self.is_train else None, self.crop_size, mirror=self.mirror)
-        if self.is_train:
-            return T.train_transform(x, modality, rngs, self.crop_size, mirror=self.mirror)
-        if self.ten_crop:
+        if self.ten_crop and not self.is_train:
             return T.ten_crop_transform(x, modality, self.crop_size)
-        return T.eval_transform(x, modality, self.crop_size)
+        pictures, flip = self._pictures(x, modality, rngs)
+        return T.to_network_input(pictures, modality, flip)
+
+    def _pictures(
+        self, x: torch.Tensor, modality: str, rngs: list[np.random.Generator], out: torch.Tensor | None = None
+    ) -> tuple[torch.Tensor, Any]:
+        """(B, T, H, W, C) raw -> (B, T, C, S, S) uint8 pictures (into ``out`` when given) and the
+        (B,) flip flags."""
+        if self.is_train:
+            return T.train_pictures(x, modality, rngs, self.crop_size, mirror=self.mirror, out=out)
+        pictures = T.eval_pictures(x, modality, self.crop_size)
+        return (pictures if out is None else out.copy_(pictures)), np.zeros(x.shape[0], bool)
 
     @abc.abstractmethod
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> Any:
@@ -342,13 +354,55 @@ class CoviarDataset(_CompressedDataset):
         return [(x[i], entry.label) for i, (entry, _, _) in enumerate(chosen)]
 
 
+def _batch_tensor(shape: tuple[int, ...], dtype: torch.dtype = torch.uint8) -> torch.Tensor:
+    """A batch to transform into: in a DataLoader worker, in shared memory already, so that
+    :meth:`FusedDataset.collate` hands it to the main process without a copy."""
+    if torch.utils.data.get_worker_info() is None:
+        return torch.empty(shape, dtype=dtype)
+    storage = torch.UntypedStorage._new_shared(int(np.prod(shape)) * dtype.itemsize)
+    return torch.empty(0, dtype=dtype).set_(storage).view(shape)
+
+
+def _rows_of_one_batch(values: list[Any]) -> torch.Tensor | None:
+    """The batch tensor whose consecutive rows ``values`` are (as :meth:`FusedDataset.__getitems__`
+    makes them), or ``None`` when they are anything else."""
+    first = values[0]
+    if not isinstance(first, torch.Tensor) or not first.is_contiguous():
+        return None
+    storage, step = first.untyped_storage(), first.numel()
+    for k, v in enumerate(values):
+        if (
+            not isinstance(v, torch.Tensor)
+            or v.dtype != first.dtype
+            or v.shape != first.shape
+            or not v.is_contiguous()
+            or v.untyped_storage().data_ptr() != storage.data_ptr()
+            or v.storage_offset() != first.storage_offset() + k * step
+        ):
+            return None
+    return first.new_empty(0).set_(storage, first.storage_offset(), (len(values), *first.shape))
+
+
 class FusedDataset(_CompressedDataset):
     """All three modalities from the same GOPs: the PKD paper's data for training the ICs.
 
     Per segment: the GOP of the segment's frame; its I-frame, and MV and residual at one P
     position of that GOP (random in training, the middle one at test). Arguments as
-    :class:`CoviarDataset`. Items are dicts ``iframe`` (T, 3, S, S), ``mv`` (T, 2, S, S),
-    ``residual`` (T, 3, S, S) float32 and ``label`` int; each modality gets its own crop and flip.
+    :class:`CoviarDataset`, and:
+
+    output: ``"uint8"`` (default): items carry CoViAR's uint8 pictures of the crops and the
+        normalisation runs on the batch, on the training device, by
+        :func:`pkdkit.data.normalize_batch` (the training loop does it): workers transform a
+        quarter of the bytes and ship a quarter through shared memory. ``"float32"``: items are
+        the network input already, as :func:`~pkdkit.data.transforms.train_transform` makes it
+        (the better choice when training on the CPU itself). ``normalize_batch`` of a uint8 batch
+        equals the float32 batch bit for bit. Either way a worker writes the batch into shared
+        memory, and :meth:`collate` hands it over without a copy.
+
+    Items are dicts ``iframe`` (T, 3, S, S), ``mv`` (T, 2, S, S), ``residual`` (T, 3, S, S) and
+    ``label`` int, each modality with its own crop and flip; with ``output="uint8"`` the pictures
+    are uint8 and ``mv_flipped`` (bool) says whether the MV clip was mirrored (its x component is
+    negated after normalisation).
     """
 
     def __init__(
@@ -363,10 +417,29 @@ class FusedDataset(_CompressedDataset):
         opener: Callable[[str], Any] | None = None,
         loader: Loader | None = None,
         mirror: bool = True,
+        output: str = "uint8",
     ) -> None:
+        if output not in OUTPUTS:
+            raise ValueError(f"output {output!r}: expected one of {OUTPUTS}")
         super().__init__(root, datalist, num_segments, is_train, crop_size, seed, opener, loader, mirror)
+        self.output = output
         # Every (file, GOP, position) of a batch goes to one call for all three representations.
         self._load_fused: FusedLoader = _default_load_fused if loader is None else _per_representation(loader)
+
+    @staticmethod
+    def collate(items: list[dict[str, Any]]) -> dict[str, Any]:
+        """``default_collate`` for this dataset's items, without copying: the pictures of a batch
+        are already the rows of one batch tensor (in shared memory in a worker), which is handed
+        over as it is. Pass it as ``DataLoader(..., collate_fn=FusedDataset.collate)``; any other
+        list of items is collated by ``default_collate`` (the same result, with a copy)."""
+        from torch.utils.data import default_collate
+
+        out = {}
+        for key in items[0]:
+            values = [item[key] for item in items]
+            batch = _rows_of_one_batch(values)
+            out[key] = default_collate(values) if batch is None else batch
+        return out
 
     def _positions(self, gops: GopIndex, rng: np.random.Generator) -> list[tuple[int, int]]:
         g = gops
@@ -380,8 +453,20 @@ class FusedDataset(_CompressedDataset):
         rngs = [rng for _, rng, _ in chosen]
         # Modalities in a fixed order: each clip's generator draws the I-frame's crop and flip,
         # then the MV's, then the residual's.
-        out = {modality: self._transform(raw[modality], modality, rngs) for modality in MODALITIES}
+        pictures, flips = {}, {}
+        for modality in MODALITIES:
+            x = torch.from_numpy(np.ascontiguousarray(raw[modality]))
+            x = x.reshape(len(rngs), self.num_segments, *x.shape[1:])
+            shape = (len(rngs), self.num_segments, T.CHANNELS[modality], self.crop_size, self.crop_size)
+            if self.output == "uint8":
+                pictures[modality], flips[modality] = self._pictures(x, modality, rngs, _batch_tensor(shape))
+            else:
+                made, flips[modality] = self._pictures(x, modality, rngs)
+                out = _batch_tensor(shape, torch.float32)
+                pictures[modality] = T.to_network_input(made, modality, flips[modality], out)
+        if self.output == "float32":
+            return [{**{m: pictures[m][i] for m in MODALITIES}, "label": e.label} for i, (e, _, _) in enumerate(chosen)]
         return [
-            {"iframe": out["iframe"][i], "mv": out["mv"][i], "residual": out["residual"][i], "label": entry.label}
+            {**{m: pictures[m][i] for m in MODALITIES}, T.FLIP_KEY: bool(flips["mv"][i]), "label": entry.label}
             for i, (entry, _, _) in enumerate(chosen)
         ]

@@ -46,6 +46,10 @@ __all__ = [
     "ten_crop_offsets",
     "crop_resize",
     "negate_flipped_mv",
+    "train_pictures",
+    "eval_pictures",
+    "to_network_input",
+    "normalize_batch",
     "train_transform",
     "eval_transform",
     "ten_crop_transform",
@@ -93,8 +97,9 @@ def _quantized_float(raw: torch.Tensor, modality: str) -> torch.Tensor:
 
 
 # Motion that saturates CoViAR's MV picture: floor(v * 6.375 + 128) is 0 at v <= -20 and 255 at
-# v >= 21, so clamping to [-21, 21] first changes nothing and keeps the products in int16.
-_MV_SATURATE = 21
+# v >= 20, so clamping to [-20, 20] first changes nothing, keeps the products in int16 and the
+# results in [0, 255] (no clamp after).
+_MV_SATURATE = 20
 
 
 def _quantized(raw: torch.Tensor, modality: str) -> torch.Tensor:
@@ -106,12 +111,14 @@ def _quantized(raw: torch.Tensor, modality: str) -> torch.Tensor:
     _check_raw(raw, modality)
     if modality == "iframe":
         return raw
+    x = raw.clamp(-_MV_SATURATE, _MV_SATURATE) if modality == "mv" else raw.clamp(-128, 127)
+    if x.dtype not in (torch.int16, torch.int32, torch.int64):
+        x = x.to(torch.int16)  # int8 or uint8 would overflow below
     if modality == "mv":
-        x = raw.clamp(-_MV_SATURATE, _MV_SATURATE).to(torch.int16)
         x.mul_(51).add_(1024).bitwise_right_shift_(3)
     else:
-        x = raw.clamp(-128, 127).to(torch.int16).add_(128)
-    return x.clamp_(0, 255).to(torch.uint8)
+        x.add_(128)
+    return x.to(torch.uint8)  # every value is in [0, 255] here
 
 
 def _affine(modality: str) -> tuple[torch.Tensor, torch.Tensor]:
@@ -221,7 +228,12 @@ def _resize_float(planar: torch.Tensor, height: int, width: int) -> torch.Tensor
 
 
 def crop_resize(
-    raw: torch.Tensor, modality: str, boxes: np.ndarray, size: int, flip: np.ndarray | None = None
+    raw: torch.Tensor,
+    modality: str,
+    boxes: np.ndarray,
+    size: int,
+    flip: np.ndarray | None = None,
+    out: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Quantise each clip's box, resize it to ``size x size``, and mirror the flipped clips.
 
@@ -235,22 +247,107 @@ def crop_resize(
         boxes: (B, 4) integer boxes ``(x0, y0, w, h)``.
         size: output side.
         flip: (B,) bool, clips to mirror left-right.
+        out: where to write the result (e.g. a batch in shared memory), default a new tensor.
 
     Returns:
         (B, T, C, size, size) uint8: CoViAR's uint8 pictures of the crops.
     """
     _check_raw(raw, modality)
     b, t, _, _, c = raw.shape
-    out = torch.empty(b, t, c, size, size, dtype=torch.uint8, device=raw.device)
+    if out is None:
+        out = torch.empty(b, t, c, size, size, dtype=torch.uint8, device=raw.device)
+    elif out.shape != (b, t, c, size, size) or out.dtype != torch.uint8:
+        want = (b, t, c, size, size)
+        raise ValueError(f"{modality}: out must be {want} uint8, got {tuple(out.shape)} {out.dtype}")
     for i, (x0, y0, w, h) in enumerate(np.asarray(boxes, np.int64).reshape(b, 4).tolist()):
         resized = _resize(_quantized(raw[i, :, y0 : y0 + h, x0 : x0 + w], modality), size, size)
-        out[i] = resized.flip(-1) if flip is not None and flip[i] else resized
+        if flip is None or not flip[i]:
+            out[i] = resized
+        elif out.device.type == "cpu":
+            np.copyto(out[i].numpy(), resized.numpy()[..., ::-1])  # mirrored in the one copy
+        else:
+            out[i] = resized.flip(-1)
     return out
 
 
 def _to_input(pictures: torch.Tensor, modality: str) -> torch.Tensor:
-    """uint8 (..., C, S, S) pictures -> float32 network input (the affine part of normalisation)."""
+    """uint8 (..., C, S, S) pictures -> float32 network input (the affine part of normalisation).
+    (Converting first then scaling in place measured faster than letting the multiplication
+    promote the uint8.)"""
     return _apply_affine(pictures.to(torch.float32), modality)
+
+
+def to_network_input(
+    pictures: torch.Tensor,
+    modality: str,
+    flipped: torch.Tensor | np.ndarray | None = None,
+    out: torch.Tensor | None = None,
+) -> torch.Tensor:
+    """The float half of the transforms: uint8 pictures to the network input, where they lie.
+
+    ``to_network_input(*train_pictures(raw, ...), modality)`` equals ``train_transform(raw, ...)``
+    bit for bit, on any device (the same float32 multiply, add and negation).
+
+    Args:
+        pictures: (B, ..., C, S, S) uint8 from :func:`train_pictures` or :func:`eval_pictures`.
+        modality: ``"iframe"``, ``"mv"`` or ``"residual"``.
+        flipped: (B,) bool, the mirrored clips (their MV x component is negated); ignored for the
+            other modalities.
+        out: a float32 tensor of ``pictures``' shape to write into (e.g. a batch in shared
+            memory), default a new one.
+
+    Returns:
+        float32 of ``pictures``' shape, on ``pictures``' device (``out`` when given).
+    """
+    _check_modality(modality)
+    if pictures.dtype != torch.uint8:
+        raise ValueError(f"{modality}: expected uint8 pictures, got {pictures.dtype}")
+    if out is None:
+        out = _to_input(pictures, modality)
+    elif out.shape != pictures.shape or out.dtype != torch.float32:
+        raise ValueError(f"{modality}: out must be {tuple(pictures.shape)} float32, got {tuple(out.shape)} {out.dtype}")
+    else:
+        _apply_affine(out.copy_(pictures), modality)  # the same exact conversion, then the same affine
+    if modality != "mv" or flipped is None:
+        return out
+    if tuple(flipped.shape) != tuple(out.shape[:1]):
+        raise ValueError(f"mv: {tuple(flipped.shape)} flip flags for {out.shape[0]} clips")
+    if isinstance(flipped, np.ndarray) and not flipped.any():
+        return out  # nothing mirrored (a test batch): no pass over the MVs
+    flipped = torch.as_tensor(flipped, dtype=torch.bool, device=out.device)
+    x = out[:, ..., 0, :, :]
+    # A select, not a boolean index: no host synchronisation on a GPU, and -v is exact.
+    x.copy_(torch.where(flipped.view(-1, *[1] * (x.dim() - 1)), -x, x))
+    return out
+
+
+# Keys of a fused batch that normalize_batch turns into network input.
+PICTURE_KEYS = tuple(CHANNELS)
+FLIP_KEY = "mv_flipped"
+
+
+def normalize_batch(batch: dict, device: torch.device | str | None = None, non_blocking: bool = True) -> dict:
+    """A fused batch of uint8 pictures (``FusedDataset(output="uint8")``) as network input.
+
+    Moves every tensor to ``device`` (when given) first, so the uint8 pictures travel (a quarter of
+    the float32 bytes) and the normalisation runs there: on the training GPU when there is one.
+    Entries that are already float (``output="float32"``) pass unchanged; the ``mv_flipped`` flags
+    are used up.
+
+    Returns:
+        A new dict: ``iframe``, ``mv``, ``residual`` float32 as :func:`train_transform` makes them,
+        and every other entry (``label``) as it was (moved).
+    """
+    moved = {
+        k: v.to(device, non_blocking=non_blocking) if device is not None and isinstance(v, torch.Tensor) else v
+        for k, v in batch.items()
+    }
+    flipped = moved.pop(FLIP_KEY, None)
+    for key in PICTURE_KEYS:
+        value = moved.get(key)
+        if isinstance(value, torch.Tensor) and value.dtype == torch.uint8:
+            moved[key] = to_network_input(value, key, flipped if key == "mv" else None)
+    return moved
 
 
 def center_crop_offset(scale_size: int, size: int) -> int:
@@ -292,7 +389,27 @@ def train_transform(
             "move left" vs "move right"); the random draws stay the same, so the crops do too.
 
     Returns:
-        (B, T, C, size, size) float32.
+        (B, T, C, size, size) float32: ``to_network_input(*train_pictures(...), modality)``.
+    """
+    pictures, flip = train_pictures(raw, modality, rng, size, scales, mirror)
+    return to_network_input(pictures, modality, flip)
+
+
+def train_pictures(
+    raw: torch.Tensor,
+    modality: str,
+    rng: np.random.Generator | Sequence[np.random.Generator],
+    size: int = 224,
+    scales: tuple[float, ...] | None = None,
+    mirror: bool = True,
+    out: torch.Tensor | None = None,
+) -> tuple[torch.Tensor, np.ndarray]:
+    """The integer half of :func:`train_transform` (same arguments, same draws; ``out`` as
+    :func:`crop_resize`'s).
+
+    Returns:
+        (B, T, C, size, size) uint8 pictures (mirrored clips already mirrored) and the (B,) bool
+        flip flags that :func:`to_network_input` needs to negate the mirrored MVs.
     """
     b, _, h, w, _ = raw.shape
     scales = scales or TRAIN_SCALES[modality]
@@ -306,8 +423,7 @@ def train_transform(
         flip = np.array([r.random() < 0.5 for r in rng])
     if not mirror:
         flip[:] = False
-    out = _to_input(crop_resize(raw, modality, boxes, size, flip), modality)
-    return negate_flipped_mv(out, flip, modality)
+    return crop_resize(raw, modality, boxes, size, flip, out), flip
 
 
 def _scaled(raw: torch.Tensor, modality: str, scale_size: int) -> torch.Tensor:
@@ -329,10 +445,14 @@ def eval_transform(raw: torch.Tensor, modality: str, size: int = 224, scale_size
     Returns:
         (B, T, C, size, size) float32.
     """
+    return _to_input(eval_pictures(raw, modality, size, scale_size), modality)
+
+
+def eval_pictures(raw: torch.Tensor, modality: str, size: int = 224, scale_size: int | None = None) -> torch.Tensor:
+    """The integer half of :func:`eval_transform`: (B, T, C, size, size) uint8 (a view)."""
     scale_size = scale_size or size * 256 // 224
     off = center_crop_offset(scale_size, size)
-    crop = _scaled(raw, modality, scale_size)[..., off : off + size, off : off + size]
-    return _to_input(crop, modality)
+    return _scaled(raw, modality, scale_size)[..., off : off + size, off : off + size]
 
 
 def ten_crop_transform(

@@ -69,11 +69,15 @@ class FitOptions:
 
 
 def to_device(batch: Any, device: torch.device) -> Any:
-    """Moves every tensor of a (nested) batch to ``device``."""
+    """Moves every tensor of a (nested) batch to ``device``; a fused batch of uint8 pictures
+    (``FusedDataset``'s default) is then normalised there (:func:`pkdkit.data.normalize_batch`),
+    so the pictures travel as uint8 and the float work runs on the training device."""
     if isinstance(batch, torch.Tensor):
         return batch.to(device, non_blocking=True)
     if isinstance(batch, Mapping):
-        return {k: to_device(v, device) for k, v in batch.items()}
+        from ..data.transforms import normalize_batch
+
+        return normalize_batch({k: to_device(v, device) for k, v in batch.items()})
     if isinstance(batch, (list, tuple)):
         return type(batch)(to_device(v, device) for v in batch)
     return batch
@@ -278,6 +282,8 @@ def _loaders(
         generator=loader_rng,
         pin_memory=pin,
         drop_last=False,
+        # FusedDataset's batches are built in shared memory by the worker: collated without a copy.
+        collate_fn=getattr(train_set, "collate", None),
     )
     test_loader = None
     if test_set is not None:
