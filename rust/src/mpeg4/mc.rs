@@ -143,6 +143,7 @@ struct Half {
 /// least `h + half.y` rows of `w + half.x` samples, `src_stride` apart. Runs the SIMD version
 /// where the CPU has one (same bytes).
 #[allow(clippy::too_many_arguments)] // the kernel's scalars, as in `scalar_put_block`
+#[inline]
 fn put_block(
     src: &[u8],
     src_stride: usize,
