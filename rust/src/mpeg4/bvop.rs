@@ -20,7 +20,7 @@ use crate::decoded::MotionVector;
 use crate::mpeg4::header::{VolHeader, VopHeader};
 use crate::mpeg4::interlaced::{self, BFields, FieldMotion, PredTarget};
 use crate::mpeg4::macroblock::{add_dquant, MbKind};
-use crate::mpeg4::mb_pred::{add_residual, average_into, predict, MbPred, PredParams};
+use crate::mpeg4::mb_pred::{add_coded_blocks, average_from, predict, MbPred, PredParams};
 use crate::mpeg4::mode::Target;
 use crate::mpeg4::mv::{decode_component, MvField};
 use crate::mpeg4::packet::{decode_packets, mb_by_mb, PacketDecoder, PacketStart, PacketSyntax};
@@ -200,6 +200,7 @@ pub fn decode_bvop(
             field_dct: false,
             field: None,
         },
+        scratch: MbPred::new(),
         out: BOutput::default(),
     };
     let concealed = decode_packets(vop, header.header_bits, &syntax, header.quant, &mut packets);
@@ -221,6 +222,8 @@ struct BPackets<'a, 'b> {
     /// Interlaced: the predictors of the bottom field's vectors.
     pred_bottom: [[i32; 2]; 2],
     mb: BMb,
+    /// The second direction's prediction of a bidirectional macroblock.
+    scratch: MbPred,
     out: BOutput,
 }
 
@@ -256,7 +259,8 @@ impl BPackets<'_, '_> {
                 if !*residual {
                     mb.cbp = 0;
                 }
-                reconstruct(cur, params, self.refs, self.qpel, mb, mb_x, mb_y);
+                let scratch = &mut self.scratch;
+                reconstruct(cur, params, self.refs, self.qpel, mb, scratch, mb_x, mb_y);
             }
             Target::Coefficients(record) => {
                 record.store(&mb.blocks, mb.cbp, false, *qscale, mb_x, mb_y);
@@ -371,12 +375,19 @@ fn decode_mb(
             let four_colocated = colocated == Some(MbKind::Inter4V);
             mb.export_four = four_colocated;
             mb.four = four_colocated || qpel;
-            for block in 0..4 {
-                let src_block = if four_colocated { block } else { 0 };
-                let p = refs.future_mvs.get(mb_x, mb_y, src_block);
+            if four_colocated {
+                for block in 0..4 {
+                    let p = refs.future_mvs.get(mb_x, mb_y, block);
+                    let (f, b) = direct_vectors(p, delta, params.trb, params.trd);
+                    mb.fwd[block] = f;
+                    mb.bwd[block] = b;
+                }
+            } else {
+                // One co-located vector: the same (divided) pair for all four blocks.
+                let p = refs.future_mvs.get(mb_x, mb_y, 0);
                 let (f, b) = direct_vectors(p, delta, params.trb, params.trd);
-                mb.fwd[block] = f;
-                mb.bwd[block] = b;
+                mb.fwd = [f; 4];
+                mb.bwd = [b; 4];
             }
         }
         _ if mb.field.is_some() => {
@@ -430,84 +441,71 @@ fn decode_mb(
     Ok(())
 }
 
-/// Write the prediction(s) and the residual of MB (`mb_x`, `mb_y`) into `cur`.
+/// Write the prediction(s) and the residual of MB (`mb_x`, `mb_y`) into `cur`: the first
+/// direction straight into the picture, the second (bidirectional MBs) into `scratch` and
+/// averaged in, then the coded blocks added.
+#[allow(clippy::too_many_arguments)] // the picture, the MB and its scratch are borrowed apart
 fn reconstruct(
     cur: &mut Picture,
     params: &BParams,
     refs: &BRefs,
     qpel: bool,
     mb: &mut BMb,
+    scratch: &mut MbPred,
     mb_x: usize,
     mb_y: usize,
 ) {
-    let mut a = MbPred::new();
     let kind = mb.kind;
-    let fields = |out: &mut MbPred, reference: &Picture, motion: &FieldMotion| {
-        let target = PredTarget {
-            y: &mut out.y,
-            u: &mut out.u,
-            v: &mut out.v,
-            luma: (0, 16),
-            chroma: (0, 8),
+    let one_direction =
+        |out: PredTarget, reference: &Picture, mvs, field: Option<&FieldMotion>| match field {
+            Some(f) => {
+                interlaced::predict_fields_into(out, reference, f, (false, qpel), mb_x, mb_y)
+            }
+            None => predict(
+                out,
+                reference,
+                &params.pred,
+                qpel,
+                false,
+                mvs,
+                mb.four,
+                mb_x,
+                mb_y,
+            ),
         };
-        interlaced::predict_fields_into(target, reference, motion, (false, qpel), mb_x, mb_y);
-    };
+    let field = mb.field.as_ref();
     if kind.forward() {
-        match &mb.field {
-            Some(f) => fields(&mut a, refs.past, &f.fwd),
-            None => predict(
-                &mut a,
-                refs.past,
-                &params.pred,
-                qpel,
-                false,
-                &mb.fwd,
-                mb.four,
-                mb_x,
-                mb_y,
-            ),
-        }
-    }
-    if kind.backward() {
-        let mut b = MbPred::new();
-        match &mb.field {
-            Some(f) => fields(&mut b, refs.future, &f.bwd),
-            None => predict(
-                &mut b,
+        one_direction(
+            cur.mb_target(mb_x, mb_y),
+            refs.past,
+            &mb.fwd,
+            field.map(|f| &f.fwd),
+        );
+        if kind.backward() {
+            one_direction(
+                scratch.target(),
                 refs.future,
-                &params.pred,
-                qpel,
-                false,
                 &mb.bwd,
-                mb.four,
-                mb_x,
-                mb_y,
-            ),
+                field.map(|f| &f.bwd),
+            );
+            average_from(cur.mb_target(mb_x, mb_y), scratch);
         }
-        if kind.forward() {
-            average_into(&mut a.y, &b.y);
-            average_into(&mut a.u, &b.u);
-            average_into(&mut a.v, &b.v);
-        } else {
-            a = b;
-        }
+    } else {
+        one_direction(
+            cur.mb_target(mb_x, mb_y),
+            refs.future,
+            &mb.bwd,
+            field.map(|f| &f.bwd),
+        );
     }
-    let cbp = mb.cbp;
+    let (idct, cbp) = (params.pred.idct, mb.cbp);
     if mb.field_dct {
         // Chroma residual as usual, luma on alternate lines.
-        add_residual(
-            cur,
-            params.pred.idct,
-            &a,
-            cbp & 3,
-            &mut mb.blocks,
-            mb_x,
-            mb_y,
-        );
-        interlaced::add_field_luma_residual(cur, params.pred.idct, cbp, &mut mb.blocks, mb_x, mb_y);
+        add_coded_blocks(cur, idct, cbp & 3, &mut mb.blocks, mb_x, mb_y);
+        interlaced::add_field_luma_residual(cur, idct, cbp, &mut mb.blocks, mb_x, mb_y);
         return;
     }
-    add_residual(cur, params.pred.idct, &a, cbp, &mut mb.blocks, mb_x, mb_y);
+    add_coded_blocks(cur, idct, cbp, &mut mb.blocks, mb_x, mb_y);
 }
 
 /// Append the MB's entries in FFmpeg's export order and form: per direction it uses (forward

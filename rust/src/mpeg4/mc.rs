@@ -121,14 +121,45 @@ pub fn mc_halfpel(
             let cy = (sy + r as i64).clamp(0, src.height as i64 - 1) as usize;
             let src_row = &src.data[cy * src.stride..cy * src.stride + src.width];
             let row = &mut row[..need_w];
-            row[..left].fill(src_row[0]);
+            if left > 0 {
+                row[..left].fill(src_row[0]);
+            }
             if inside_end > left {
                 let x0 = (sx + left as i64) as usize;
-                row[left..inside_end].copy_from_slice(&src_row[x0..x0 + inside_end - left]);
+                copy_row(&mut row[left..inside_end], &src_row[x0..]);
             }
-            row[inside_end..].fill(src_row[src.width - 1]);
+            if inside_end < need_w {
+                row[inside_end..].fill(src_row[src.width - 1]);
+            }
         }
         put_block(&emu, EMU_SIZE, dst, dst_stride, w, h, half, rounding);
+    }
+}
+
+/// Copy `dst.len()` samples from the start of `src`: the block widths (with and without the
+/// half-sample column) as fixed-size moves, which the compiler does inline instead of calling
+/// `memcpy` for a few bytes.
+#[inline]
+fn copy_row(dst: &mut [u8], src: &[u8]) {
+    fn fixed<const N: usize>(dst: &mut [u8], src: &[u8]) -> bool {
+        match (<&mut [u8; N]>::try_from(dst), src.get(..N)) {
+            (Ok(d), Some(s)) => {
+                d.copy_from_slice(s);
+                true
+            }
+            _ => false,
+        }
+    }
+    let done = match dst.len() {
+        17 => fixed::<17>(dst, src),
+        16 => fixed::<16>(dst, src),
+        9 => fixed::<9>(dst, src),
+        8 => fixed::<8>(dst, src),
+        _ => false,
+    };
+    if !done {
+        let n = dst.len();
+        dst.copy_from_slice(&src[..n]);
     }
 }
 
@@ -143,6 +174,7 @@ struct Half {
 /// least `h + half.y` rows of `w + half.x` samples, `src_stride` apart. Runs the SIMD version
 /// where the CPU has one (same bytes).
 #[allow(clippy::too_many_arguments)] // the kernel's scalars, as in `scalar_put_block`
+#[inline]
 fn put_block(
     src: &[u8],
     src_stride: usize,

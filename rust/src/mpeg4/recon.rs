@@ -9,8 +9,9 @@
 
 use crate::decoded::{Plane, YuvFrame};
 use crate::mpeg4::idct::{idct_add, idct_put, IdctKind};
+use crate::mpeg4::interlaced::PredTarget;
 use crate::mpeg4::macroblock::{Macroblock, MbKind};
-use crate::mpeg4::mb_pred::{self, add_residual, MbPred, PredParams};
+use crate::mpeg4::mb_pred::{self, add_coded_blocks, PredParams};
 use crate::mpeg4::mc::{clipped_vector, mc_halfpel, RefPlane};
 use crate::mpeg4::mv::{chroma_1mv, chroma_4mv};
 
@@ -68,6 +69,18 @@ impl Picture {
             y: crop_plane(&self.y, self.width, width, height),
             u: crop_plane(&self.u, self.width / 2, cw, ch),
             v: crop_plane(&self.v, self.width / 2, cw, ch),
+        }
+    }
+
+    /// Macroblock (`mb_x`, `mb_y`) as a prediction target.
+    pub fn mb_target(&mut self, mb_x: usize, mb_y: usize) -> PredTarget<'_> {
+        let (ls, cs) = (self.width, self.width / 2);
+        PredTarget {
+            y: &mut self.y,
+            u: &mut self.u,
+            v: &mut self.v,
+            luma: (mb_y * 16 * ls + mb_x * 16, ls),
+            chroma: (mb_y * 8 * cs + mb_x * 8, cs),
         }
     }
 
@@ -214,13 +227,12 @@ pub fn reconstruct_qpel(
     mb_x: usize,
     mb_y: usize,
 ) {
-    let mut pred = MbPred::new();
     let four = mb.kind == MbKind::Inter4V;
+    let target = cur.mb_target(mb_x, mb_y);
     mb_pred::predict(
-        &mut pred, reference, params, true, rounding, &mb.mv, four, mb_x, mb_y,
+        target, reference, params, true, rounding, &mb.mv, four, mb_x, mb_y,
     );
-    let cbp = mb.cbp;
-    add_residual(cur, params.idct, &pred, cbp, &mut mb.blocks, mb_x, mb_y);
+    add_coded_blocks(cur, params.idct, mb.cbp, &mut mb.blocks, mb_x, mb_y);
 }
 
 #[cfg(test)]

@@ -14,6 +14,7 @@ impl Avx2 {
     /// offsets `hx`, `hy`, into `dst` (rows `dst_stride` apart). Returns `false`, leaving `dst`
     /// alone, for other widths or slices too short for the block.
     #[allow(clippy::too_many_arguments)] // the scalar kernel's arguments one for one
+    #[inline]
     pub fn hpel_put(
         self,
         src: &[u8],
@@ -85,6 +86,8 @@ unsafe fn approx_average(decremented: __m128i, b: __m128i) -> __m128i {
     _mm_avg_epu8(_mm_subs_epu8(decremented, _mm_set1_epi8(1)), b)
 }
 
+/// One loop per half-sample case; the vertical cases keep the row below (its horizontal sum
+/// in the 2-D case) for the next output row instead of loading it again.
 #[allow(clippy::too_many_arguments)] // the safe wrapper's arguments, checked
 #[target_feature(enable = "avx2")]
 unsafe fn put<const W: usize>(
@@ -99,39 +102,53 @@ unsafe fn put<const W: usize>(
 ) {
     let (s, d) = (src.as_ptr(), dst.as_mut_ptr());
     let approx = rounding && W == 8;
-    for y in 0..h {
-        let row = s.add(y * src_stride);
-        let out = match (hx, hy) {
-            (false, false) => load::<W>(row),
-            (true, false) => {
-                let (a, b) = (load::<W>(row), load::<W>(row.add(1)));
-                if approx {
+    let row = |y: usize| s.add(y * src_stride);
+    let out = |y: usize| d.add(y * dst_stride);
+    match (hx, hy) {
+        (false, false) => {
+            for y in 0..h {
+                store::<W>(out(y), load::<W>(row(y)));
+            }
+        }
+        (true, false) => {
+            for y in 0..h {
+                let (a, b) = (load::<W>(row(y)), load::<W>(row(y).add(1)));
+                let v = if approx {
                     approx_average(a, b)
                 } else {
                     average(a, b, rounding)
-                }
+                };
+                store::<W>(out(y), v);
             }
-            (false, true) => {
-                let (a, b) = (load::<W>(row), load::<W>(row.add(src_stride)));
-                match (approx, y % 2) {
+        }
+        (false, true) => {
+            let mut a = load::<W>(row(0));
+            for y in 0..h {
+                let b = load::<W>(row(y + 1));
+                let v = match (approx, y % 2) {
                     (false, _) => average(a, b, rounding),
                     (true, 0) => approx_average(b, a),
                     _ => approx_average(a, b),
-                }
+                };
+                store::<W>(out(y), v);
+                a = b;
             }
-            (true, true) => {
-                let next = row.add(src_stride);
-                let wide = |p: *const u8| _mm256_cvtepu8_epi16(load::<W>(p));
-                let sum = _mm256_add_epi16(
-                    _mm256_add_epi16(wide(row), wide(row.add(1))),
-                    _mm256_add_epi16(wide(next), wide(next.add(1))),
-                );
-                let bias = _mm256_set1_epi16(2 - i16::from(rounding));
-                let v = _mm256_srli_epi16::<2>(_mm256_add_epi16(sum, bias));
-                _mm_packus_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v))
+        }
+        (true, true) => {
+            let wide = |p: *const u8| _mm256_cvtepu8_epi16(load::<W>(p));
+            let pair = |p: *const u8| _mm256_add_epi16(wide(p), wide(p.add(1)));
+            let bias = _mm256_set1_epi16(2 - i16::from(rounding));
+            let mut top = pair(row(0));
+            for y in 0..h {
+                let bottom = pair(row(y + 1));
+                let sum = _mm256_add_epi16(_mm256_add_epi16(top, bottom), bias);
+                let v = _mm256_srli_epi16::<2>(sum);
+                let packed =
+                    _mm_packus_epi16(_mm256_castsi256_si128(v), _mm256_extracti128_si256::<1>(v));
+                store::<W>(out(y), packed);
+                top = bottom;
             }
-        };
-        store::<W>(d.add(y * dst_stride), out);
+        }
     }
 }
 
