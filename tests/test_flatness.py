@@ -610,16 +610,15 @@ def trace_errors(a: np.ndarray, method: str, budget: int, seeds: int = 40) -> np
 
 
 @pytest.mark.parametrize("budget", [12, 30])
-def test_xnystrace_beats_hutchinson_and_hutchplusplus_on_outliers(budget):
+def test_xnystrace_beats_hutchinson_on_outliers(budget):
     """Outliers over a mixed-sign bulk (a Hessian's shape): at 12 and 30 products XNysTrace's mean
-    squared error is far below Hutchinson's and below Hutch++'s (measured ratios to Hutchinson
-    about 0.14 and 0.01; Hutch++ about 1.1 and 0.004 of Hutchinson's)."""
+    squared error is far below Hutchinson's (measured ratios about 0.14 and 0.01; Hutch++'s are
+    about 1.1 and 0.004 here: it needs the larger budget before its sketch pays)."""
     a = low_rank_plus_noise()
-    mse = {m: float(np.mean(trace_errors(a, m, budget) ** 2)) for m in ("xnystrace", "hutchinson")}
-    assert mse["xnystrace"] < 0.4 * mse["hutchinson"], mse
+    ours, theirs = trace_errors(a, "xnystrace", budget), trace_errors(a, "hutchinson", budget)
+    assert np.mean(ours**2) < 0.4 * np.mean(theirs**2), (np.mean(ours**2), np.mean(theirs**2))
     # Unbiased up to the O(1/m) of the fitted coefficient: the mean error is within noise.
-    errors = trace_errors(a, "xnystrace", budget)
-    assert abs(errors.mean()) < 3 * errors.std() / np.sqrt(len(errors)) + 0.01 * np.trace(a)
+    assert abs(ours.mean()) < 3 * ours.std() / np.sqrt(len(ours)) + 0.01 * np.trace(a)
 
 
 def test_xnystrace_on_a_flat_spectrum_is_about_hutchinson():
