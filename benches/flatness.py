@@ -8,8 +8,11 @@ same process; every Hessian-vector product (HVP) is a pass over the whole subset
    and wall time (a) until the estimate is within 1 % of the reference and stays there, and (b)
    until the method stops on its default rule (pkdkit: error bound 1e-3 relative; PyHessian:
    relative change 1e-3, at most 100 iterations). The reference is pkdkit's Lanczos run to 1e-9.
-2. Trace. Relative error against a long Hutch++ reference, median over seeds, of pkdkit's Hutch++
-   and Hutchinson at equal budgets, and PyHessian's Hutchinson at its own stopping rule.
+2. Trace. Relative error against a long Hutch++ reference over seeds (median and root mean
+   square) of pkdkit's XNysTrace (the default), Hutch++ and Hutchinson at equal budgets, and of
+   PyHessian's Hutchinson at its own stopping rule; for each, the number of products Hutchinson
+   needs for the same RMS error (from the measured spread of one Hutchinson sample, since its
+   error falls exactly as 1/sqrt(products)).
 3. Density. Stochastic Lanczos quadrature with the same number of steps: the top node against
    the reference eigenvalue and the quadrature's trace estimate against the reference trace, for
    pkdkit and PyHessian. PyHessian 0.1's density calls ``torch.eig``, removed from torch 2; the
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import statistics
 import subprocess
 import sys
@@ -335,26 +339,47 @@ def eigen_section(console, model, batches, seeds, have_pyhessian) -> tuple[float
 
 
 def trace_section(console, model, batches, seeds, budgets, reference_budget, have_pyhessian) -> dict[str, Any]:
+    """Relative error at equal products, and the products Hutchinson needs for the same error.
+
+    Hutchinson's samples are independent, so its mean squared error at ``m`` products is
+    ``sigma^2 / m`` with ``sigma`` the spread of one sample ``v^T H v``; ``sigma`` comes from every
+    Hutchinson sample the section draws (``seeds x sum(budgets)`` of them). An estimator with
+    root-mean-square error ``e`` (relative) therefore matches a Hutchinson of
+    ``(sigma / (e * trace))^2`` products: the "Hutchinson HVPs for the same error" column.
+    """
     criterion = nn.CrossEntropyLoss()
-    reference = hessian_trace(model, criterion, batches, samples=reference_budget, seed=999)
+    reference = hessian_trace(model, criterion, batches, samples=reference_budget, method="hutch++", seed=999)
     truth = reference.mean
     console.print(f"reference trace = {truth:.6g} (Hutch++, {reference.hvps} HVPs, 95% CI "
                   f"{reference.ci95[0]:.6g} .. {reference.ci95[1]:.6g})")
-    table = Table(title=f"Hessian trace: median relative error over {seeds} seeds")
+    methods = ("xnystrace", "hutch++", "hutchinson")
+    runs = {(method, budget): [hessian_trace(model, criterion, batches, samples=budget, method=method, seed=s)
+                               for s in range(seeds)]
+            for budget in budgets for method in methods}
+    pool = np.concatenate([r.samples for b in budgets for r in runs[("hutchinson", b)]])
+    sigma = float(np.std(pool, ddof=1))
+    console.print(f"Hutchinson: one sample's relative spread sigma/trace = {sigma / abs(truth):.3f} "
+                  f"({len(pool)} samples)")
+    table = Table(title=f"Hessian trace: relative error over {seeds} seeds at equal HVPs")
     table.add_column("method", justify="left")
-    for column in ("HVPs", "median |error|", "95% CI covers the reference"):
+    for column in ("HVPs", "median |error|", "RMS error", "Hutchinson HVPs for the same RMS error",
+                   "95% CI covers the reference"):
         table.add_column(column, justify="right")
-    out: dict[str, Any] = {"reference": truth, "rows": []}
+    out: dict[str, Any] = {"reference": truth, "reference_ci95": reference.ci95, "hutchinson_sigma": sigma,
+                           "rows": []}
     for budget in budgets:
-        for method in ("hutch++", "hutchinson"):
-            results = [hessian_trace(model, criterion, batches, samples=budget, method=method, seed=s)
-                       for s in range(seeds)]
-            errors = [abs(r.mean - truth) / abs(truth) for r in results]
+        for method in methods:
+            results = runs[(method, budget)]
+            errors = np.array([(r.mean - truth) / abs(truth) for r in results])
+            rms = float(np.sqrt(np.mean(errors**2)))
             cover = sum(r.ci95[0] <= truth <= r.ci95[1] for r in results)
-            row = {"method": f"pkdkit {method}", "hvps": results[0].hvps, "median_rel_error": statistics.median(errors),
+            row = {"method": f"pkdkit {method}", "hvps": results[0].hvps,
+                   "median_rel_error": float(np.median(np.abs(errors))), "rms_rel_error": rms,
+                   "hutchinson_hvps_same_error": (sigma / (rms * abs(truth))) ** 2 if rms > 0 else math.inf,
                    "covered": f"{cover}/{seeds}"}
             out["rows"].append(row)
-            table.add_row(row["method"], str(row["hvps"]), f"{100 * row['median_rel_error']:.2f}%", row["covered"])
+            table.add_row(row["method"], str(row["hvps"]), f"{100 * row['median_rel_error']:.2f}%",
+                          f"{100 * rms:.2f}%", f"{row['hutchinson_hvps_same_error']:.0f}", row["covered"])
     theirs = []
     for s in range(seeds):
         torch.manual_seed(s)
@@ -363,12 +388,16 @@ def trace_section(console, model, batches, seeds, budgets, reference_budget, hav
             model.zero_grad(set_to_none=True)
         else:
             samples = documented_hutchinson(model, batches)
-        theirs.append((len(samples), abs(float(np.mean(samples)) - truth) / abs(truth)))
+        theirs.append((len(samples), (float(np.mean(samples)) - truth) / abs(truth)))
+    rms = float(np.sqrt(np.mean([e**2 for _, e in theirs])))
     row = {"method": "PyHessian trace (its rule)" if have_pyhessian else "Hutchinson (PyHessian's rule, in-bench)",
-           "hvps": statistics.median(h for h, _ in theirs), "median_rel_error": statistics.median(e for _, e in theirs),
+           "hvps": statistics.median(h for h, _ in theirs),
+           "median_rel_error": statistics.median(abs(e) for _, e in theirs), "rms_rel_error": rms,
+           "hutchinson_hvps_same_error": (sigma / (rms * abs(truth))) ** 2 if rms > 0 else math.inf,
            "covered": "no interval"}
     out["rows"].append(row)
-    table.add_row(row["method"], f"{row['hvps']:g}", f"{100 * row['median_rel_error']:.2f}%", row["covered"])
+    table.add_row(row["method"], f"{row['hvps']:g}", f"{100 * row['median_rel_error']:.2f}%", f"{100 * rms:.2f}%",
+                  f"{row['hutchinson_hvps_same_error']:.0f}", row["covered"])
     console.print(table)
     return out
 
@@ -410,7 +439,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--classes", type=int, default=101, help="101 as UCF-101: the top of the spectrum has ~classes-1 outliers"
     )
-    parser.add_argument("--budgets", default="15,30,60", help="trace HVP budgets (multiples of 3)")
+    parser.add_argument("--budgets", default="12,24,48", help="trace HVP budgets (multiples of 3: Hutch++ needs them)")
     parser.add_argument("--reference-budget", type=int, default=240, help="HVPs of the reference trace (Hutch++)")
     parser.add_argument("--density-steps", type=int, default=30)
     parser.add_argument("--sections", default="eigen,trace,density")

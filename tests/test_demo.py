@@ -212,6 +212,29 @@ def test_seeds_summary_pairs_the_runs(seeds):
     assert "PKD's gain over CE is significant at" in text
 
 
+def test_seeds_resume_keeps_finished_runs(seeds):
+    """A second `--seeds` run into the same folder keeps the finished seeds instead of rerunning them."""
+    from dataclasses import replace
+
+    from pkdkit.demo import run_demo_seeds
+    from pkdkit.demo.pipeline import QUICK, finished_run
+
+    runs, summary_md = seeds
+    out = summary_md.parent
+    stamps = {r.out: (r.out / "results.json").stat().st_mtime_ns for r in runs}
+    again, summary_again = run_demo_seeds(out, [0, 1], device="cpu", quick=True, progress=False)
+    assert [r.out for r in again] == [r.out for r in runs]
+    assert {r.out: (r.out / "results.json").stat().st_mtime_ns for r in again} == stamps  # not rerun
+    assert [r.results for r in again] == [json.loads((r.out / "results.json").read_text()) for r in runs]
+    assert summary_again.is_file()
+    # Other settings, another seed or another device: not the same run.
+    folder = runs[0].out
+    assert finished_run(folder, QUICK, 0, True, "cpu") is not None
+    assert finished_run(folder, replace(QUICK, ic_epochs=3), 0, True, "cpu") is None
+    assert finished_run(folder, QUICK, 1, True, "cpu") is None
+    assert finished_run(folder, QUICK, 0, True, "cuda") is None
+
+
 def test_cli_rejects_zero_seeds_and_unknown_presets(tmp_path):
     from pkdkit.cli import main
 

@@ -370,8 +370,10 @@ def test_bad_arguments_fail_clearly():
         hessian_trace(model, criterion, [])
     with pytest.raises(ValueError, match="samples must be at least 2"):
         hessian_trace(model, criterion, data, samples=1, method="hutchinson")
+    with pytest.raises(ValueError, match="at least 2"):
+        hessian_trace(model, criterion, data, samples=1)
     with pytest.raises(ValueError, match="at least 6 products"):
-        hessian_trace(model, criterion, data, samples=5)
+        hessian_trace(model, criterion, data, samples=5, method="hutch++")
     with pytest.raises(ValueError, match="method must be one of"):
         hessian_trace(model, criterion, data, method="xtrace")
     with pytest.raises(ValueError, match="not trainable parameters"):
@@ -541,7 +543,7 @@ def least_squares_of(batches):
 
 def test_hutchplusplus_is_exact_when_the_sketch_spans_the_space():
     model, criterion, data, hessian = least_squares()  # 15 parameters
-    result = hessian_trace(model, criterion, data, samples=48, seed=0)
+    result = hessian_trace(model, criterion, data, samples=48, method="hutch++", seed=0)
     assert result.method == "hutch++" and result.hvps == 16 + 15 + 16  # Q has only 15 columns
     assert result.mean == pytest.approx(np.trace(hessian), rel=1e-10)
     assert result.stderr == pytest.approx(0.0, abs=1e-10)
@@ -555,7 +557,7 @@ def low_rank_plus_noise(dim: int = 200, rank: int = 8, seed: int = 0) -> np.ndar
     return (basis * values) @ basis.T
 
 
-@pytest.mark.parametrize("method", ["hutch++", "hutchinson"])
+@pytest.mark.parametrize("method", ["xnystrace", "hutch++", "hutchinson"])
 def test_trace_interval_covers_the_truth(method):
     a = low_rank_plus_noise()
     model = Quadratic(a, np.zeros(len(a)), np.zeros(len(a)))
@@ -589,6 +591,49 @@ def test_hutchplusplus_beats_hutchinson_at_the_same_budget():
         return float(np.mean(np.square(errors)))
 
     assert mse("hutch++") < 0.1 * mse("hutchinson")
+
+
+def flat_spectrum(dim: int = 200, seed: int = 0) -> np.ndarray:
+    """No outliers: eigenvalues uniform on [0, 1] in a random basis (nothing for a sketch to catch)."""
+    rng = np.random.default_rng(seed)
+    basis, _ = np.linalg.qr(rng.normal(size=(dim, dim)))
+    return (basis * rng.uniform(0, 1, dim)) @ basis.T
+
+
+def trace_errors(a: np.ndarray, method: str, budget: int, seeds: int = 40) -> np.ndarray:
+    """Estimate minus the true trace over ``seeds`` probe seeds."""
+    model = Quadratic(a, np.zeros(len(a)), np.zeros(len(a)))
+    data = [(torch.zeros(1), torch.zeros(1))]
+    estimates = [hessian_trace(model, identity_loss, data, samples=budget, method=method, seed=s).mean
+                 for s in range(seeds)]
+    return np.asarray(estimates) - np.trace(a)
+
+
+@pytest.mark.parametrize("budget", [12, 30])
+def test_xnystrace_beats_hutchinson_on_outliers(budget):
+    """Outliers over a mixed-sign bulk (a Hessian's shape): at 12 and 30 products XNysTrace's mean
+    squared error is far below Hutchinson's (measured ratios about 0.14 and 0.01; Hutch++'s are
+    about 1.1 and 0.004 here: it needs the larger budget before its sketch pays)."""
+    a = low_rank_plus_noise()
+    ours, theirs = trace_errors(a, "xnystrace", budget), trace_errors(a, "hutchinson", budget)
+    assert np.mean(ours**2) < 0.4 * np.mean(theirs**2), (np.mean(ours**2), np.mean(theirs**2))
+    # Unbiased up to the O(1/m) of the fitted coefficient: the mean error is within noise.
+    assert abs(ours.mean()) < 3 * ours.std() / np.sqrt(len(ours)) + 0.01 * np.trace(a)
+
+
+def test_xnystrace_on_a_flat_spectrum_is_about_hutchinson():
+    """No outliers to sketch: the fitted control variate drops out and the error stays near
+    Hutchinson's at the same products (measured MSE ratio about 1.1 at 12 products)."""
+    a = flat_spectrum()
+    ours, theirs = (float(np.mean(trace_errors(a, m, 12) ** 2)) for m in ("xnystrace", "hutchinson"))
+    assert ours < 2.0 * theirs, (ours, theirs)
+
+
+def test_xnystrace_is_exact_on_a_low_rank_positive_matrix():
+    """Rank 5 and 12 products: every leave-one-out Nystrom approximation is the matrix itself."""
+    a = rotated([9.0, 7.0, 5.0, 3.0, 2.0] + [0.0] * 25, seed=2)
+    errors = trace_errors(a, "xnystrace", 12, seeds=3)
+    np.testing.assert_allclose(errors, 0.0, atol=1e-8 * np.trace(a))
 
 
 def test_lanczos_quadrature_reproduces_moments_exactly():

@@ -18,7 +18,8 @@ from ._options import device_option
               help="Seed of the data and of every run (with --seeds: the first of them).")
 @click.option("--seeds", "n_seeds", type=click.IntRange(min=1), default=1, show_default=True,
               help="Run N seeds (SEED, SEED+1, ...) into OUT/seed-K and write OUT/summary.md with paired "
-                   "95 % intervals over seeds.")
+                   "95 % intervals over seeds. Resumes: a seed already finished in OUT with the same "
+                   "settings is kept, not rerun.")
 @click.option("--preset", type=click.Choice(["actions", "motion"]), default="actions", show_default=True,
               help="Synthetic data: actions (appearance informative, motion decisive) or motion "
                    "(classes differ in motion only).")

@@ -9,11 +9,14 @@ class's own with the probability in :data:`PREFERENCE`, otherwise another at ran
 - every motion is shared by two classes: motion alone at best halves the candidates;
 - every class has its own scene, but the scenes come in pairs of one colour whose classes move
   differently: appearance is informative but never decisive, and motion settles it;
+- every class has its own prop, told apart from the others by its outline alone (colour and
+  stripes are drawn from one distribution for all): colour is read after one convolution, an
+  outline needs the deeper layers, so the I-frame network's early exits see less than its last;
 - which cue reaches which representation follows from what each one can see: the I-frame sees
   scene, prop and outfit but no motion; motion vectors see the motion (and the camera's drift) but
-  no colour; residuals see the motion through its prediction errors, the scene's fine texture
-  through the camera's drift, and the outfit, whose pattern changes inside the actor's outline
-  (limbs, cloth) where block motion cannot follow; never the static prop.
+  no colour; residuals see the motion through its prediction errors, a little of the scene's fine
+  texture through the camera's slow drift, and the outfit, whose pattern changes inside the
+  actor's outline (limbs, cloth) where block motion cannot follow; never the static prop.
 
 ``docs/synthetic.md`` lists the classes and every distribution.
 """
@@ -28,7 +31,18 @@ from ._motion import _pair_path, _period, _speed, _time
 from ._scene import Actor, Scene, Shape, Texture
 
 SCENES = ("water", "pool", "grass", "field", "court", "sand", "indoor", "track")
-PROPS = ("ball", "cone", "goal", "flag")
+#: One prop per class, told apart by outline alone (every prop draws its colour and stripes from
+#: the same distribution, and turns to any angle), so naming it takes more than colour: the shape.
+PROPS: dict[str, Shape] = {
+    "ball": Shape("disk", 1.0),
+    "cone": Shape("triangle", 1.25),
+    "board": Shape("square", 1.0),
+    "hoop": Shape("ring", 1.0),
+    "bat": Shape("ellipse", 1.1, aspect=0.3),
+    "cross": Shape("cross", 1.0),
+    "star": Shape("flower", 1.0, lobes=5),
+    "net": Shape("frame", 1.0),
+}
 #: Outfit colours: mean RGB of the actor's texture (each clip jitters it by up to 25 per channel).
 COLOURS: dict[str, tuple[float, float, float]] = {
     "red": (205, 45, 45),
@@ -43,7 +57,7 @@ COLOURS: dict[str, tuple[float, float, float]] = {
 MOTIONS = ("travel", "bounce", "spin", "approach")
 #: Probability that a clip shows its class's own motion, scene, prop and outfit colour (each drawn
 #: independently); otherwise one of the others, uniformly.
-PREFERENCE = {"motion": 0.7, "scene": 0.65, "prop": 0.5, "colour": 0.3}
+PREFERENCE = {"motion": 0.8, "scene": 0.75, "prop": 0.7, "colour": 0.3}
 
 
 @dataclass(frozen=True)
@@ -61,14 +75,14 @@ class ActionClass:
 #: Juggle/Dribble bounce, Fence/Wrestle approach, Dive/Cartwheel spin); scenes of the same colour
 #: (water/pool blue, grass/field green, court/sand tan) belong to classes of different motions.
 ACTION_CLASSES: tuple[ActionClass, ...] = (
-    ActionClass("Swim", "travel", "water", "flag", "red"),
+    ActionClass("Swim", "travel", "water", "hoop", "red"),
     ActionClass("Juggle", "bounce", "grass", "ball", "purple"),
-    ActionClass("Fence", "approach", "indoor", "flag", "black"),
-    ActionClass("Dive", "spin", "pool", "goal", "yellow"),
+    ActionClass("Fence", "approach", "indoor", "cross", "black"),
+    ActionClass("Dive", "spin", "pool", "board", "yellow"),
     ActionClass("Run", "travel", "track", "cone", "white"),
-    ActionClass("Dribble", "bounce", "court", "ball", "orange"),
-    ActionClass("Wrestle", "approach", "sand", "goal", "green"),
-    ActionClass("Cartwheel", "spin", "field", "cone", "pink"),
+    ActionClass("Dribble", "bounce", "court", "net", "orange"),
+    ActionClass("Wrestle", "approach", "sand", "star", "green"),
+    ActionClass("Cartwheel", "spin", "field", "bat", "pink"),
 )
 CLASS_BY_NAME = {c.name: c for c in ACTION_CLASSES}
 
@@ -147,21 +161,19 @@ def scene_texture(kind: str, rng: np.random.Generator, scale: float) -> Texture:
 
 
 def prop_actor(kind: str, rng: np.random.Generator, width: int, height: int, frames: int) -> Actor:
-    """A static object of the scene, somewhere in the frame."""
+    """A static object of the scene, somewhere in the frame, at any angle; only its outline
+    depends on ``kind`` (a key of :data:`PROPS`)."""
+    if kind not in PROPS:
+        raise ValueError(f"unknown prop {kind!r}; expected one of {tuple(PROPS)}")
     short = float(min(width, height))
-    if kind == "ball":
-        shape, base, tint, sharp = Shape("disk", 0.12 * short), (235, 120, 40), (1.0, 1.0, 1.0), 4.0
-    elif kind == "cone":
-        shape, base, tint, sharp = Shape("triangle", 0.2 * short), (245, 90, 30), (1.0, 1.0, 1.0), 6.0
-    elif kind == "goal":  # a white grid
-        shape, base, tint, sharp = Shape("square", 0.2 * short), (210, 210, 215), (1.0, 1.0, 1.0), 8.0
-    elif kind == "flag":
-        shape, base, tint, sharp = Shape("flower", 0.15 * short, lobes=4), (150, 40, 170), (0.3, 1.0, 0.2), 3.0
-    else:
-        raise ValueError(f"unknown prop {kind!r}; expected one of {PROPS}")
-    texture = _gratings(rng, 2, (0.05 * short, 0.1 * short), (0, np.pi), (30, 50), tint, base, 15, sharp)
-    place = np.array([rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height], np.float32)
-    return Actor(texture, shape, np.tile(place, (frames, 1)), np.full(frames, rng.uniform(-0.3, 0.3), np.float32))
+    outline = PROPS[kind]
+    size = float(rng.uniform(0.2, 0.26)) * short
+    shape = Shape(outline.kind, outline.radius * size, aspect=outline.aspect, lobes=outline.lobes)
+    base = tuple(float(c) for c in rng.uniform(40, 230, 3))
+    texture = _gratings(rng, 2, (0.05 * short, 0.1 * short), (0, np.pi), (20, 40), (1.0, 1.0, 1.0), base, 0,
+                        float(rng.choice([0.0, 4.0])))
+    place = np.array([rng.uniform(0.15, 0.85) * width, rng.uniform(0.15, 0.85) * height], np.float32)
+    return Actor(texture, shape, np.tile(place, (frames, 1)), np.full(frames, rng.uniform(0, 2 * np.pi), np.float32))
 
 
 def person_actor(colour: str, rng: np.random.Generator, width: int, height: int, frames: int) -> Actor:
@@ -219,18 +231,18 @@ def make_action_scene(class_name: str, frames: int, width: int, height: int, rng
     short = float(min(width, height))
     motion = _pick(rng, cls.motion, MOTIONS, PREFERENCE["motion"])
     scene_kind = _pick(rng, cls.scene, SCENES, PREFERENCE["scene"])
-    prop_kind = _pick(rng, cls.prop, PROPS, PREFERENCE["prop"])
+    prop_kind = _pick(rng, cls.prop, tuple(PROPS), PREFERENCE["prop"])
     colour = _pick(rng, cls.colour, tuple(COLOURS), PREFERENCE["colour"])
     # Two people in every clip (only "approach" moves the second), so their number says nothing.
     other = str(rng.choice([c for c in COLOURS if c != colour]))
     actors = [person_actor(colour, rng, width, height, frames), person_actor(other, rng, width, height, frames),
               prop_actor(prop_kind, rng, width, height, frames)]
-    # A hand-held camera: a slow drift of 0.2-0.6 % of the width per frame, any direction. Motion
+    # A hand-held camera: a slow drift of 0.1-0.3 % of the width per frame, any direction. Motion
     # vectors follow it; residuals show the scene's fine texture, which block motion smooths over.
-    drift = rng.uniform(0.002, 0.006) * width
+    drift = rng.uniform(0.001, 0.003) * width
     heading = rng.uniform(0, 2 * np.pi)
     t = np.arange(frames, dtype=np.float32)
-    flicker = 1 + rng.uniform(0, 0.03) * np.sin(rng.uniform(0.1, 0.5) * t + rng.uniform(0, 6))
+    flicker = 1 + rng.uniform(0, 0.01) * np.sin(rng.uniform(0.1, 0.5) * t + rng.uniform(0, 6))
     scene = Scene(
         background=scene_texture(scene_kind, rng, short),
         actors=actors,

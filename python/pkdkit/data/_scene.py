@@ -13,6 +13,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 SHAPES = ("disk", "square", "ellipse", "flower", "triangle")
+#: Outlines only the ``actions`` preset's props use (not drawn by :func:`random_shape`).
+PROP_ONLY_SHAPES = ("ring", "cross", "frame")
 
 
 @dataclass(frozen=True)
@@ -94,8 +96,16 @@ class Shape:
         elif self.kind == "triangle":
             normals = ((0.0, -1.0), (0.866, 0.5), (-0.866, 0.5))
             dist = np.max([nx * u + ny * v for nx, ny in normals], axis=0) - 0.6 * r
+        elif self.kind == "ring":  # an annulus of outer radius r, inner 0.55 r
+            dist = np.abs(np.hypot(u, v) - 0.775 * r) - 0.225 * r
+        elif self.kind == "cross":  # a plus sign: two bars of half-width 0.28 r
+            au, av = np.abs(u), np.abs(v)
+            dist = np.minimum(np.maximum(au - r, av - 0.28 * r), np.maximum(av - r, au - 0.28 * r))
+        elif self.kind == "frame":  # a hollow square: outer half-side 0.85 r, wall 0.25 r
+            edge = np.maximum(np.abs(u), np.abs(v))
+            dist = np.abs(edge - 0.725 * r) - 0.125 * r
         else:
-            raise ValueError(f"unknown shape {self.kind!r}; expected one of {SHAPES}")
+            raise ValueError(f"unknown shape {self.kind!r}; expected one of {SHAPES + PROP_ONLY_SHAPES}")
         return np.clip(0.5 - dist, 0.0, 1.0)
 
 

@@ -214,12 +214,17 @@ def _cpu_seconds() -> float:
     return own.ru_utime + own.ru_stime + kids.ru_utime + kids.ru_stime
 
 
-def _prepare_out(out: Path, outputs: tuple[str, ...] = OUTPUTS) -> None:
-    """Creates ``out``; a previous demo's outputs in it are replaced, anything else is refused."""
+def _refuse_foreign(out: Path) -> None:
+    """Raises unless ``out`` is missing, empty or a previous demo output."""
     if out.exists() and not out.is_dir():
         raise FileNotFoundError(f"{out}: exists and is not a folder")
     if out.is_dir() and any(out.iterdir()) and not (out / MARKER).is_file():
         raise ValueError(f"{out}: folder is not empty and not a previous demo output; choose another --out")
+
+
+def _prepare_out(out: Path, outputs: tuple[str, ...] = OUTPUTS) -> None:
+    """Creates ``out``; a previous demo's outputs in it are replaced, anything else is refused."""
+    _refuse_foreign(out)
     out.mkdir(parents=True, exist_ok=True)
     for name in outputs:
         path = out / name
@@ -288,8 +293,12 @@ def run_demo_seeds(
     """:func:`run_demo` once per seed into ``out/seed-<seed>``, then the paired statistics over
     seeds (:mod:`pkdkit.demo.summary`) into ``out/summary.md`` and ``out/summary.json``.
 
+    Resumes: a seed whose folder already holds a finished run (``results.json`` and
+    ``report.md``) with the same settings and device is kept, not rerun; an unfinished or
+    different one is run again. Other previous outputs in ``out`` are replaced.
+
     Args:
-        out: output folder (a previous demo's outputs in it are replaced).
+        out: output folder.
         seeds: the seeds, at least one, all different.
         device, quick, settings, progress, threads: as for :func:`run_demo`.
 
@@ -299,20 +308,50 @@ def run_demo_seeds(
     Raises:
         ValueError: no seeds, a repeated seed, or as :func:`run_demo`.
     """
+    from rich.console import Console
+
+    from ..devices import resolve_device
     from .summary import write_summary
 
     seeds = [int(s) for s in seeds]
     if not seeds or len(set(seeds)) != len(seeds):
         raise ValueError(f"--seeds: need distinct seeds, got {seeds}")
+    settings = settings or (QUICK if quick else FULL)
+    device_type = resolve_device(device).type
     out = Path(out)
+    _refuse_foreign(out)  # before anything is read from it
+    kept = {s: finished_run(out / f"seed-{s}", settings, s, quick, device_type) for s in seeds}
     old = tuple(p.name for p in out.glob("seed-*")) if out.is_dir() else ()
-    _prepare_out(out, (*OUTPUTS, *old, "summary.md", "summary.json"))
-    results = [
-        run_demo(out / f"seed-{s}", device, quick, seed=s, settings=settings, progress=progress, threads=threads)
-        for s in seeds
-    ]
+    stale = tuple(name for name in old if not any(name == f"seed-{s}" and kept[s] for s in seeds))
+    _prepare_out(out, (*OUTPUTS, *stale, "summary.md", "summary.json"))
+    console = Console(stderr=True, quiet=not progress)
+    results = []
+    for s in seeds:
+        done = kept[s]
+        if done is not None:
+            console.print(f"seed {s}: a finished run with these settings is in {done.out}; kept, not rerun")
+            results.append(done)
+        else:
+            results.append(run_demo(out / f"seed-{s}", device, quick, seed=s, settings=settings, progress=progress,
+                                    threads=threads))
     write_summary([r.out for r in results], out)
     return results, out / "summary.md"
+
+
+def finished_run(folder: Path, settings: DemoSettings, seed: int, quick: bool, device_type: str) -> DemoResult | None:
+    """The finished demo run in ``folder`` if it was made with exactly these settings, else None."""
+    results_path, report = folder / "results.json", folder / "report.md"
+    if not (results_path.is_file() and report.is_file()):
+        return None
+    try:
+        results = json.loads(results_path.read_text())
+    except (OSError, ValueError):
+        return None
+    # Through JSON, so tuples and lists compare equal.
+    wanted = json.loads(json.dumps({**asdict(settings), "seed": seed, "device": device_type, "quick": quick}))
+    if not isinstance(results, dict) or results.get("settings") != wanted:
+        return None
+    return DemoResult(folder, report, results)
 
 
 def _run(out: Path, device: str, quick: bool, seed: int, settings: DemoSettings, progress: bool) -> DemoResult:

@@ -40,9 +40,9 @@ class MeasureOptions:
         metrics: a subset of :data:`METRICS`.
         top_k: Hessian eigenvalues to compute (Lanczos).
         tol: relative residual tolerance of the eigenvalues.
-        probes: Hessian-vector products of the Hutch++ trace estimate (a third sketch the
-            large eigenvalues, a third take their trace exactly, a third are Hutchinson probes);
-            below 6, plain Hutchinson.
+        probes: Hessian-vector products of the trace estimate (XNysTrace: every product is
+            both a Hutchinson probe and a column of the Nystrom sketch of the large eigenvalues;
+            at least 2).
         epsilon: Keskar's box size.
         rho: radius of the adaptive worst-case sharpness ball.
         average_rho: noise scale of the adaptive average-case sharpness.
@@ -144,9 +144,7 @@ def _eigenvalues(model: nn.Module, criterion: nn.Module, data: Data, o: MeasureO
 
 
 def _trace(model: nn.Module, criterion: nn.Module, data: Data, o: MeasureOptions, _: bool) -> dict[str, Any]:
-    # Hutch++ needs 3 x 2 products at least; a smaller budget falls back to plain Hutchinson.
-    method = "hutch++" if o.probes >= 6 else "hutchinson"
-    result = hessian_trace(model, criterion, data, samples=o.probes, method=method, seed=o.seed)
+    result = hessian_trace(model, criterion, data, samples=o.probes, method="xnystrace", seed=o.seed)
     return {
         "mean": result.mean, "stderr": result.stderr, "ci95": list(result.ci95), "hvps": result.hvps,
         "method": result.method,

@@ -1,4 +1,4 @@
-"""Hessian trace: Hutch++ (default) or Hutchinson's estimator, with a confidence interval.
+"""Hessian trace: XNysTrace (default), Hutch++ or Hutchinson's estimator, with a confidence interval.
 
 Hutchinson: for ``v`` with independent +-1 entries, ``E[v^T H v] = tr(H)``; the estimate is the
 mean of ``n`` such products and its variance ``2 * sum_{i != j} H_ij^2 / n``.
@@ -10,6 +10,23 @@ deflated ``(I - QQ^T) H (I - QQ^T)``, estimated by Hutchinson with the last ``m/
 Hessian's trace is dominated by a few large outlier eigenvalues; the sketch captures them, so the
 remaining estimate has a far smaller variance: error ``O(1/m)`` instead of ``O(1/sqrt(m))`` for
 spectra that decay.
+
+XNysTrace (Epperly, Tropp and Webber, "XTrace: making the most of every sample in stochastic
+trace estimation", SIMAX 2024) spends the whole budget on one sketch ``Y = H Omega`` of ``m``
+sign vectors and uses every vector twice: as a Hutchinson probe, ``h_i = omega_i^T H omega_i``,
+and in the Nystrom approximation ``N_i`` built from the *other* ``m - 1`` columns. ``N_i`` does
+not depend on ``omega_i``, so ``c_i = omega_i^T N_i omega_i - tr(N_i)`` has mean zero, and
+``mean(h_i - beta c_i)`` is unbiased for any ``beta``: ``beta = 1`` is the paper's estimator,
+``beta = 0`` plain Hutchinson. Two changes make it safe on Hessians, which are indefinite (the
+paper assumes a positive semi-definite matrix, where the Nystrom core can be inverted as it is):
+the core's inverse keeps only its eigenvalues above 1 % of the largest (the outliers that carry a
+Hessian's trace; a plain pseudo-inverse blows up on the mixed-sign bulk), and ``beta`` is fitted
+to the samples by least squares (a control variate), so a sketch that explains little costs next
+to nothing and the estimate falls back towards Hutchinson with all ``m`` probes. No product is
+spent beyond the ``m`` of the sketch (Hutch++ spends a third of its budget re-applying ``H`` to its
+basis and only a third on probes); everything else comes from the ``m x m`` Gram matrices
+``Omega^T Y`` and ``Y^T Y``. Fitting ``beta`` on the same samples adds a bias of order ``1/m``,
+far below the noise at the budgets used here (``tests/test_flatness.py`` measures it).
 
 Confidence interval. The sketched part is exact given ``Q``; the interval comes from the spread
 of the Hutchinson samples (of ``H`` itself, or of the deflated ``H``): mean +- t * stderr with
@@ -31,7 +48,7 @@ from ._random import generator, rademacher
 from ._state import measuring
 from .hvp import HessianOperator
 
-METHODS = ("hutch++", "hutchinson")
+METHODS = ("xnystrace", "hutch++", "hutchinson")
 
 
 @dataclass(frozen=True)
@@ -41,9 +58,10 @@ class TraceResult:
     Attributes:
         mean: the estimate (for Hutch++: ``sketched + mean(samples)``).
         stderr: the standard error of the random part, ``std(samples, ddof=1) / sqrt(n)``.
-        samples: the Hutchinson probe values ``v^T H v`` (Hutch++: of the deflated Hessian).
+        samples: the Hutchinson probe values ``v^T H v`` (Hutch++: of the deflated Hessian;
+            XNysTrace: the leave-one-out estimates ``t_i``).
         hvps: Hessian-vector products used (each a pass over the whole subset).
-        method: ``"hutch++"`` or ``"hutchinson"``.
+        method: ``"xnystrace"``, ``"hutch++"`` or ``"hutchinson"``.
         sketched: Hutch++'s exact part ``tr(Q^T H Q)`` (0 for Hutchinson).
         ci95: the 95 % confidence interval ``(low, high)`` (Student's t on the samples).
     """
@@ -89,7 +107,7 @@ def hessian_trace(
     data: Data,
     *,
     samples: int = 99,
-    method: str = "hutch++",
+    method: str = "xnystrace",
     seed: int = 0,
     exit_index: int = -1,
 ) -> TraceResult:
@@ -102,8 +120,9 @@ def hessian_trace(
         criterion: ``criterion(logits, targets)`` -> scalar mean loss.
         data: the fixed subset: an iterable of ``(inputs, targets)`` batches.
         samples: the budget of Hessian-vector products (Hutch++: rounded down to a multiple of 3,
-            at least 6; Hutchinson: at least 2).
-        method: ``"hutch++"`` or ``"hutchinson"`` (see the module docstring).
+            at least 6; XNysTrace and Hutchinson: at least 2).
+        method: ``"xnystrace"`` (default), ``"hutch++"`` or ``"hutchinson"`` (see the module
+            docstring).
         seed: seed of the probes (the global RNG is not touched).
         exit_index: exit to measure for multi-exit networks (-1: the final one).
 
@@ -115,7 +134,7 @@ def hessian_trace(
     """
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
-    if method == "hutchinson" and samples < 2:
+    if method in ("hutchinson", "xnystrace") and samples < 2:
         raise ValueError(f"samples must be at least 2 to give a standard error, got {samples}")
     if method == "hutch++" and samples < 6:
         raise ValueError(f"Hutch++ needs a budget of at least 6 products (3 x 2), got {samples}")
@@ -130,6 +149,10 @@ def hessian_trace(
         sketched = 0.0
         if method == "hutchinson":
             values = [float(v @ operator(v)) for v in (probe() for _ in range(samples))]
+        elif method == "xnystrace":
+            omega = torch.stack([probe() for _ in range(samples)], dim=1)
+            sketch = torch.stack([operator(w) for w in omega.T], dim=1)  # Y = H Omega, (P, m)
+            values = leave_one_out_nystrom(omega, sketch)
         else:
             third = samples // 3
             sketch = torch.stack([operator(probe()) for _ in range(third)], dim=1)  # H S, (P, m/3)
@@ -155,3 +178,39 @@ def hessian_trace(
         sketched=sketched,
         ci95=(mean - half, mean + half),
     )
+
+
+def leave_one_out_nystrom(omega: torch.Tensor, sketch: torch.Tensor, keep_above: float = 1e-2) -> list[float]:
+    """XNysTrace-style samples from the test vectors ``omega`` ``(P, m)`` and ``sketch = H omega``.
+
+    Sample ``i`` is ``h_i - beta * c_i`` with ``h_i = omega_i^T H omega_i`` (Hutchinson's sample)
+    and ``c_i = omega_i^T N_i omega_i - tr(N_i)``, where ``N_i`` is the Nystrom approximation
+    from every column but ``i``. ``N_i`` does not depend on ``omega_i``, so ``c_i`` has mean zero
+    and every ``beta`` keeps the estimate unbiased: ``beta = 1`` is Epperly, Tropp and Webber's
+    XNysTrace, ``beta = 0`` is Hutchinson. ``beta`` is fitted to the samples (least squares of
+    ``h`` on ``c``), so a sketch that explains little (a flat or indefinite spectrum) costs
+    next to nothing.
+
+    The Nystrom core ``G = Omega_-i^T H Omega_-i`` is indefinite when ``H`` is; its inverse keeps
+    only eigenvalues above ``keep_above`` times the largest (the outliers a Hessian's trace is
+    made of), where a plain pseudo-inverse would blow up on the mixed-sign bulk. All of it comes
+    from the ``m x m`` Gram matrices ``Omega^T Y`` and ``Y^T Y``, formed in float64.
+    """
+    w, y = omega.double(), sketch.double()
+    gram = w.T @ y
+    gram = 0.5 * (gram + gram.T)  # symmetric in exact arithmetic (H is)
+    outer = y.T @ y
+    m = gram.shape[0]
+    hutchinson, control = np.empty(m), np.empty(m)
+    for i in range(m):
+        rest = [j for j in range(m) if j != i]
+        vals, vecs = torch.linalg.eigh(gram[rest][:, rest])
+        keep = vals > keep_above * vals.abs().max()
+        inverse = (vecs[:, keep] / vals[keep]) @ vecs[:, keep].T
+        cross = gram[i, rest]
+        hutchinson[i] = float(gram[i, i])
+        # omega_i^T N_i omega_i - tr(N_i); tr(N_i) = tr(G^+ K), both symmetric
+        control[i] = float(cross @ inverse @ cross) - float((inverse * outer[rest][:, rest]).sum())
+    spread = float(np.var(control, ddof=1)) if m > 1 else 0.0
+    beta = float(np.cov(hutchinson, control)[0, 1]) / spread if spread > 0 else 0.0
+    return list(hutchinson - beta * control)
