@@ -6,6 +6,7 @@ import numpy as np
 
 __all__ = [
     "CorruptStreamError",
+    "DctStream",
     "FrameStream",
     "LimitExceededError",
     "MOTION_VECTOR_FIELDS",
@@ -18,6 +19,8 @@ __all__ = [
     "__version__",
     "dct",
     "dct_batch",
+    "dct_frames",
+    "dct_gop",
     "frames",
     "gop_from_frames",
     "load_batch",
@@ -141,6 +144,7 @@ def dct_gop(
 ]:
     """The ``dct`` tuple of every frame of GOP ``gop`` in display order, its VOPs decoded once."""
     ...
+@final
 class DctStream:
     """Iterator over every frame's ``dct`` tuple in display order, the video decoded once."""
 
