@@ -16,6 +16,11 @@ import numpy as np
 
 CONTAINER_FORMAT = {"m4v": "m4v", "avi": "avi", "mp4": "mp4"}
 
+# lavfi sources for clips written by the ffmpeg program (libxvid GMC): a zoom and a rotation,
+# which libxvid codes with global motion; `{w}`/`{h}` are the clip size.
+GMC_ZOOM = "mandelbrot=size={w}x{h}:rate=25,zoompan=z='min(zoom+0.01,1.5)':d=1:s={w}x{h}"
+GMC_ROTATE = "smptehdbars=size=352x288:rate=25,rotate=a='t*0.3':c=black,noise=alls=10:allf=t,scale={w}:{h}"
+
 
 @dataclass(frozen=True)
 class ClipSpec:

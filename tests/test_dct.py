@@ -28,7 +28,7 @@ import pkdkit
 from pkdkit import _core
 from pkdkit.dct import BATCH_CHANNELS, CONCEALED, INTER, INTRA, NOT_CODED, dct_transform, flip_blocks, normalize
 
-from clips import ClipSpec, ffmpeg_frames, make_clip, render_frames
+from clips import GMC_ROTATE, GMC_ZOOM, ClipSpec, ffmpeg_frames, make_clip, render_frames
 from ffmpeg_oracle import planes_of
 
 ASP = {"mpeg_quant": "1"}
@@ -274,8 +274,6 @@ def check_clip(path: Path, mpeg_quant: bool, independent: bool, frames: int | No
 NEEDS_FFMPEG = pytest.mark.skipif(
     shutil.which("ffmpeg") is None, reason="needs the ffmpeg program (libxvid, interlaced mpeg4) to write the clips"
 )
-GMC_ZOOM = "mandelbrot=size={w}x{h}:rate=25,zoompan=z='min(zoom+0.01,1.5)':d=1:s={w}x{h}"
-GMC_ROTATE = "smptehdbars=size=352x288:rate=25,rotate=a='t*0.3':c=black,noise=alls=10:allf=t,scale={w}:{h}"
 # A fast pan woven from two 50 Hz pictures: combing at every vertical edge, so many macroblocks
 # are coded with field DCT (intra and inter) and field vectors.
 WOVEN_PAN = "testsrc2=size=480x{h}:rate=50,crop={w}:{h}:'t*400':0,tinterlace=mode=interleave_top"

@@ -19,23 +19,22 @@ import pytest
 from mutation_loop import run_mutation_loop
 from sprite_rewrite import rewrite
 
+from clips import GMC_ROTATE, GMC_ZOOM
 from ffmpeg_oracle import assert_same_as_ffmpeg
 
 pytestmark = pytest.mark.skipif(
     shutil.which("ffmpeg") is None, reason="needs the ffmpeg program (libxvid) to write GMC clips"
 )
 
-ZOOM = "mandelbrot=size={w}x{h}:rate=25,zoompan=z='min(zoom+0.01,1.5)':d=1:s={w}x{h}"
-ROTATE = "smptehdbars=size=352x288:rate=25,rotate=a='t*0.3':c=black,noise=alls=10:allf=t,scale={w}:{h}"
 PAN = "testsrc2=size=480x320:rate=25,crop={w}:{h}:'t*60':'t*30'"
 
 # name: (source, width, height, frames, extra ffmpeg arguments)
 CLIPS = {
-    "zoom": (ZOOM, 176, 144, 20, ["-bf", "0"]),
-    "zoom_qpel": (ZOOM, 176, 144, 20, ["-bf", "0", "-flags", "+qpel"]),
-    "zoom_bf2": (ZOOM, 208, 120, 30, ["-bf", "2"]),
-    "zoom_bf2_qpel": (ZOOM, 208, 120, 30, ["-bf", "2", "-flags", "+qpel"]),
-    "rotate_bf1_qpel_mv4": (ROTATE, 176, 144, 25, ["-bf", "1", "-flags", "+qpel+mv4"]),
+    "zoom": (GMC_ZOOM, 176, 144, 20, ["-bf", "0"]),
+    "zoom_qpel": (GMC_ZOOM, 176, 144, 20, ["-bf", "0", "-flags", "+qpel"]),
+    "zoom_bf2": (GMC_ZOOM, 208, 120, 30, ["-bf", "2"]),
+    "zoom_bf2_qpel": (GMC_ZOOM, 208, 120, 30, ["-bf", "2", "-flags", "+qpel"]),
+    "rotate_bf1_qpel_mv4": (GMC_ROTATE, 176, 144, 25, ["-bf", "1", "-flags", "+qpel+mv4"]),
     "pan_odd_size": (PAN, 200, 136, 25, ["-bf", "2", "-q:v", "6"]),
 }
 
