@@ -238,6 +238,7 @@ impl Decoder {
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
         check_vop(&self.vol, header)?;
         self.texture.set_levels_only(self.mode.levels_only());
+        self.texture.set_parse_only(self.mode.parse_only());
         let b_times = match self.clock.vop(header, self.vol.time_increment_resolution) {
             // FFmpeg's times are ints: a B-VOP whose distances do not fit is dropped.
             VopTime::Between { trb, trd } => i32::try_from(trb).ok().zip(i32::try_from(trd).ok()),
@@ -290,7 +291,7 @@ impl Decoder {
         }
         let yuv = if self.mode == DecodeMode::Vectors {
             self.decode_mbs(vop, header, sprite, &mut Target::Skip);
-            YuvFrame::grey(self.width, self.height)
+            YuvFrame::sized(self.width, self.height)
         } else {
             let residual = self.mode != DecodeMode::Prediction;
             let mut target = Target::Pixels {
@@ -403,7 +404,7 @@ impl Decoder {
                 self.current = Some(cur);
                 yuv
             }
-            (None, None) => YuvFrame::grey(self.width, self.height),
+            (None, None) => YuvFrame::sized(self.width, self.height),
         };
         Some(self.b_frame(yuv, out.motion_vectors))
     }
