@@ -3,7 +3,8 @@
 //! the visible size so they can become numpy arrays without a copy.
 #![forbid(unsafe_code)]
 
-/// One 8-bit sample plane, row-major, `data.len() == width * height`.
+/// One 8-bit sample plane, row-major, `data.len() == width * height` (or empty: a plane
+/// without samples, see [`YuvFrame::sized`]).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct Plane {
     pub data: Vec<u8>,
@@ -45,6 +46,29 @@ impl YuvFrame {
             u: Plane::filled(cw, ch, 128),
             v: Plane::filled(cw, ch, 128),
         }
+    }
+
+    /// A picture of the given visible size without samples (empty planes): what frames decoded
+    /// for their motion vectors alone carry, where nothing reads the pixels.
+    pub fn sized(width: usize, height: usize) -> Self {
+        let (cw, ch) = (width.div_ceil(2), height.div_ceil(2));
+        let plane = |width, height| Plane {
+            data: Vec::new(),
+            width,
+            height,
+        };
+        YuvFrame {
+            y: plane(width, height),
+            u: plane(cw, ch),
+            v: plane(cw, ch),
+        }
+    }
+
+    /// Whether the planes hold their samples (false for [`YuvFrame::sized`] pictures).
+    pub fn has_samples(&self) -> bool {
+        self.y.data.len() == self.y.width * self.y.height
+            && self.u.data.len() == self.u.width * self.u.height
+            && self.v.data.len() == self.v.width * self.v.height
     }
 
     pub fn width(&self) -> usize {
@@ -118,5 +142,10 @@ mod tests {
         assert_eq!((f.u.width, f.u.height), (170, 126));
         assert_eq!(f.y.data.len(), 339 * 251);
         assert_eq!(f.y.at(338, 250), 128);
+        assert!(f.has_samples());
+        let s = YuvFrame::sized(339, 251);
+        assert_eq!((s.width(), s.height()), (339, 251));
+        assert_eq!((s.u.width, s.u.height), (170, 126));
+        assert!(!s.has_samples());
     }
 }

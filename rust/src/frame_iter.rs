@@ -92,7 +92,7 @@ impl<V: Deref<Target = Video>> FrameIter<V> {
 
 impl<V: Deref<Target = Video>> FrameIter<V> {
     /// Decode only what the motion vectors need: the frames' vectors are those of a full
-    /// decode, their pictures grey (see [`DecodeMode::Vectors`]).
+    /// decode, their pictures sized but without samples (see [`DecodeMode::Vectors`]).
     pub fn vectors_only(mut self) -> Self {
         if let Some(decoder) = self.decoder.as_mut() {
             decoder.set_mode(DecodeMode::Vectors);

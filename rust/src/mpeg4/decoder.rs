@@ -193,6 +193,12 @@ impl Decoder {
     /// afterwards: a P- or B-VOP decoded in full mode after one of them has no reference (a
     /// P-VOP is then reported damaged, as at a cut). Coefficients need no reference at all.
     pub fn set_mode(&mut self, mode: DecodeMode) {
+        if self.mode == DecodeMode::Vectors && mode != DecodeMode::Vectors {
+            // Vectors mode holds sample-less placeholders: no other mode may read or reuse them.
+            self.reference = None;
+            self.past = None;
+            self.current = None;
+        }
         self.mode = mode;
     }
 
@@ -238,6 +244,7 @@ impl Decoder {
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
         check_vop(&self.vol, header)?;
         self.texture.set_levels_only(self.mode.levels_only());
+        self.texture.set_parse_only(self.mode.parse_only());
         let b_times = match self.clock.vop(header, self.vol.time_increment_resolution) {
             // FFmpeg's times are ints: a B-VOP whose distances do not fit is dropped.
             VopTime::Between { trb, trd } => i32::try_from(trb).ok().zip(i32::try_from(trd).ok()),
@@ -277,20 +284,30 @@ impl Decoder {
             return Ok(Some(self.frame(header.coding_type, YuvFrame::default())));
         }
         let total = self.mb_width * self.mb_height;
+        // Vectors mode reads and writes no picture: sample-less placeholders stand for the
+        // current one and the references (their presence decides which B-VOPs are output).
+        let vectors = self.mode == DecodeMode::Vectors;
+        let placeholder = |mb_width, mb_height| {
+            if vectors {
+                Picture::empty()
+            } else {
+                Picture::grey(mb_width, mb_height)
+            }
+        };
         let mut cur = self
             .current
             .take()
-            .unwrap_or_else(|| Picture::grey(self.mb_width, self.mb_height));
+            .unwrap_or_else(|| placeholder(self.mb_width, self.mb_height));
         let is_p = header.coding_type != FrameType::I;
         if is_p && self.reference.is_none() {
             // A P-VOP without its reference (stream cut before an I-VOP): predict from grey and
             // report the whole frame as damaged.
-            self.reference = Some(Picture::grey(self.mb_width, self.mb_height));
+            self.reference = Some(placeholder(self.mb_width, self.mb_height));
             self.damaged_mbs = total;
         }
         let yuv = if self.mode == DecodeMode::Vectors {
             self.decode_mbs(vop, header, sprite, &mut Target::Skip);
-            YuvFrame::grey(self.width, self.height)
+            YuvFrame::sized(self.width, self.height)
         } else {
             let residual = self.mode != DecodeMode::Prediction;
             let mut target = Target::Pixels {
@@ -403,7 +420,7 @@ impl Decoder {
                 self.current = Some(cur);
                 yuv
             }
-            (None, None) => YuvFrame::grey(self.width, self.height),
+            (None, None) => YuvFrame::sized(self.width, self.height),
         };
         Some(self.b_frame(yuv, out.motion_vectors))
     }

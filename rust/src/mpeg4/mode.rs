@@ -23,7 +23,8 @@ pub enum DecodeMode {
     Prediction,
     /// Motion vectors and macroblock types only (CoViAR's MV representation): the texture is
     /// parsed, since it must be to find the next macroblock, but not dequantised, transformed
-    /// or predicted, and frames carry a grey picture. The references are kept as placeholders
+    /// or predicted, and frames carry a picture without samples (its size only,
+    /// [`crate::decoded::YuvFrame::sized`]). The references are kept as placeholders
     /// (their pixels are not decoded), so B-VOPs are output exactly where a full decode outputs
     /// them, with the same vectors.
     Vectors,
@@ -33,6 +34,12 @@ impl DecodeMode {
     /// Whether the texture decoder leaves quantised levels (dequantised later, if at all).
     pub fn levels_only(self) -> bool {
         matches!(self, DecodeMode::Coefficients | DecodeMode::Vectors)
+    }
+
+    /// Whether the texture decoder only reads the blocks' bits, leaving out intra prediction:
+    /// nothing reads the blocks in vectors mode.
+    pub fn parse_only(self) -> bool {
+        self == DecodeMode::Vectors
     }
 
     /// Whether the decoder keeps references after a VOP: the real pictures in full mode, fit to

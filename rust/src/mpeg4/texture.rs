@@ -103,6 +103,11 @@ pub struct TextureDecoder {
     /// Leave the quantised levels in the output blocks instead of dequantising them (decode
     /// modes that stop before the IDCT; [`Dequantiser`] finishes the job where wanted).
     levels_only: bool,
+    /// Read the bits only: no DC/AC prediction and no predictor storage (decode modes that
+    /// want neither pixels nor levels). Which bits an intra block takes never depends on the
+    /// prediction: the DC size VLC, the differential and the run/level events are read alike,
+    /// and the scan the prediction picks only places the levels.
+    parse_only: bool,
 }
 
 /// The inverse quantisation of one VOP, apart from the parsing: what turns the quantised levels
@@ -212,6 +217,7 @@ impl TextureDecoder {
             intra: tcoef_intra(),
             inter: tcoef_inter(),
             levels_only: false,
+            parse_only: false,
         }
     }
 
@@ -219,6 +225,36 @@ impl TextureDecoder {
     /// default): set per VOP by the decode mode.
     pub fn set_levels_only(&mut self, levels_only: bool) {
         self.levels_only = levels_only;
+    }
+
+    /// Only read the blocks' bits (`true`): intra blocks skip DC/AC prediction and leave their
+    /// output block unspecified. Set per VOP by the decode mode; off by default.
+    pub fn set_parse_only(&mut self, parse_only: bool) {
+        self.parse_only = parse_only;
+    }
+
+    /// Read past an intra block (parse-only mode): its DC differential when it has its own VLC
+    /// (`dc_vlc`, the luma or chroma one by `block`) and its run/level events from scan
+    /// position `pos` when `coded`.
+    fn skip_intra(
+        &self,
+        r: &mut BitReader,
+        (mb_x, mb_y, block): (usize, usize, usize),
+        dc_vlc: bool,
+        pos: usize,
+        coded: bool,
+        out: &mut [i16; 64],
+    ) -> std::result::Result<(), &'static str> {
+        if mb_x >= self.mb_width || mb_y >= self.mb_height || block > 5 {
+            return Err("intra block outside the VOP");
+        }
+        if dc_vlc {
+            read_dc_differential(r, block < 4)?;
+        }
+        if coded {
+            read_run_levels(r, self.intra, &ZIGZAG, pos, out, |level| level as i16)?;
+        }
+        Ok(())
     }
 
     /// Start a VOP: take the quantisation method and scan from the headers and forget every
@@ -463,6 +499,10 @@ impl TextureDecoder {
         coded: bool,
         out: &mut [i16; 64],
     ) -> std::result::Result<(), &'static str> {
+        if self.parse_only {
+            let pos = usize::from(use_dc_vlc);
+            return self.skip_intra(r, (mb_x, mb_y, block), use_dc_vlc, pos, coded, out);
+        }
         let qscale = qscale.clamp(1, 31);
         let setup = self.intra_setup(mb_x, mb_y, block, qscale)?;
         *out = [0; 64];
@@ -496,6 +536,10 @@ impl TextureDecoder {
         block: usize,
         qscale: u8,
     ) -> std::result::Result<(), &'static str> {
+        if self.parse_only {
+            let mut unused = [0; 64];
+            return self.skip_intra(r, (mb_x, mb_y, block), true, 0, false, &mut unused);
+        }
         let qscale = qscale.clamp(1, 31);
         let setup = self.intra_setup(mb_x, mb_y, block, qscale)?;
         let level = read_dc_differential(r, block < 4)? + setup.pred_dc;
@@ -520,6 +564,11 @@ impl TextureDecoder {
         coded: bool,
         out: &mut [i16; 64],
     ) -> std::result::Result<(), &'static str> {
+        if self.parse_only {
+            // The DC was read by `decode_intra_dc`.
+            let pos = usize::from(use_dc_vlc);
+            return self.skip_intra(r, (mb_x, mb_y, block), false, pos, coded, out);
+        }
         let qscale = qscale.clamp(1, 31);
         let mut setup = self.intra_setup(mb_x, mb_y, block, qscale)?;
         *out = [0; 64];
@@ -1079,6 +1128,88 @@ mod tests {
                 };
                 if flags & 32 != 0 {
                     t.mark_inter(mb_x, mb_y);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn parse_only_reads_the_same_bits_as_a_full_decode() {
+        // Streams of intra blocks (valid ones, then noise) read by a predicting decoder and a
+        // parse-only one: every call must end at the same bit with the same outcome, whatever
+        // the prediction picked (scan, DC direction).
+        let mut state = 0x2545_F491_4F6C_DD1Du64;
+        let mut next = move || {
+            state ^= state << 13;
+            state ^= state >> 7;
+            state ^= state << 17;
+            state
+        };
+        for mpeg_quant in [false, true] {
+            for round in 0..400 {
+                let mut w = BitWriter::default();
+                let mut calls = Vec::new();
+                for k in 0..18usize {
+                    let (mb_x, mb_y, block) = ((k / 6) % 3, k / 12, k % 6);
+                    let v = next();
+                    let (use_dc_vlc, ac_pred, coded) = (v & 1 != 0, v & 2 != 0, v & 4 != 0);
+                    let partitioned = v & 8 != 0 && use_dc_vlc;
+                    if use_dc_vlc {
+                        dc(&mut w, block < 4, (v >> 8) as i32 % 300);
+                    }
+                    if coded {
+                        let events = 1 + (v >> 20) as usize % 5;
+                        for e in 0..events {
+                            let ev = next();
+                            let level = 1 + (ev % 2) as i32;
+                            let level = if ev & 4 != 0 { -level } else { level };
+                            coef(&mut w, true, e + 1 == events, (ev >> 3) as usize % 4, level);
+                        }
+                    }
+                    calls.push((
+                        mb_x,
+                        mb_y,
+                        block,
+                        (v >> 32) as u8 % 32,
+                        use_dc_vlc,
+                        ac_pred,
+                        coded,
+                        partitioned,
+                    ));
+                }
+                let mut data = reader(&mut w);
+                if round % 2 == 1 {
+                    // Noise from some byte on: the outcomes must still agree.
+                    let from = (next() as usize) % data.len().max(1);
+                    for b in &mut data[from..] {
+                        *b = next() as u8;
+                    }
+                }
+                let (mut full, mut parse) = (decoder(mpeg_quant), decoder(mpeg_quant));
+                parse.set_levels_only(true);
+                parse.set_parse_only(true);
+                let (mut rf, mut rp) = (BitReader::new(&data), BitReader::new(&data));
+                let (mut of, mut op) = ([0i16; 64], [0i16; 64]);
+                for (i, &(x, y, b, q, dcv, acp, coded, part)) in calls.iter().enumerate() {
+                    let (a, c) = if part {
+                        let a = full.decode_intra_dc(&mut rf, x, y, b, q).and_then(|()| {
+                            full.decode_intra_ac(&mut rf, x, y, b, q, dcv, acp, coded, &mut of)
+                        });
+                        let c = parse.decode_intra_dc(&mut rp, x, y, b, q).and_then(|()| {
+                            parse.decode_intra_ac(&mut rp, x, y, b, q, dcv, acp, coded, &mut op)
+                        });
+                        (a, c)
+                    } else {
+                        (
+                            full.decode_intra_block(&mut rf, x, y, b, q, dcv, acp, coded, &mut of),
+                            parse.decode_intra_block(&mut rp, x, y, b, q, dcv, acp, coded, &mut op),
+                        )
+                    };
+                    assert_eq!(a, c, "round {round} call {i}");
+                    assert_eq!(rf.position(), rp.position(), "round {round} call {i}");
+                    if a.is_err() {
+                        break;
+                    }
                 }
             }
         }

@@ -182,6 +182,12 @@ impl GopWalker {
                 self.height
             )));
         }
+        let reads_pixels = self.keep_iframe || self.keep_anchor || out.residual.is_some();
+        if reads_pixels && !yuv.has_samples() {
+            return Err(Error::InvalidArgument(
+                "repr: a frame decoded for its vectors alone has no pixels to represent".into(),
+            ));
+        }
         let first = self.position == 0;
         if first != (frame_type == FrameType::I) {
             return Err(Error::InvalidArgument(format!(
@@ -481,6 +487,12 @@ where
         }
         if !pictures.is_empty() {
             let yuv = &frame.yuv;
+            if !yuv.has_samples() {
+                return Err(Error::InvalidArgument(format!(
+                    "repr: frame {} was decoded for its vectors alone and has no pixels",
+                    frame.index
+                )));
+            }
             let rgb = yuv_to_rgb(&yuv.y, &yuv.u, &yuv.v, options.bgr);
             for out in pictures {
                 out.copy_from_slice(&rgb);
