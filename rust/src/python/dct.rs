@@ -4,28 +4,18 @@
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use numpy::ndarray::{Array, ArrayView, Dimension, IntoDimension, Ix2, Ix3, Ix4};
-use numpy::{Element, IntoPyArray, PyArray};
+use numpy::ndarray::{ArrayView, Dimension, Ix2, Ix3, Ix4};
+use numpy::PyArray;
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 use super::errors::to_pyerr;
+use super::to_numpy;
 use super::video::PyVideo;
 use crate::dct::{self as core_dct, BATCH_CHANNELS};
 use crate::mpeg4::coefficients::{self, Coefficients};
 use crate::repr::batch::BatchError;
 use crate::video::Video;
-
-/// A Rust buffer as an n-d numpy array without a copy (its base owns the Rust `Vec`).
-fn to_numpy<'py, T: Element, D: Dimension>(
-    py: Python<'py>,
-    shape: impl IntoDimension<Dim = D>,
-    data: Vec<T>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let array = Array::from_shape_vec(shape, data)
-        .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
-    Ok(array.into_pyarray(py).into_any())
-}
 
 /// Owner of one frame's six coefficient and level buffers behind their numpy arrays: when
 /// Python drops the last of them, the buffers go back to [`coefficients::recycle`] for the next

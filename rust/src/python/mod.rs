@@ -2,6 +2,9 @@
 //! maps errors to pkdkit's exception classes and hands buffers to numpy without copying.
 //! No parsing or numerics live here. One file per core module it binds.
 
+use numpy::ndarray::{Array, Dimension, IntoDimension};
+use numpy::{Element, IntoPyArray};
+use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 
 mod colour;
@@ -21,4 +24,15 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     representations::register(m)?;
     dct::register(m)?;
     Ok(())
+}
+
+/// A Rust buffer as an n-d numpy array without a copy (its base owns the Rust `Vec`).
+fn to_numpy<'py, T: Element, D: Dimension>(
+    py: Python<'py>,
+    shape: impl IntoDimension<Dim = D>,
+    data: Vec<T>,
+) -> PyResult<Bound<'py, PyAny>> {
+    let array = Array::from_shape_vec(shape, data)
+        .map_err(|e| PyValueError::new_err(format!("output shape: {e}")))?;
+    Ok(array.into_pyarray(py).into_any())
 }

@@ -1,8 +1,8 @@
 //! Bindings of `repr`: CoViAR's representations (I-frames, motion vectors, residuals).
 //! Converts arguments, runs the core with the GIL released, hands the Rust buffers to numpy.
 
-use numpy::ndarray::{Array, Dimension, IntoDimension, Ix3, Ix4};
-use numpy::{Element, IntoPyArray, PyReadonlyArray2};
+use numpy::ndarray::{Ix3, Ix4};
+use numpy::{Element, PyReadonlyArray2};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyTuple};
@@ -10,6 +10,7 @@ use pyo3::types::{PyDict, PyTuple};
 use std::path::PathBuf;
 
 use super::errors::to_pyerr;
+use super::to_numpy;
 use super::video::PyVideo;
 use crate::decoded::DecodedFrame;
 use crate::repr::batch::{self, BatchData, BatchError};
@@ -23,17 +24,6 @@ type Planes<'py> = (
     PyReadonlyArray2<'py, u8>,
     PyReadonlyArray2<'py, u8>,
 );
-
-/// A Rust buffer as an n-d numpy array that owns nothing: its base is the Rust owner.
-fn to_numpy<'py, T: Element, D: Dimension>(
-    py: Python<'py>,
-    shape: impl IntoDimension<Dim = D>,
-    data: Vec<T>,
-) -> PyResult<Bound<'py, PyAny>> {
-    let array = Array::from_shape_vec(shape, data)
-        .map_err(|e| PyValueError::new_err(format!("repr: output shape: {e}")))?;
-    Ok(array.into_pyarray(py).into_any())
-}
 
 fn plane_vec(plane: &PyReadonlyArray2<'_, u8>) -> Vec<u8> {
     // as_array() also accepts non-contiguous views; iter() walks them in logical order.
