@@ -13,10 +13,13 @@
 //! coded stay zero.
 //!
 //! The six `i16` arrays of a VOP are half a megabyte at 352x256: fresh from the allocator every
-//! frame they cost more in page faults than the parsing that fills them. [`recycle`] keeps
-//! buffers that callers are done with for the next VOP, and they are not zeroed up front:
-//! [`Coefficients::store`] writes every block of a macroblock (zeros where not coded) and
-//! [`Coefficients::finish`] zeroes the macroblocks that were never stored.
+//! frame they cost more in page faults than the parsing that fills them, and rewriting every
+//! block of them every frame costs as much as the parsing of a sparse stream (most blocks of a
+//! B-frame or a q 4 P-frame are not coded). So buffers that callers are done with go back to a
+//! pool ([`recycle`], [`Recyclable`]) with a map of the blocks their frame wrote: the next
+//! record writes its coded blocks over them, zeroes those of its not-coded blocks that the map
+//! marks, and leaves every other block alone; [`Coefficients::finish`] zeroes the marked blocks
+//! of macroblocks the VOP never reached.
 #![forbid(unsafe_code)]
 
 use std::sync::Mutex;
@@ -36,35 +39,110 @@ pub mod block_type {
     pub const CONCEALED: u8 = 3;
 }
 
-/// Buffers handed back by [`recycle`], reused by the next [`Coefficients::new`].
-static SPARE: Mutex<Vec<Vec<i16>>> = Mutex::new(Vec::new());
-/// At most this many bytes wait in [`SPARE`]: a few GOPs' worth at 340x256, a few frames at 1080p.
-const SPARE_BYTES: usize = 64 << 20;
+/// The six buffers of one VOP's record (Y, U, V coefficients, then Y, U, V levels) for a
+/// `mb_width x mb_height` picture, and per macroblock the blocks written since they were last
+/// zero (bit `i` for block `i`, as in [`Coefficients::store`]): every other block is all zeros.
+#[derive(Debug)]
+pub struct Recyclable {
+    planes: [Vec<i16>; 6],
+    mb_width: usize,
+    mb_height: usize,
+    written: Vec<u8>,
+}
 
-/// A buffer of `len` values: a recycled one when one is large enough, its values stale until
-/// written (see the module documentation), else fresh zeros.
-fn buffer(len: usize) -> Vec<i16> {
-    let reused = SPARE.lock().ok().and_then(|mut spare| {
-        let at = spare.iter().rposition(|v| v.capacity() >= len)?;
-        Some(spare.swap_remove(at))
-    });
-    match reused {
-        Some(mut buf) => {
-            buf.truncate(len);
-            buf.resize(len, 0);
-            buf
+impl Recyclable {
+    /// The six buffers, in the order of [`Coefficients::into_recyclable`].
+    pub fn planes(&self) -> &[Vec<i16>; 6] {
+        &self.planes
+    }
+
+    /// Buffers for a `mb_width x mb_height` picture: kept as they are when the size is the
+    /// same (their `written` map says which blocks may be non-zero), all zeros otherwise.
+    fn resized(mut self, mb_width: usize, mb_height: usize) -> Self {
+        if (self.mb_width, self.mb_height) != (mb_width, mb_height) {
+            for (buf, len) in self.planes.iter_mut().zip(plane_lens(mb_width, mb_height)) {
+                buf.clear();
+                buf.resize(len, 0);
+            }
+            self.written.clear();
+            self.written.resize(mb_width * mb_height, 0);
+            (self.mb_width, self.mb_height) = (mb_width, mb_height);
         }
-        None => vec![0; len],
+        self
+    }
+
+    fn bytes(&self) -> usize {
+        self.planes.iter().map(|v| v.capacity()).sum::<usize>() * std::mem::size_of::<i16>()
     }
 }
 
-/// Hand a coefficient or level buffer back for reuse by later VOPs (dropped when enough wait).
-pub fn recycle(buf: Vec<i16>) {
+/// Records handed back by [`recycle`], reused by the next [`Coefficients::new`].
+static SPARE: Mutex<Vec<Recyclable>> = Mutex::new(Vec::new());
+/// At most this many bytes wait in [`SPARE`]: a few GOPs' worth at 340x256, a few frames at 1080p.
+const SPARE_BYTES: usize = 64 << 20;
+
+/// Lengths of the six buffers of a `mb_width x mb_height` picture.
+fn plane_lens(mb_width: usize, mb_height: usize) -> [usize; 6] {
+    let mbs = mb_width * mb_height;
+    [
+        mbs * 4 * 64,
+        mbs * 64,
+        mbs * 64,
+        mbs * 4 * 64,
+        mbs * 64,
+        mbs * 64,
+    ]
+}
+
+/// Buffers for a `mb_width x mb_height` picture: a recycled set of that size when one waits
+/// (its non-zero blocks marked in `written`), else one large enough (zeroed), else fresh zeros.
+fn reusable(mb_width: usize, mb_height: usize) -> Recyclable {
+    let lens = plane_lens(mb_width, mb_height);
+    let reused = SPARE.lock().ok().and_then(|mut spare| {
+        let same = |r: &Recyclable| (r.mb_width, r.mb_height) == (mb_width, mb_height);
+        let fits = |r: &Recyclable| r.planes.iter().zip(lens).all(|(v, n)| v.capacity() >= n);
+        let at = spare
+            .iter()
+            .rposition(same)
+            .or_else(|| spare.iter().rposition(fits))?;
+        Some(spare.swap_remove(at))
+    });
+    match reused {
+        Some(set) => set.resized(mb_width, mb_height),
+        None => Recyclable {
+            planes: lens.map(|n| vec![0; n]),
+            mb_width,
+            mb_height,
+            written: vec![0; mb_width * mb_height],
+        },
+    }
+}
+
+/// Hand a record's buffers back for reuse by later VOPs (dropped when enough wait).
+pub fn recycle(set: Recyclable) {
     if let Ok(mut spare) = SPARE.lock() {
-        let held: usize = spare.iter().map(|v| v.capacity()).sum();
-        if (held + buf.capacity()) * std::mem::size_of::<i16>() <= SPARE_BYTES {
-            spare.push(buf);
+        let held: usize = spare.iter().map(Recyclable::bytes).sum();
+        if held + set.bytes() <= SPARE_BYTES {
+            spare.push(set);
         }
+    }
+}
+
+/// A coded block pattern (bit `5 - i` for block `i`) as a block mask (bit `i` for block `i`).
+#[inline]
+fn reverse6(cbp: u8) -> u8 {
+    (cbp.reverse_bits() >> 2) & 63
+}
+
+/// Where block `i` (0..=3 luma, 4 Cb, 5 Cr) of macroblock (`mb_x`, `mb_y`) starts in its
+/// plane's arrays, and which plane (0 Y, 1 U, 2 V), in a picture `mb_width` macroblocks wide.
+#[inline]
+fn block_at(mb_width: usize, mb_x: usize, mb_y: usize, i: usize) -> (usize, usize) {
+    if i < 4 {
+        let (row, col) = (2 * mb_y + (i >> 1), 2 * mb_x + (i & 1));
+        (0, (row * 2 * mb_width + col) * 64)
+    } else {
+        (i - 3, (mb_y * mb_width + mb_x) * 64)
     }
 }
 
@@ -91,8 +169,9 @@ pub struct Coefficients {
     /// `(mb_height, mb_width)`: 1 where the macroblock's luma blocks are field blocks (see the
     /// module documentation), else 0.
     pub field_dct: Vec<u8>,
-    /// Per macroblock: stored (or concealed) since [`Coefficients::new`]; the others' blocks are
-    /// zeroed by [`Coefficients::finish`].
+    /// Per macroblock, the blocks that may be non-zero (see [`Recyclable`]).
+    written: Vec<u8>,
+    /// Per macroblock: stored (or concealed) since [`Coefficients::new`].
     stored: Vec<bool>,
     dequant: Dequantiser,
 }
@@ -107,74 +186,81 @@ impl Coefficients {
         dequant: Dequantiser,
     ) -> Self {
         let mbs = mb_width * mb_height;
+        let Recyclable {
+            planes: [y, u, v, y_levels, u_levels, v_levels],
+            written,
+            ..
+        } = reusable(mb_width, mb_height);
         Coefficients {
             frame_type,
             mb_width,
             mb_height,
-            y: buffer(mbs * 4 * 64),
-            u: buffer(mbs * 64),
-            v: buffer(mbs * 64),
-            y_levels: buffer(mbs * 4 * 64),
-            u_levels: buffer(mbs * 64),
-            v_levels: buffer(mbs * 64),
+            y,
+            u,
+            v,
+            y_levels,
+            u_levels,
+            v_levels,
             block_types: vec![block_type::NOT_CODED; mbs * 6],
             qscale: vec![0; mbs],
             field_dct: vec![0; mbs],
+            written,
             stored: vec![false; mbs],
             dequant,
         }
     }
 
-    /// Zero the blocks of every macroblock that was neither stored nor concealed (none of a
-    /// VOP decoded to its end): after this every value is defined. The decoder runs it before
-    /// handing the record out.
+    /// Zero the written blocks of every macroblock that was neither stored nor concealed (none
+    /// of a VOP decoded to its end): after this every value is defined. The decoder runs it
+    /// before handing the record out.
     pub fn finish(&mut self) {
         for mb in 0..self.stored.len() {
-            if self.stored[mb] {
-                continue;
+            if !self.stored[mb] && self.written[mb] != 0 {
+                self.clear(mb, self.written[mb]);
             }
-            let (mb_x, mb_y) = (mb % self.mb_width, mb / self.mb_width);
-            for i in 0..6 {
-                let (plane, at) = self.block_at(mb_x, mb_y, i);
-                let (coefs, kept) = match plane {
-                    0 => (&mut self.y, &mut self.y_levels),
-                    1 => (&mut self.u, &mut self.u_levels),
-                    _ => (&mut self.v, &mut self.v_levels),
-                };
-                for buf in [coefs, kept] {
-                    if let Some(block) = buf.get_mut(at..at + 64) {
-                        block.fill(0);
-                    }
+        }
+        self.stored.fill(true);
+    }
+
+    /// Zero blocks `bits` (bit `i` for block `i`) of macroblock `mb`, values and levels.
+    fn clear(&mut self, mb: usize, bits: u8) {
+        for i in (0..6).filter(|i| bits & (1 << i) != 0) {
+            let (plane, at) = block_at(self.mb_width, mb % self.mb_width, mb / self.mb_width, i);
+            let (coefs, kept) = match plane {
+                0 => (&mut self.y, &mut self.y_levels),
+                1 => (&mut self.u, &mut self.u_levels),
+                _ => (&mut self.v, &mut self.v_levels),
+            };
+            for buf in [coefs, kept] {
+                if let Some(block) = buf.get_mut(at..at + 64) {
+                    block.fill(0);
                 }
             }
-            self.stored[mb] = true;
+        }
+        self.written[mb] &= !bits;
+    }
+
+    /// The six buffers (Y, U, V coefficients, Y, U, V levels) with what [`recycle`] needs to
+    /// reuse them; the other fields are dropped.
+    pub fn into_recyclable(self) -> Recyclable {
+        Recyclable {
+            planes: [
+                self.y,
+                self.u,
+                self.v,
+                self.y_levels,
+                self.u_levels,
+                self.v_levels,
+            ],
+            mb_width: self.mb_width,
+            mb_height: self.mb_height,
+            written: self.written,
         }
     }
 
     /// Give the six coefficient and level buffers back for reuse ([`recycle`]).
     pub fn recycle(self) {
-        for buf in [
-            self.y,
-            self.u,
-            self.v,
-            self.y_levels,
-            self.u_levels,
-            self.v_levels,
-        ] {
-            recycle(buf);
-        }
-    }
-
-    /// Where block `i` (0..=3 luma, 4 Cb, 5 Cr) of macroblock (`mb_x`, `mb_y`) starts in its
-    /// plane's arrays, and which plane (0 Y, 1 U, 2 V).
-    #[inline]
-    fn block_at(&self, mb_x: usize, mb_y: usize, i: usize) -> (usize, usize) {
-        if i < 4 {
-            let (row, col) = (2 * mb_y + (i >> 1), 2 * mb_x + (i & 1));
-            (0, (row * 2 * self.mb_width + col) * 64)
-        } else {
-            (i - 3, (mb_y * self.mb_width + mb_x) * 64)
-        }
+        recycle(self.into_recyclable());
     }
 
     /// Record macroblock (`mb_x`, `mb_y`): `levels` holds the quantised levels of its six
@@ -194,14 +280,35 @@ impl Coefficients {
         let mb = mb_y * self.mb_width + mb_x;
         self.qscale[mb] = qscale;
         self.stored[mb] = true;
-        for (i, block_levels) in levels.iter().enumerate() {
-            let coded = intra || cbp & (32 >> i) != 0;
-            self.block_types[mb * 6 + i] = match (coded, intra) {
-                (false, _) => block_type::NOT_CODED,
-                (true, true) => block_type::INTRA,
-                (true, false) => block_type::INTER,
+        let coded = if intra { 63 } else { cbp & 63 };
+        // Blocks without texture are zero: only the ones still holding an older frame's values
+        // (or this VOP's, for a macroblock decoded twice) need writing.
+        let stale = self.written[mb] & !reverse6(coded);
+        if stale != 0 {
+            self.clear(mb, stale);
+        }
+        let types = &mut self.block_types[mb * 6..mb * 6 + 6];
+        if coded == 0 {
+            types.fill(block_type::NOT_CODED);
+            return;
+        }
+        let kind = if intra {
+            block_type::INTRA
+        } else {
+            block_type::INTER
+        };
+        for (i, t) in types.iter_mut().enumerate() {
+            *t = if coded & (32 >> i) != 0 {
+                kind
+            } else {
+                block_type::NOT_CODED
             };
-            let (plane, at) = self.block_at(mb_x, mb_y, i);
+        }
+        for (i, block_levels) in levels.iter().enumerate() {
+            if coded & (32 >> i) == 0 {
+                continue;
+            }
+            let (plane, at) = block_at(self.mb_width, mb_x, mb_y, i);
             let (coefs, kept) = match plane {
                 0 => (&mut self.y, &mut self.y_levels),
                 1 => (&mut self.u, &mut self.u_levels),
@@ -212,11 +319,7 @@ impl Coefficients {
             let (Some(out), Some(kept)) = (out, kept.get_mut(at..at + 64)) else {
                 continue;
             };
-            if !coded {
-                out.fill(0);
-                kept.fill(0);
-                continue;
-            }
+            self.written[mb] |= 1 << i;
             kept.copy_from_slice(block_levels);
             if intra {
                 self.dequant.intra(block_levels, i, qscale, out);
@@ -305,22 +408,62 @@ mod tests {
     }
 
     #[test]
-    fn recycled_buffers_are_zero_once_finished() {
-        let mut c = Coefficients::new(FrameType::I, 2, 1, dequantiser(false));
+    fn recycled_buffers_are_zero_where_not_coded() {
+        let all_zero = |d: &Coefficients| {
+            [&d.y, &d.u, &d.v, &d.y_levels, &d.u_levels, &d.v_levels]
+                .iter()
+                .all(|p| p.iter().all(|&v| v == 0))
+        };
         let mut levels = [[0i16; 64]; 6];
-        levels[0][0] = 5;
-        c.store(&levels, 0, true, 3, 0, 0);
-        assert!(c.y.iter().any(|&v| v != 0));
+        for (i, block) in levels.iter_mut().enumerate() {
+            block[i * 9] = 5 + i as i16;
+        }
+        let written = |mbw: usize, mbh: usize| {
+            let mut c = Coefficients::new(FrameType::I, mbw, mbh, dequantiser(false));
+            for mb in 0..mbw * mbh {
+                c.store(&levels, 0, true, 3, mb % mbw, mb / mbw);
+            }
+            c.finish();
+            assert!(!all_zero(&c));
+            c
+        };
+        let mut c = written(2, 1);
+        // A macroblock stored again without texture (decoded twice) is zero again.
+        c.store(&levels, 0b100001, false, 3, 1, 0);
+        c.store(&levels, 0, false, 3, 1, 0);
+        assert!(c.y[2 * 64..4 * 64].iter().all(|&v| v == 0));
+        assert!(c.v[64..].iter().all(|&v| v == 0));
         c.recycle();
-        for _ in 0..3 {
-            let mut d = Coefficients::new(FrameType::P, 2, 1, dequantiser(false));
+        // Buffers of a written frame: not-coded blocks are zeroed as they are stored, the
+        // macroblocks never stored by finish(); coded blocks are written whole.
+        for _ in 0..4 {
+            written(2, 1).recycle();
+        }
+        for (mbw, mbh) in [(2, 1), (2, 1), (1, 1), (3, 2), (2, 1)] {
+            let mut d = Coefficients::new(FrameType::P, mbw, mbh, dequantiser(false));
+            let lens = (d.y.len(), d.u.len(), d.v_levels.len());
+            assert_eq!(lens, (mbw * mbh * 4 * 64, mbw * mbh * 64, mbw * mbh * 64));
+            d.store(&levels, 0, false, 2, 0, 0);
+            let mb0: Vec<usize> = (0..4).map(|i| block_at(mbw, 0, 0, i).1).collect();
+            assert!(mb0
+                .iter()
+                .all(|&at| d.y[at..at + 64].iter().all(|&v| v == 0)));
+            assert!(d.u[..64].iter().chain(&d.v_levels[..64]).all(|&v| v == 0));
+            d.store(&levels, 0b000100, false, 2, mbw - 1, mbh - 1);
             d.finish();
-            assert_eq!(
-                (d.y.len(), d.u.len(), d.v_levels.len()),
-                (2 * 4 * 64, 2 * 64, 2 * 64)
-            );
-            assert!(d.y.iter().chain(&d.y_levels).chain(&d.u).all(|&v| v == 0));
+            let nonzero: usize = [&d.y, &d.y_levels, &d.u, &d.u_levels, &d.v, &d.v_levels]
+                .iter()
+                .map(|p| p.iter().filter(|&&v| v != 0).count())
+                .sum();
+            // One coded block (Y3 of the last macroblock), one value, as coefficient and level.
+            assert_eq!(nonzero, 2, "{mbw}x{mbh}");
+            d.conceal(0, 0);
             d.recycle();
+        }
+        for (mbw, mbh) in [(2, 1), (3, 2)] {
+            let mut d = Coefficients::new(FrameType::P, mbw, mbh, dequantiser(false));
+            d.finish();
+            assert!(all_zero(&d), "{mbw}x{mbh}");
         }
     }
 

@@ -13,7 +13,7 @@ use super::errors::to_pyerr;
 use super::to_numpy;
 use super::video::PyVideo;
 use crate::dct::{self as core_dct, BATCH_CHANNELS};
-use crate::mpeg4::coefficients::{self, Coefficients};
+use crate::mpeg4::coefficients::{self, Coefficients, Recyclable};
 use crate::repr::batch::BatchError;
 use crate::video::Video;
 
@@ -22,25 +22,25 @@ use crate::video::Video;
 /// frame instead of the allocator (fresh pages every frame cost more than the parsing).
 #[pyclass(frozen, module = "pkdkit._core")]
 struct CoefficientBuffers {
-    planes: [Vec<i16>; 6],
+    set: Option<Recyclable>,
 }
 
 impl Drop for CoefficientBuffers {
     fn drop(&mut self) {
-        for buf in &mut self.planes {
-            coefficients::recycle(std::mem::take(buf));
+        if let Some(set) = self.set.take() {
+            coefficients::recycle(set);
         }
     }
 }
 
-/// Six recyclable `i16` buffers as numpy arrays of `shapes` without a copy, all six with one
-/// owner as their base.
+/// The six recyclable `i16` buffers of `set` as numpy arrays of `shapes` without a copy, all
+/// six with one owner as their base.
 fn recyclable_numpy<'py>(
     py: Python<'py>,
     shapes: [Ix4; 6],
-    planes: [Vec<i16>; 6],
+    set: Recyclable,
 ) -> PyResult<Vec<Bound<'py, PyAny>>> {
-    for (shape, buf) in shapes.iter().zip(&planes) {
+    for (shape, buf) in shapes.iter().zip(set.planes()) {
         if shape.size() != buf.len() {
             return Err(PyValueError::new_err(format!(
                 "dct: {} values for shape {:?}",
@@ -49,9 +49,11 @@ fn recyclable_numpy<'py>(
             )));
         }
     }
-    let owner = Bound::new(py, CoefficientBuffers { planes })?;
+    let owner = Bound::new(py, CoefficientBuffers { set: Some(set) })?;
+    let planes = owner.get().set.as_ref().map(Recyclable::planes);
+    let planes = planes.ok_or_else(|| PyValueError::new_err("dct: buffers already recycled"))?;
     let mut arrays = Vec::with_capacity(6);
-    for (shape, buf) in shapes.into_iter().zip(&owner.get().planes) {
+    for (shape, buf) in shapes.into_iter().zip(planes) {
         let view = ArrayView::from_shape(shape, buf)
             .map_err(|e| PyValueError::new_err(format!("dct: output shape: {e}")))?;
         // SAFETY: the array points into a buffer of `owner` and holds `owner` as its base, so
@@ -148,16 +150,17 @@ fn dct_frames(video: &Bound<'_, PyVideo>) -> PyResult<PyDctStream> {
 }
 
 /// One frame's coefficients as the `dct` tuple, every array handed over without a copy.
-fn frame_tuple(py: Python<'_>, c: Coefficients) -> PyResult<DctTuple<'_>> {
+fn frame_tuple(py: Python<'_>, mut c: Coefficients) -> PyResult<DctTuple<'_>> {
     let (mw, mh) = (c.mb_width, c.mb_height);
     let luma = Ix4(2 * mh, 2 * mw, 8, 8);
     let chroma = Ix4(mh, mw, 8, 8);
     let field_dct = c.field_dct.iter().map(|&f| f != 0).collect();
     let letter = c.frame_type.letter().to_string();
     let shapes = [luma, chroma, chroma, luma, chroma, chroma];
-    let planes = [c.y, c.u, c.v, c.y_levels, c.u_levels, c.v_levels];
+    let block_types = std::mem::take(&mut c.block_types);
+    let qscale = std::mem::take(&mut c.qscale);
     let [y, u, v, y_levels, u_levels, v_levels]: [Bound<'_, PyAny>; 6] =
-        recyclable_numpy(py, shapes, planes)?
+        recyclable_numpy(py, shapes, c.into_recyclable())?
             .try_into()
             .map_err(|_| PyValueError::new_err("dct: six planes expected"))?;
     Ok((
@@ -168,8 +171,8 @@ fn frame_tuple(py: Python<'_>, c: Coefficients) -> PyResult<DctTuple<'_>> {
         y_levels,
         u_levels,
         v_levels,
-        to_numpy::<u8, Ix3>(py, (mh, mw, 6), c.block_types)?,
-        to_numpy::<u8, Ix2>(py, (mh, mw), c.qscale)?,
+        to_numpy::<u8, Ix3>(py, (mh, mw, 6), block_types)?,
+        to_numpy::<u8, Ix2>(py, (mh, mw), qscale)?,
         to_numpy::<bool, Ix2>(py, (mh, mw), field_dct)?,
     ))
 }
