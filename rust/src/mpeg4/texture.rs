@@ -155,32 +155,35 @@ impl Dequantiser {
     /// Coefficients of a coded inter block from its levels at quantiser `qscale`.
     pub fn inter(&self, levels: &[i16; 64], qscale: u8, out: &mut [i16; 64]) {
         let qscale = qscale.clamp(1, 31);
-        *out = *levels;
         if self.mpeg_quant {
+            *out = *levels;
             dequant_mpeg_inter(out, &self.inter_matrix, qscale);
-            return;
-        }
-        if self.reversible {
+        } else if self.reversible {
             // FFmpeg does not clamp reversible-escape levels (the 16-bit store wraps).
             let (qmul, qadd) = (2 * i32::from(qscale), (i32::from(qscale) - 1) | 1);
-            for v in out.iter_mut() {
-                let level = i32::from(*v);
+            for (v, &level) in out.iter_mut().zip(levels) {
+                let level = i32::from(level);
                 *v = (level * qmul + level.signum() * qadd) as i16;
             }
-            return;
+        } else {
+            dequant_h263_inter(levels, qscale, out);
         }
-        // As while parsing, the result is clamped to -2048..=2047. Levels beyond 2048 / qmul + 1
-        // land outside it whatever they are, so clamping them first keeps every product inside
-        // 16 bits: the loop is branch-free 16-bit arithmetic, which vectorises.
-        let qmul = 2 * i16::from(qscale);
-        let qadd = (i16::from(qscale) - 1) | 1;
-        let bound = 2048 / qmul + 1;
-        for v in out.iter_mut() {
-            let level = (*v).clamp(-bound, bound);
-            // signum() with shifts only (its comparisons stay scalar): -1, 0 or 1.
-            let sign = (level >> 15) | ((-level >> 15) & 1);
-            *v = (level * qmul + sign * qadd).clamp(-2048, 2047);
-        }
+    }
+}
+
+/// H.263 inter dequantisation of a block's levels into `out`, `F = L * 2QP + sign(L) * ((QP-1)|1)`.
+/// As while parsing, the result is clamped to -2048..=2047. Levels beyond 2048 / qmul + 1 land
+/// outside it whatever they are, so clamping them first keeps every product inside 16 bits: the
+/// loop is branch-free 16-bit arithmetic, which vectorises.
+fn dequant_h263_inter(levels: &[i16; 64], qscale: u8, out: &mut [i16; 64]) {
+    let qmul = 2 * i16::from(qscale);
+    let qadd = (i16::from(qscale) - 1) | 1;
+    let bound = 2048 / qmul + 1;
+    for (v, &level) in out.iter_mut().zip(levels) {
+        let level = level.clamp(-bound, bound);
+        // signum() with shifts only (its comparisons stay scalar): -1, 0 or 1.
+        let sign = (level >> 15) | ((-level >> 15) & 1);
+        *v = (level * qmul + sign * qadd).clamp(-2048, 2047);
     }
 }
 
