@@ -616,7 +616,9 @@ mod timing {
             decoder.set_mode(DecodeMode::Coefficients);
             for k in 0..video.vops.len() {
                 video.decode_vop(&mut decoder, k).unwrap();
-                decoder.take_coefficients().map(Coefficients::recycle);
+                if let Some(c) = decoder.take_coefficients() {
+                    c.recycle();
+                }
             }
             let seq = t.elapsed();
             let t = std::time::Instant::now();
