@@ -159,6 +159,8 @@ struct BMb {
     export_four: bool,
     cbp: u8,
     blocks: [[i16; 64]; 6],
+    /// The coefficient mode's dequantised blocks (see `Macroblock::coefs`).
+    coefs: [[i16; 64]; 6],
     /// Interlaced: field DCT, and field vectors (then `fwd`/`bwd` are unused).
     field_dct: bool,
     field: Option<BFields>,
@@ -197,6 +199,7 @@ pub fn decode_bvop(
             export_four: false,
             cbp: 0,
             blocks: [[0; 64]; 6],
+            coefs: [[0; 64]; 6],
             field_dct: false,
             field: None,
         },
@@ -263,7 +266,7 @@ impl BPackets<'_, '_> {
                 reconstruct(cur, params, self.refs, self.qpel, mb, scratch, mb_x, mb_y);
             }
             Target::Coefficients(record) => {
-                record.store(&mb.blocks, mb.cbp, false, *qscale, mb_x, mb_y);
+                record.store(&mb.blocks, &mb.coefs, mb.cbp, false, *qscale, mb_x, mb_y);
                 if mb.field_dct {
                     record.mark_field_dct(mb_x, mb_y);
                 }
@@ -430,8 +433,7 @@ fn decode_mb(
     }
     for i in 0..6 {
         if mb.cbp & (32 >> i) != 0 {
-            mb.blocks[i].fill(0);
-            texture.decode_inter_block(r, *qscale, &mut mb.blocks[i])?;
+            texture.decode_inter_block(r, *qscale, &mut mb.blocks[i], &mut mb.coefs[i])?;
         }
     }
     texture.mark_inter(mb_x, mb_y);

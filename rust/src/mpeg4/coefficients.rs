@@ -264,10 +264,14 @@ impl Coefficients {
     }
 
     /// Record macroblock (`mb_x`, `mb_y`): `levels` holds the quantised levels of its six
-    /// blocks; `cbp` bit `5 - i` says block `i` has texture (every block of an intra MB does).
+    /// blocks, `inter_coefs` their coefficients when inter-coded (the texture decoder's
+    /// [`with_coefficients`](crate::mpeg4::texture::TextureDecoder::set_with_coefficients));
+    /// `cbp` bit `5 - i` says block `i` has texture (every block of an intra MB does).
+    #[allow(clippy::too_many_arguments)] // the macroblock as the parse leaves it, plain values
     pub fn store(
         &mut self,
         levels: &[[i16; 64]; 6],
+        inter_coefs: &[[i16; 64]; 6],
         cbp: u8,
         intra: bool,
         qscale: u8,
@@ -322,9 +326,10 @@ impl Coefficients {
             self.written[mb] |= 1 << i;
             kept.copy_from_slice(block_levels);
             if intra {
+                // AC prediction works on levels: these are dequantised once predicted.
                 self.dequant.intra(block_levels, i, qscale, out);
             } else {
-                self.dequant.inter(block_levels, qscale, out);
+                out.copy_from_slice(&inter_coefs[i]);
             }
         }
     }
@@ -342,7 +347,7 @@ impl Coefficients {
         if mb_x >= self.mb_width || mb_y >= self.mb_height {
             return;
         }
-        self.store(&[[0; 64]; 6], 0, false, 0, mb_x, mb_y);
+        self.store(&[[0; 64]; 6], &[[0; 64]; 6], 0, false, 0, mb_x, mb_y);
         let mb = mb_y * self.mb_width + mb_x;
         self.block_types[mb * 6..mb * 6 + 6].fill(block_type::CONCEALED);
         self.field_dct[mb] = 0;
@@ -354,6 +359,23 @@ mod tests {
     use super::*;
     use crate::mpeg4::tables::{chroma_dc_scaler, luma_dc_scaler};
     use crate::mpeg4::tables::{DEFAULT_INTER_MATRIX, DEFAULT_INTRA_MATRIX};
+
+    /// `c.store` with the inter blocks' coefficients the texture decoder would hand over.
+    fn store(
+        c: &mut Coefficients,
+        levels: &[[i16; 64]; 6],
+        cbp: u8,
+        intra: bool,
+        q: u8,
+        x: usize,
+        y: usize,
+    ) {
+        let mut coefs = [[0; 64]; 6];
+        for (block, out) in levels.iter().zip(&mut coefs) {
+            c.dequant.inter(block, q, out);
+        }
+        c.store(levels, &coefs, cbp, intra, q, x, y);
+    }
 
     fn dequantiser(mpeg_quant: bool) -> Dequantiser {
         Dequantiser {
@@ -371,7 +393,7 @@ mod tests {
         levels[1][5] = 2; // Y1 (top right) of the MB
         levels[4][0] = -1; // Cb
         levels[0][0] = 7; // Y0 has levels but its cbp bit is clear: not coded
-        c.store(&levels, 0b010010, false, 6, 2, 1);
+        store(&mut c, &levels, 0b010010, false, 6, 2, 1);
         c.finish();
         // Y1 of MB (2, 1) is luma block row 2, column 5 of a 6-wide grid.
         let at = (2 * 6 + 5) * 64;
@@ -402,7 +424,7 @@ mod tests {
             .all(|&t| t == block_type::CONCEALED));
         assert_eq!(c.field_dct[mb], 0, "a concealed MB has no field blocks");
         // Outside the picture: ignored, never a panic.
-        c.store(&levels, 63, true, 4, 3, 0);
+        store(&mut c, &levels, 63, true, 4, 3, 0);
         c.conceal(0, 9);
         c.mark_field_dct(3, 0);
     }
@@ -421,7 +443,7 @@ mod tests {
         let written = |mbw: usize, mbh: usize| {
             let mut c = Coefficients::new(FrameType::I, mbw, mbh, dequantiser(false));
             for mb in 0..mbw * mbh {
-                c.store(&levels, 0, true, 3, mb % mbw, mb / mbw);
+                store(&mut c, &levels, 0, true, 3, mb % mbw, mb / mbw);
             }
             c.finish();
             assert!(!all_zero(&c));
@@ -429,8 +451,8 @@ mod tests {
         };
         let mut c = written(2, 1);
         // A macroblock stored again without texture (decoded twice) is zero again.
-        c.store(&levels, 0b100001, false, 3, 1, 0);
-        c.store(&levels, 0, false, 3, 1, 0);
+        store(&mut c, &levels, 0b100001, false, 3, 1, 0);
+        store(&mut c, &levels, 0, false, 3, 1, 0);
         assert!(c.y[2 * 64..4 * 64].iter().all(|&v| v == 0));
         assert!(c.v[64..].iter().all(|&v| v == 0));
         c.recycle();
@@ -443,13 +465,13 @@ mod tests {
             let mut d = Coefficients::new(FrameType::P, mbw, mbh, dequantiser(false));
             let lens = (d.y.len(), d.u.len(), d.v_levels.len());
             assert_eq!(lens, (mbw * mbh * 4 * 64, mbw * mbh * 64, mbw * mbh * 64));
-            d.store(&levels, 0, false, 2, 0, 0);
+            store(&mut d, &levels, 0, false, 2, 0, 0);
             let mb0: Vec<usize> = (0..4).map(|i| block_at(mbw, 0, 0, i).1).collect();
             assert!(mb0
                 .iter()
                 .all(|&at| d.y[at..at + 64].iter().all(|&v| v == 0)));
             assert!(d.u[..64].iter().chain(&d.v_levels[..64]).all(|&v| v == 0));
-            d.store(&levels, 0b000100, false, 2, mbw - 1, mbh - 1);
+            store(&mut d, &levels, 0b000100, false, 2, mbw - 1, mbh - 1);
             d.finish();
             let nonzero: usize = [&d.y, &d.y_levels, &d.u, &d.u_levels, &d.v, &d.v_levels]
                 .iter()
@@ -475,7 +497,7 @@ mod tests {
             levels[0][0] = 100;
             levels[4][0] = 100;
             levels[0][1] = 3;
-            c.store(&levels, 0, true, 10, 0, 0);
+            store(&mut c, &levels, 0, true, 10, 0, 0);
             // qscale 10: the DC scalers of Table 7-1 (luma 10 + 8, chroma (10 + 13) / 2).
             assert_eq!((luma_dc_scaler(10), chroma_dc_scaler(10)), (18, 11));
             assert_eq!(c.y[0], 100 * 18);

@@ -244,6 +244,8 @@ impl Decoder {
     pub fn decode(&mut self, vop: &[u8], header: &VopHeader) -> Result<Option<DecodedFrame>> {
         check_vop(&self.vol, header)?;
         self.texture.set_levels_only(self.mode.levels_only());
+        self.texture
+            .set_with_coefficients(self.mode == DecodeMode::Coefficients);
         self.texture.set_parse_only(self.mode.parse_only());
         let b_times = match self.clock.vop(header, self.vol.time_increment_resolution) {
             // FFmpeg's times are ints: a B-VOP whose distances do not fit is dropped.
@@ -652,7 +654,7 @@ fn hand_over(
         }
         Target::Coefficients(record) => {
             let intra = mb.kind == MbKind::Intra;
-            record.store(&mb.blocks, mb.cbp, intra, mb.qscale, mb_x, mb_y);
+            record.store(&mb.blocks, &mb.coefs, mb.cbp, intra, mb.qscale, mb_x, mb_y);
             if mb.field_dct {
                 record.mark_field_dct(mb_x, mb_y);
             }

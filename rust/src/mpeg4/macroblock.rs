@@ -43,6 +43,9 @@ pub struct Macroblock {
     /// Dequantised coefficients in raster order, ready for the IDCT (quantised levels when the
     /// texture decoder is in levels-only mode).
     pub blocks: [[i16; 64]; 6],
+    /// The coefficient mode's dequantised inter blocks (`blocks` then holds their levels; see
+    /// [`TextureDecoder::set_with_coefficients`]); unused otherwise.
+    pub coefs: [[i16; 64]; 6],
     /// Predicted through the S-VOP's global warp (`mcsel`, or not coded in an S-VOP); `mv`
     /// then holds the warp's average vector.
     pub gmc: bool,
@@ -60,6 +63,7 @@ impl Default for Macroblock {
             cbp: 0,
             qscale: 1,
             blocks: [[0; 64]; 6],
+            coefs: [[0; 64]; 6],
             gmc: false,
             field_dct: false,
             field: None,
@@ -214,9 +218,11 @@ pub fn decode_macroblock(
                 mb.mv = [mv; 4];
                 mb.kind = MbKind::Inter;
             }
-            for (i, block) in mb.blocks.iter_mut().enumerate() {
+            for (i, (block, coefs)) in mb.blocks.iter_mut().zip(&mut mb.coefs).enumerate() {
                 if mb.cbp & (32 >> i) != 0 {
-                    state.texture.decode_inter_block(r, *state.qscale, block)?;
+                    state
+                        .texture
+                        .decode_inter_block(r, *state.qscale, block, coefs)?;
                 }
             }
             state.texture.mark_inter(mb_x, mb_y);

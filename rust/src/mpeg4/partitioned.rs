@@ -238,10 +238,10 @@ pub fn decode_packet(
                 mb.cbp = 63;
             }
             MbKind::Inter | MbKind::Inter4V => {
-                for (i, block) in mb.blocks.iter_mut().enumerate() {
+                for (i, (block, coefs)) in mb.blocks.iter_mut().zip(&mut mb.coefs).enumerate() {
                     if m.cbp & (32 >> i) != 0 {
                         texture
-                            .decode_inter_block(r, m.qscale, block)
+                            .decode_inter_block(r, m.qscale, block, coefs)
                             .map_err(|e| (e, k))?;
                     }
                 }

@@ -103,6 +103,10 @@ pub struct TextureDecoder {
     /// Leave the quantised levels in the output blocks instead of dequantising them (decode
     /// modes that stop before the IDCT; [`Dequantiser`] finishes the job where wanted).
     levels_only: bool,
+    /// With `levels_only`: also write inter blocks' dequantised coefficients, as the full mode
+    /// computes them, into a second block (the coefficient record wants both, and dequantising
+    /// the few levels an inter block holds as they are read beats a pass over all 64).
+    with_coefficients: bool,
     /// Read the bits only: no DC/AC prediction and no predictor storage (decode modes that
     /// want neither pixels nor levels). Which bits an intra block takes never depends on the
     /// prediction: the DC size VLC, the differential and the run/level events are read alike,
@@ -220,6 +224,7 @@ impl TextureDecoder {
             intra: tcoef_intra(),
             inter: tcoef_inter(),
             levels_only: false,
+            with_coefficients: false,
             parse_only: false,
         }
     }
@@ -228,6 +233,12 @@ impl TextureDecoder {
     /// default): set per VOP by the decode mode.
     pub fn set_levels_only(&mut self, levels_only: bool) {
         self.levels_only = levels_only;
+    }
+
+    /// In levels-only mode, also hand out inter blocks' coefficients (see
+    /// [`TextureDecoder::decode_inter_block`]): set per VOP by the decode mode; off by default.
+    pub fn set_with_coefficients(&mut self, with_coefficients: bool) {
+        self.with_coefficients = with_coefficients;
     }
 
     /// Only read the blocks' bits (`true`): intra blocks skip DC/AC prediction and leave their
@@ -602,12 +613,15 @@ impl TextureDecoder {
         )
     }
 
-    /// Decode one coded inter block into `out` (fully overwritten), dequantised.
+    /// Decode one coded inter block into `out` (fully overwritten), dequantised, or as levels
+    /// in levels-only mode; with [`TextureDecoder::set_with_coefficients`] as well, `coefs` is
+    /// overwritten with the dequantised block (otherwise it is not touched).
     pub fn decode_inter_block(
         &mut self,
         r: &mut BitReader,
         qscale: u8,
         out: &mut [i16; 64],
+        coefs: &mut [i16; 64],
     ) -> std::result::Result<(), &'static str> {
         let qscale = qscale.clamp(1, 31);
         let scan = if self.alternate_vertical {
@@ -616,41 +630,69 @@ impl TextureDecoder {
             &ZIGZAG
         };
         *out = [0; 64];
-        if self.levels_only {
-            return read_run_levels(r, self.inter, scan, 0, out, |level| level as i16);
+        let as_level = |level: i32| level as i16;
+        if self.levels_only && !self.with_coefficients {
+            return read_run_levels(r, self.inter, scan, 0, out, as_level);
         }
         if self.mpeg_quant {
-            read_run_levels(r, self.inter, scan, 0, out, |level| level as i16)?;
-            dequant_mpeg_inter(out, &self.inter_matrix, qscale);
-        } else {
-            let qmul = 2 * i32::from(qscale);
-            let qadd = (i32::from(qscale) - 1) | 1;
-            if self.inter.is_reversible() {
-                // FFmpeg does not clamp reversible-escape levels (the 16-bit store wraps).
-                return read_run_levels(r, self.inter, scan, 0, out, |level| {
-                    (if level > 0 {
-                        level * qmul + qadd
-                    } else {
-                        level * qmul - qadd
-                    }) as i16
-                });
-            }
-            read_run_levels(r, self.inter, scan, 0, out, |level| {
-                let f = if level > 0 {
-                    level * qmul + qadd
-                } else {
-                    level * qmul - qadd
-                };
-                // Only escape-3 levels can leave -2048..=2047 (table and escape-1/2 levels
-                // are at most 24: 24 * 62 + 31 < 2048), so the clamp hides behind a cheap test.
-                if level.unsigned_abs() > 32 {
-                    f.clamp(-2048, 2047) as i16
-                } else {
-                    f as i16
-                }
-            })?;
+            // Mismatch control needs the whole block: the levels first, then the values.
+            read_run_levels(r, self.inter, scan, 0, out, as_level)?;
+            let block = if self.levels_only {
+                *coefs = *out;
+                coefs
+            } else {
+                out
+            };
+            dequant_mpeg_inter(block, &self.inter_matrix, qscale);
+            return Ok(());
         }
-        Ok(())
+        if self.inter.is_reversible() {
+            self.read_h263_inter::<true>(r, scan, qscale, out, coefs)
+        } else {
+            self.read_h263_inter::<false>(r, scan, qscale, out, coefs)
+        }
+    }
+
+    /// The H.263-quantised inter block of [`TextureDecoder::decode_inter_block`], dequantised as
+    /// it is read (`REVERSIBLE`: reversible-VLC escapes, which are not clamped).
+    #[inline(always)]
+    fn read_h263_inter<const REVERSIBLE: bool>(
+        &self,
+        r: &mut BitReader,
+        scan: &[u8; 64],
+        qscale: u8,
+        out: &mut [i16; 64],
+        coefs: &mut [i16; 64],
+    ) -> std::result::Result<(), &'static str> {
+        let (qmul, qadd) = (2 * i32::from(qscale), (i32::from(qscale) - 1) | 1);
+        let value = |level: i32| h263_inter_coefficient::<REVERSIBLE>(level, qmul, qadd);
+        if self.levels_only {
+            *coefs = [0; 64];
+            return read_events(r, self.inter, scan, 0, |raster, level| {
+                out[raster] = level as i16;
+                coefs[raster] = value(level);
+            });
+        }
+        read_run_levels(r, self.inter, scan, 0, out, value)
+    }
+}
+
+/// H.263 dequantisation of one inter level, `L * 2QP + sign(L) * ((QP-1)|1)` with `qmul` = 2QP
+/// and `qadd` = (QP-1)|1, clamped to -2048..=2047 except for reversible-VLC escapes
+/// (`REVERSIBLE`; FFmpeg does not clamp those: the 16-bit store wraps).
+#[inline(always)]
+fn h263_inter_coefficient<const REVERSIBLE: bool>(level: i32, qmul: i32, qadd: i32) -> i16 {
+    let f = if level > 0 {
+        level * qmul + qadd
+    } else {
+        level * qmul - qadd
+    };
+    // Only escape-3 levels can leave -2048..=2047 (table and escape-1/2 levels are at most
+    // 24: 24 * 62 + 31 < 2048), so the clamp hides behind a cheap test.
+    if REVERSIBLE || level.unsigned_abs() <= 32 {
+        f as i16
+    } else {
+        f.clamp(-2048, 2047) as i16
     }
 }
 
@@ -683,9 +725,24 @@ fn read_run_levels(
     r: &mut BitReader,
     table: &TcoefTable,
     scan: &[u8; 64],
-    mut pos: usize,
+    pos: usize,
     out: &mut [i16; 64],
     value: impl Fn(i32) -> i16,
+) -> std::result::Result<(), &'static str> {
+    read_events(r, table, scan, pos, |raster, level| {
+        out[raster] = value(level)
+    })
+}
+
+/// The event loop of [`read_run_levels`], handing each level and its raster position (0..64)
+/// to `put`.
+#[inline(always)]
+fn read_events(
+    r: &mut BitReader,
+    table: &TcoefTable,
+    scan: &[u8; 64],
+    mut pos: usize,
+    mut put: impl FnMut(usize, i32),
 ) -> std::result::Result<(), &'static str> {
     // A local copy of the reader, so its 64-bit register and position stay in registers
     // through the loop (nothing else can see them); handed back at the end.
@@ -701,7 +758,7 @@ fn read_run_levels(
         let Some(&raster) = scan.get(pos) else {
             break Err("DCT coefficient run past the end of the block");
         };
-        out[usize::from(raster & 63)] = value(t.level);
+        put(usize::from(raster & 63), t.level);
         pos += 1;
         if t.last {
             break Ok(());
@@ -1104,7 +1161,7 @@ mod tests {
                     t.start_packet((v >> 40) as usize % 7);
                 }
                 let _ = match flags % 4 {
-                    0 => t.decode_inter_block(&mut r, q, &mut out),
+                    0 => t.decode_inter_block(&mut r, q, &mut out, &mut [0; 64]),
                     1 => t.decode_intra_dc(&mut r, mb_x, mb_y, block, q),
                     2 => t.decode_intra_ac(
                         &mut r,
@@ -1244,7 +1301,8 @@ mod tests {
         let mut t = decoder(false);
         let mut out = [0i16; 64];
         let mut r = BitReader::new(&data);
-        t.decode_inter_block(&mut r, 31, &mut out).unwrap();
+        t.decode_inter_block(&mut r, 31, &mut out, &mut [0; 64])
+            .unwrap();
         assert_eq!(out[0], -(2 * 31 + 31));
         assert_eq!(out[ZIGZAG[4] as usize], 2 * 2 * 31 + 31);
         assert_eq!(out[ZIGZAG[5] as usize], 2047);
@@ -1267,14 +1325,14 @@ mod tests {
         let mut t = decoder(false);
         let mut out = [0i16; 64];
         assert!(t
-            .decode_inter_block(&mut BitReader::new(&data), 8, &mut out)
+            .decode_inter_block(&mut BitReader::new(&data), 8, &mut out, &mut [0; 64])
             .is_err());
         // Garbage and an empty buffer: errors.
         assert!(t
-            .decode_inter_block(&mut BitReader::new(&[0; 4]), 8, &mut out)
+            .decode_inter_block(&mut BitReader::new(&[0; 4]), 8, &mut out, &mut [0; 64])
             .is_err());
         assert!(t
-            .decode_inter_block(&mut BitReader::new(&[]), 8, &mut out)
+            .decode_inter_block(&mut BitReader::new(&[]), 8, &mut out, &mut [0; 64])
             .is_err());
         assert!(t
             .decode_intra_block(
@@ -1340,13 +1398,92 @@ mod tests {
     }
 
     #[test]
+    fn inter_blocks_with_coefficients_give_the_levels_and_the_full_modes_values() {
+        let mut rng = crate::test_rng::Rng(0x5eed_b10c);
+        for case in 0..300 {
+            // Table events (runs 0..=3, levels +-1..=3 where the table has them), and now and
+            // then an escape-3 level beyond the clamp.
+            let mut w = BitWriter::default();
+            let mut pos = 0usize;
+            let events = rng.range(1, 16);
+            for e in 0..events {
+                let run = rng.range(0, 3) as usize;
+                if pos + run > 63 {
+                    break;
+                }
+                pos += run + 1;
+                let last = e + 1 == events || pos == 64;
+                let sign = if rng.range(0, 1) == 0 { 1 } else { -1 };
+                if rng.range(0, 9) == 0 {
+                    // Escape, type 3: fixed-length last, run and a 12-bit level.
+                    w.code(tables::TCOEF_ESCAPE);
+                    w.put(0b11, 2);
+                    w.put(u32::from(last), 1);
+                    w.put(run as u32, 6);
+                    w.put(1, 1);
+                    w.put((sign * rng.range(1, 2047) as i32) as u32 & 0xfff, 12);
+                    w.put(1, 1);
+                } else {
+                    coef(
+                        &mut w,
+                        false,
+                        last,
+                        run,
+                        sign * rng.range(1, if run == 0 { 3 } else { 1 }) as i32,
+                    );
+                }
+                if last {
+                    break;
+                }
+            }
+            let data = reader(&mut w);
+            for mpeg_quant in [false, true] {
+                let q = rng.range(1, 31) as u8;
+                let decode = |levels_only: bool, with_coefficients: bool| {
+                    let mut t = decoder(mpeg_quant);
+                    t.set_levels_only(levels_only);
+                    t.set_with_coefficients(with_coefficients);
+                    let (mut out, mut coefs) = ([7i16; 64], [9i16; 64]);
+                    let result =
+                        t.decode_inter_block(&mut BitReader::new(&data), q, &mut out, &mut coefs);
+                    (result, out, coefs)
+                };
+                let (full, pixels, untouched) = decode(false, false);
+                let (levels_only, levels, _) = decode(true, false);
+                let (both, both_levels, both_coefs) = decode(true, true);
+                assert_eq!((full, levels_only), (both, both), "case {case}");
+                assert_eq!(
+                    untouched, [9; 64],
+                    "case {case}: coefs written outside the mode"
+                );
+                if both.is_ok() {
+                    assert_eq!(both_levels, levels, "case {case}, mpeg {mpeg_quant}");
+                    assert_eq!(both_coefs, pixels, "case {case}, mpeg {mpeg_quant}");
+                    let mut dense = [0; 64];
+                    let dequant = Dequantiser {
+                        mpeg_quant,
+                        intra_matrix: tables::DEFAULT_INTRA_MATRIX,
+                        inter_matrix: tables::DEFAULT_INTER_MATRIX,
+                        reversible: false,
+                    };
+                    dequant.inter(&levels, q, &mut dense);
+                    assert_eq!(
+                        dense, pixels,
+                        "case {case}: Dequantiser::inter, mpeg {mpeg_quant}"
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
     fn mpeg_inter_block_decodes_and_dequantises() {
         let mut w = BitWriter::default();
         coef(&mut w, false, true, 0, 1);
         let data = reader(&mut w);
         let mut t = decoder(true);
         let mut out = [0i16; 64];
-        t.decode_inter_block(&mut BitReader::new(&data), 3, &mut out)
+        t.decode_inter_block(&mut BitReader::new(&data), 3, &mut out, &mut [0; 64])
             .unwrap();
         // (2 + 1) * 16 * 3 / 16 = 9, odd sum: no flip.
         assert_eq!(out[0], 9);
