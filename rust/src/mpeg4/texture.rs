@@ -298,9 +298,18 @@ impl TextureDecoder {
         if mb_x >= self.mb_width || mb_y >= self.mb_height {
             return;
         }
-        for block in 0..6 {
-            let idx = self.block_index(mb_x, mb_y, block);
-            if let Some(p) = self.preds.get_mut(idx) {
+        // The blocks of `block_index`, computed once: luma Y0/Y1 and Y2/Y3 side by side, a
+        // row apart; one block in each chroma plane.
+        let stride = 2 * self.mb_width + 1;
+        let top = (2 * mb_y + 1) * stride + 2 * mb_x + 1;
+        for at in [top, top + stride] {
+            if let Some(pair) = self.preds.get_mut(at..at + 2) {
+                pair.fill(UNAVAILABLE);
+            }
+        }
+        let chroma = (mb_y + 1) * (self.mb_width + 1) + mb_x + 1;
+        for base in self.chroma_base {
+            if let Some(p) = self.preds.get_mut(base + chroma) {
                 *p = UNAVAILABLE;
             }
         }
@@ -1277,11 +1286,17 @@ mod tests {
 
     #[test]
     fn mark_inter_makes_a_macroblock_unavailable() {
-        let mut t = decoder(false);
-        let i = t.block_index(0, 0, 1);
-        t.preds[i].dc = 2000;
-        t.mark_inter(0, 0);
-        assert_eq!(t.preds[i], UNAVAILABLE);
+        // Every predictor set, then one macroblock marked: exactly its six blocks change.
+        for (mb_x, mb_y) in [(0, 0), (2, 0), (1, 1), (2, 1)] {
+            let mut t = decoder(false);
+            t.preds.iter_mut().for_each(|p| p.dc = 2000);
+            t.mark_inter(mb_x, mb_y);
+            let mine: Vec<usize> = (0..6).map(|b| t.block_index(mb_x, mb_y, b)).collect();
+            for (i, p) in t.preds.iter().enumerate() {
+                let want = if mine.contains(&i) { 1024 } else { 2000 };
+                assert_eq!(p.dc, want, "MB ({mb_x}, {mb_y}), predictor {i}");
+            }
+        }
     }
 
     #[test]
