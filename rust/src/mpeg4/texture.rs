@@ -156,7 +156,9 @@ impl Dequantiser {
         out[0] = (i32::from(levels[0]) * i32::from(scale)) as i16;
     }
 
-    /// Coefficients of a coded inter block from its levels at quantiser `qscale`.
+    /// Coefficients of a coded inter block from its levels at quantiser `qscale`: what the
+    /// coefficient mode's parse computes level by level (`decode_inter_block`), as one rule over
+    /// the block, against which tests check the records.
     pub fn inter(&self, levels: &[i16; 64], qscale: u8, out: &mut [i16; 64]) {
         let qscale = qscale.clamp(1, 31);
         if self.mpeg_quant {
