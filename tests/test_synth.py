@@ -225,6 +225,47 @@ def test_actions_cues_follow_the_documented_probabilities() -> None:
             assert abs(own[cue] / draws - p) < 0.115, (cls.name, cue, own[cue] / draws)
 
 
+def test_actions_classes_pair_up_by_scene() -> None:
+    """The documented structure: classes come in pairs that share a scene and differ in motion and
+    prop colour; every motion belongs to two classes of different pairs. So the scene alone names
+    a pair (Bayes 0.45), the I-frame's cues name the class far better, and motion adds to them."""
+    from pkdkit.data._actions import ACTION_CLASSES, bayes_accuracy
+
+    by_scene: dict[str, list] = {}
+    for cls in ACTION_CLASSES:
+        by_scene.setdefault(cls.scene, []).append(cls)
+    assert sorted(len(pair) for pair in by_scene.values()) == [2, 2, 2, 2]
+    for a, b in by_scene.values():
+        assert a.motion != b.motion and a.prop != b.prop and a.colour != b.colour, (a, b)
+    for motion in {c.motion for c in ACTION_CLASSES}:
+        scenes = [c.scene for c in ACTION_CLASSES if c.motion == motion]
+        assert len(scenes) == 2 and scenes[0] != scenes[1], motion
+    scene = bayes_accuracy({"scene"})
+    iframe = bayes_accuracy({"scene", "prop", "colour"})
+    motion = bayes_accuracy({"motion"})
+    everything = bayes_accuracy({"scene", "prop", "colour", "motion"})
+    assert abs(scene - 0.45) < 1e-9  # the pair (0.9) times a coin flip inside it
+    assert scene + 0.3 < iframe < everything and motion < iframe, (scene, iframe, motion, everything)
+
+
+def test_actions_banner_is_the_same_in_every_class() -> None:
+    """The banner (a large area of a prop's colour) shows in about 30 % of the clips of every class,
+    in either prop colour: it tells nothing about the class, only the small prop does."""
+    from pkdkit.data._actions import ACTION_CLASSES, BANNER, PROP_COLOURS, make_action_scene
+
+    draws = 200
+    for cls in ACTION_CLASSES[:4]:
+        scenes = [make_action_scene(cls.name, 2, 64, 48, np.random.default_rng([2, i])) for i in range(draws)]
+        shown = [s.cues["banner"] for s in scenes if s.cues["banner"] != "none"]
+        assert abs(len(shown) / draws - BANNER) < 0.13, (cls.name, len(shown))
+        assert set(shown) == set(PROP_COLOURS), (cls.name, set(shown))
+        # The prop is the front actor, small; the banner (when shown) the back one, large.
+        for s in scenes[:20]:
+            assert s.actors[0].shape.radius < 0.2 * 48
+            if s.cues["banner"] != "none":
+                assert s.actors[-1].shape.radius > 0.35 * 48
+
+
 def _representations(root: Path, videos, modality: str, positions: tuple[int, ...], gops: int):
     """(N, S, C, H/2, W/2) network inputs: pkdkit's own representations, normalised as for training."""
     import torch
