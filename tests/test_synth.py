@@ -245,7 +245,7 @@ def test_actions_classes_pair_up_by_scene() -> None:
     motion = bayes_accuracy({"motion"})
     everything = bayes_accuracy({"scene", "prop", "colour", "motion"})
     assert abs(scene - 0.45) < 1e-9  # the pair (0.9) times a coin flip inside it
-    assert scene + 0.3 < iframe < everything and motion < iframe, (scene, iframe, motion, everything)
+    assert scene + 0.3 < iframe < everything - 0.02 and motion < iframe, (scene, iframe, motion, everything)
 
 
 def test_actions_banner_is_the_same_in_every_class() -> None:
@@ -318,14 +318,12 @@ def test_actions_single_networks_rank_like_coviar(tmp_path: Path) -> None:
     """CoViAR's order on a small instance: a small CNN on pkdkit's I-frames beats one on its
     residuals, which beats one on its motion vectors, all above chance (8 classes, 12.5 %).
 
-    Seeds 0, 1 and 2 gave I / R / MV = 65.6 / 35.9 / 18.8, 54.7 / 37.5 / 21.9 and
-    78.1 / 59.4 / 15.6 % on the 64 test videos; this test runs seed 0 with margins below the
-    tightest of the three (I - R >= 17.2 points, R - MV >= 15.6, I - chance >= 42.2). At 64x48
-    the motion-vector field has only 4x3 macroblocks, so the MV network sits close to chance here;
-    the demo's 128x96 gives it more. The early exits are not checked
-    here: at 32x24 network inputs the props' outlines (what the I-frame network's deeper layers
-    add) are a few pixels wide, and a first-block exit lands on either side of the final one
-    depending on the seed; the demo's report shows them at 128x96.
+    Seeds 0, 1 and 2 gave I / R / MV = 46.9 / 34.4 / 18.8, 50.0 / 40.6 / 18.8 and
+    51.6 / 46.9 / 18.8 % on the 64 test videos; this test runs seed 0 with margins below the
+    tightest of the three (I - R >= 4.7 points, R - MV >= 15.6, I - chance >= 34.4). At 64x48 the
+    motion-vector field has only 4x3 macroblocks, so the MV network sits close to chance here; the
+    demo's 128x96 gives it more. The early exits are not checked here: at 32x24 network inputs the
+    prop is a blob of a few pixels, and the demo's report measures them at 128x96.
     """
     import torch
 
@@ -341,6 +339,6 @@ def test_actions_single_networks_rank_like_coviar(tmp_path: Path) -> None:
         x = _representations(root, videos, modality, positions, frames // 12)
         acc[modality] = _small_cnn_accuracy(x, y, ~test, test, 8, seed)
     assert int(test.sum()) == 64
-    assert acc["iframe"] - acc["residual"] >= 0.1, acc
-    assert acc["residual"] - acc["mv"] >= 0.08, acc
+    assert acc["iframe"] - acc["residual"] >= 0.04, acc
+    assert acc["residual"] - acc["mv"] >= 0.12, acc
     assert acc["iframe"] - 1 / 8 >= 0.3, acc
