@@ -249,7 +249,7 @@ def test_actions_classes_pair_up_by_scene() -> None:
 
 
 def test_actions_banner_is_the_same_in_every_class() -> None:
-    """The banner (a large area of a prop's colour) shows in about 30 % of the clips of every class,
+    """The banner (a large area of a prop's colour) shows in a fraction BANNER of the clips of every class,
     in either prop colour: it tells nothing about the class, only the small prop does."""
     from pkdkit.data._actions import ACTION_CLASSES, BANNER, PROP_COLOURS, make_action_scene
 
@@ -261,7 +261,7 @@ def test_actions_banner_is_the_same_in_every_class() -> None:
         assert set(shown) == set(PROP_COLOURS), (cls.name, set(shown))
         # The prop is the front actor, small; the banner (when shown) the back one, large.
         for s in scenes[:20]:
-            assert s.actors[0].shape.radius < 0.2 * 48
+            assert s.actors[0].shape.radius < 0.25 * 48
             if s.cues["banner"] != "none":
                 assert s.actors[-1].shape.radius > 0.35 * 48
 

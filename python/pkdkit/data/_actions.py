@@ -43,9 +43,9 @@ PROP_SHAPES: tuple[Shape, ...] = (Shape("disk", 1.0), Shape("triangle", 1.25), S
 #: The prop's colours (jittered by up to 30 per channel): the cue that splits a pair of classes.
 PROP_COLOURS: dict[str, tuple[float, float, float]] = {"yellow": (230, 210, 30), "magenta": (200, 40, 200)}
 #: The prop's radius as a fraction of the frame's short side (before the outline's own factor).
-PROP_SIZE = (0.1, 0.14)
+PROP_SIZE = (0.12, 0.16)
 #: Fraction of the clips, in every class alike, with a large banner in a prop's colour.
-BANNER = 0.3
+BANNER = 0.25
 #: Outfit colours: mean RGB of the actor's texture (each clip jitters it by up to 25 per channel).
 #: None is a prop's colour, so a prop's colour is only ever a prop's.
 COLOURS: dict[str, tuple[float, float, float]] = {
