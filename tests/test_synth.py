@@ -225,6 +225,47 @@ def test_actions_cues_follow_the_documented_probabilities() -> None:
             assert abs(own[cue] / draws - p) < 0.115, (cls.name, cue, own[cue] / draws)
 
 
+def test_actions_classes_pair_up_by_scene() -> None:
+    """The documented structure: classes come in pairs that share a scene and differ in motion and
+    prop colour; every motion belongs to two classes of different pairs. So the scene alone names
+    a pair (Bayes 0.45), the I-frame's cues name the class far better, and motion adds to them."""
+    from pkdkit.data._actions import ACTION_CLASSES, bayes_accuracy
+
+    by_scene: dict[str, list] = {}
+    for cls in ACTION_CLASSES:
+        by_scene.setdefault(cls.scene, []).append(cls)
+    assert sorted(len(pair) for pair in by_scene.values()) == [2, 2, 2, 2]
+    for a, b in by_scene.values():
+        assert a.motion != b.motion and a.prop != b.prop and a.colour != b.colour, (a, b)
+    for motion in {c.motion for c in ACTION_CLASSES}:
+        scenes = [c.scene for c in ACTION_CLASSES if c.motion == motion]
+        assert len(scenes) == 2 and scenes[0] != scenes[1], motion
+    scene = bayes_accuracy({"scene"})
+    iframe = bayes_accuracy({"scene", "prop", "colour"})
+    motion = bayes_accuracy({"motion"})
+    everything = bayes_accuracy({"scene", "prop", "colour", "motion"})
+    assert abs(scene - 0.45) < 1e-9  # the pair (0.9) times a coin flip inside it
+    assert scene + 0.3 < iframe < everything - 0.02 and motion < iframe, (scene, iframe, motion, everything)
+
+
+def test_actions_banner_is_the_same_in_every_class() -> None:
+    """The banner (a large area of a prop's colour) shows in a fraction BANNER of the clips of every class,
+    in either prop colour: it tells nothing about the class, only the small prop does."""
+    from pkdkit.data._actions import ACTION_CLASSES, BANNER, PROP_COLOURS, make_action_scene
+
+    draws = 200
+    for cls in ACTION_CLASSES[:4]:
+        scenes = [make_action_scene(cls.name, 2, 64, 48, np.random.default_rng([2, i])) for i in range(draws)]
+        shown = [s.cues["banner"] for s in scenes if s.cues["banner"] != "none"]
+        assert abs(len(shown) / draws - BANNER) < 0.13, (cls.name, len(shown))
+        assert set(shown) == set(PROP_COLOURS), (cls.name, set(shown))
+        # The prop is the front actor, small; the banner (when shown) the back one, large.
+        for s in scenes[:20]:
+            assert s.actors[0].shape.radius < 0.25 * 48
+            if s.cues["banner"] != "none":
+                assert s.actors[-1].shape.radius > 0.35 * 48
+
+
 def _representations(root: Path, videos, modality: str, positions: tuple[int, ...], gops: int):
     """(N, S, C, H/2, W/2) network inputs: pkdkit's own representations, normalised as for training."""
     import torch
@@ -277,14 +318,12 @@ def test_actions_single_networks_rank_like_coviar(tmp_path: Path) -> None:
     """CoViAR's order on a small instance: a small CNN on pkdkit's I-frames beats one on its
     residuals, which beats one on its motion vectors, all above chance (8 classes, 12.5 %).
 
-    Seeds 0, 1 and 2 gave I / R / MV = 65.6 / 35.9 / 18.8, 54.7 / 37.5 / 21.9 and
-    78.1 / 59.4 / 15.6 % on the 64 test videos; this test runs seed 0 with margins below the
-    tightest of the three (I - R >= 17.2 points, R - MV >= 15.6, I - chance >= 42.2). At 64x48
-    the motion-vector field has only 4x3 macroblocks, so the MV network sits close to chance here;
-    the demo's 128x96 gives it more. The early exits are not checked
-    here: at 32x24 network inputs the props' outlines (what the I-frame network's deeper layers
-    add) are a few pixels wide, and a first-block exit lands on either side of the final one
-    depending on the seed; the demo's report shows them at 128x96.
+    Seeds 0, 1 and 2 gave I / R / MV = 45.3 / 31.2 / 25.0, 53.1 / 39.1 / 17.2 and
+    51.6 / 48.4 / 31.2 % on the 64 test videos; this test runs seed 0 with margins below the
+    tightest of the three (I - R >= 3.2 points, R - MV >= 6.2, I - chance >= 32.8). At 64x48 the
+    motion-vector field has only 4x3 macroblocks, so the MV network sits close to chance here; the
+    demo's 128x96 gives it more. The early exits are not checked here: at 32x24 network inputs the
+    prop is a blob of a few pixels, and the demo's report measures them at 128x96.
     """
     import torch
 
@@ -300,6 +339,6 @@ def test_actions_single_networks_rank_like_coviar(tmp_path: Path) -> None:
         x = _representations(root, videos, modality, positions, frames // 12)
         acc[modality] = _small_cnn_accuracy(x, y, ~test, test, 8, seed)
     assert int(test.sum()) == 64
-    assert acc["iframe"] - acc["residual"] >= 0.1, acc
-    assert acc["residual"] - acc["mv"] >= 0.08, acc
+    assert acc["iframe"] - acc["residual"] >= 0.03, acc
+    assert acc["residual"] - acc["mv"] >= 0.06, acc
     assert acc["iframe"] - 1 / 8 >= 0.3, acc

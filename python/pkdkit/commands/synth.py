@@ -28,10 +28,11 @@ def synth(
 ) -> None:
     """Write a synthetic action dataset to OUT, laid out like UCF-101.
 
-    Preset actions (Swim, Juggle, Box, Dive, Run, Dribble, Fence, Breakdance): each class has a
-    gross motion it shares with one other class and a preferred scene, prop and outfit colour,
-    each preference holding only some of the time, so a single frame hints at the class and the
-    motion settles it. Preset motion (MoveRight, MoveLeft, MoveUp, MoveDown, RotateClockwise,
+    Preset actions (Swim, Juggle, Fence, Dive, Run, Dribble, Wrestle, Cartwheel): classes come in
+    pairs that share a scene; inside a pair a small prop's colour and the motion tell the two
+    apart, every motion is shared with a class of another pair, and each preference holds only
+    some of the time, so a single frame hints at the class and the motion settles it.
+    Preset motion (MoveRight, MoveLeft, MoveUp, MoveDown, RotateClockwise,
     RotateCounterclockwise, ZoomIn, ZoomOut, Collide, Separate, CameraPanRight,
     OscillateHorizontal): appearance is drawn the same way for every class, so the class shows only
     in the motion. --classes N takes the first N; docs/synthetic.md describes every class.

@@ -2,27 +2,34 @@
 
 In UCF-101 the scene and the objects already say a lot (water, a ball, a court), and the motion
 settles what appearance leaves open; CoViAR's single networks rank I-frame > residual > MV. Here
-each class is a *motion* (travel, bounce, spin, approach), a *scene*, a *prop* (a static object)
-and an *outfit colour* of its actor, and each clip draws each of the four independently: the
-class's own with the probability in :data:`PREFERENCE`, otherwise another at random. So:
+each class is a *motion* (travel, bounce, spin, approach), a *scene*, the colour of a small static
+*prop* and an *outfit colour* of its actor, and each clip draws each of the four independently:
+the class's own with the probability in :data:`PREFERENCE`, otherwise another at random. So:
 
-- every motion is shared by two classes: motion alone at best halves the candidates;
-- every class has its own scene, but the scenes come in pairs of one colour whose classes move
-  differently: appearance is informative but never decisive, and motion settles it;
-- every class has its own prop, told apart from the others by its outline alone (colour and
-  stripes are drawn from one distribution for all): colour is read after one convolution, an
-  outline needs the deeper layers, so the I-frame network's early exits see less than its last;
+- the classes come in pairs that share a scene and differ in motion, prop colour and outfit: the
+  scene, which any layer reads from colour and texture statistics, names the pair and no more;
+- inside a pair the I-frame network has the prop's colour, the MV and residual networks the
+  motion: each splits the pair on its own, so the fusion has room above the I-frame network;
+- every motion belongs to two classes of different pairs: motion alone at best halves the
+  candidates;
+- the prop is small and anywhere, and in some clips of every class a large banner shows a prop's
+  colour too: the cue is "a small closed blob of that colour", which takes the deeper layers'
+  context, not "how much of that colour", which a first-block head reads; so the I-frame
+  network's early exits see less than its last;
 - which cue reaches which representation follows from what each one can see: the I-frame sees
   scene, prop and outfit but no motion; motion vectors see the motion (and the camera's drift) but
   no colour; residuals see the motion through its prediction errors, a little of the scene's fine
   texture through the camera's slow drift, and the outfit, whose pattern changes inside the
   actor's outline (limbs, cloth) where block motion cannot follow; never the static prop.
 
-``docs/synthetic.md`` lists the classes and every distribution.
+``docs/synthetic.md`` lists the classes and every distribution; :func:`bayes_accuracy` gives the
+best accuracy each set of cues allows.
 """
 
 from __future__ import annotations
 
+import itertools
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -31,33 +38,30 @@ from ._motion import _pair_path, _period, _speed, _time
 from ._scene import Actor, Scene, Shape, Texture
 
 SCENES = ("water", "pool", "grass", "field", "court", "sand", "indoor", "track")
-#: One prop per class, told apart by outline alone (every prop draws its colour and stripes from
-#: the same distribution, and turns to any angle), so naming it takes more than colour: the shape.
-PROPS: dict[str, Shape] = {
-    "ball": Shape("disk", 1.0),
-    "cone": Shape("triangle", 1.25),
-    "board": Shape("square", 1.0),
-    "hoop": Shape("ring", 1.0),
-    "bat": Shape("ellipse", 1.1, aspect=0.3),
-    "cross": Shape("cross", 1.0),
-    "star": Shape("flower", 1.0, lobes=5),
-    "net": Shape("frame", 1.0),
-}
+#: The prop's outlines, drawn uniformly whatever the class.
+PROP_SHAPES: tuple[Shape, ...] = (Shape("disk", 1.0), Shape("triangle", 1.25), Shape("square", 1.0))
+#: The prop's colours (jittered by up to 30 per channel): the cue that splits a pair of classes.
+PROP_COLOURS: dict[str, tuple[float, float, float]] = {"yellow": (230, 210, 30), "magenta": (200, 40, 200)}
+#: The prop's radius as a fraction of the frame's short side (before the outline's own factor).
+PROP_SIZE = (0.12, 0.16)
+#: Fraction of the clips, in every class alike, with a large banner in a prop's colour.
+BANNER = 0.25
 #: Outfit colours: mean RGB of the actor's texture (each clip jitters it by up to 25 per channel).
+#: None is a prop's colour, so a prop's colour is only ever a prop's.
 COLOURS: dict[str, tuple[float, float, float]] = {
-    "red": (205, 45, 45),
-    "yellow": (225, 205, 40),
     "white": (232, 232, 232),
-    "purple": (120, 50, 190),
-    "orange": (240, 130, 30),
     "black": (35, 35, 40),
-    "green": (40, 170, 70),
-    "pink": (240, 120, 190),
+    "orange": (240, 130, 30),
+    "cyan": (40, 200, 210),
+    "brown": (140, 90, 50),
+    "navy": (30, 40, 110),
+    "olive": (110, 120, 40),
+    "silver": (160, 160, 170),
 }
 MOTIONS = ("travel", "bounce", "spin", "approach")
-#: Probability that a clip shows its class's own motion, scene, prop and outfit colour (each drawn
-#: independently); otherwise one of the others, uniformly.
-PREFERENCE = {"motion": 0.8, "scene": 0.75, "prop": 0.7, "colour": 0.3}
+#: Probability that a clip shows its class's own motion, scene, prop colour and outfit colour
+#: (each drawn independently); otherwise one of the others, uniformly.
+PREFERENCE = {"motion": 0.8, "scene": 0.9, "prop": 0.9, "colour": 0.3}
 
 
 @dataclass(frozen=True)
@@ -71,20 +75,22 @@ class ActionClass:
     colour: str
 
 
-#: In the order ``--classes N`` takes them. Each motion is shared by two classes (Swim/Run travel,
-#: Juggle/Dribble bounce, Fence/Wrestle approach, Dive/Cartwheel spin); scenes of the same colour
-#: (water/pool blue, grass/field green, court/sand tan) belong to classes of different motions.
+#: In the order ``--classes N`` takes them. Classes come in pairs that share a scene and differ
+#: in motion, prop colour and outfit (Swim/Dive in water, Juggle/Wrestle on grass, Fence/Dribble
+#: indoors, Run/Cartwheel on the track); every motion belongs to two classes of different pairs.
 ACTION_CLASSES: tuple[ActionClass, ...] = (
-    ActionClass("Swim", "travel", "water", "hoop", "red"),
-    ActionClass("Juggle", "bounce", "grass", "ball", "purple"),
-    ActionClass("Fence", "approach", "indoor", "cross", "black"),
-    ActionClass("Dive", "spin", "pool", "board", "yellow"),
-    ActionClass("Run", "travel", "track", "cone", "white"),
-    ActionClass("Dribble", "bounce", "court", "net", "orange"),
-    ActionClass("Wrestle", "approach", "sand", "star", "green"),
-    ActionClass("Cartwheel", "spin", "field", "bat", "pink"),
+    ActionClass("Swim", "travel", "water", "yellow", "white"),
+    ActionClass("Juggle", "bounce", "grass", "yellow", "black"),
+    ActionClass("Fence", "approach", "indoor", "yellow", "orange"),
+    ActionClass("Dive", "spin", "water", "magenta", "cyan"),
+    ActionClass("Run", "travel", "track", "yellow", "brown"),
+    ActionClass("Dribble", "bounce", "indoor", "magenta", "olive"),
+    ActionClass("Wrestle", "approach", "grass", "magenta", "navy"),
+    ActionClass("Cartwheel", "spin", "track", "magenta", "silver"),
 )
 CLASS_BY_NAME = {c.name: c for c in ACTION_CLASSES}
+#: The scenes the classes use (one per pair); a clip's scene is one of these.
+CLASS_SCENES = tuple(dict.fromkeys(c.scene for c in ACTION_CLASSES))
 
 
 def _pick(rng: np.random.Generator, preferred: str, choices: tuple[str, ...], p: float) -> str:
@@ -160,20 +166,32 @@ def scene_texture(kind: str, rng: np.random.Generator, scale: float) -> Texture:
     raise ValueError(f"unknown scene {kind!r}; expected one of {SCENES}")
 
 
-def prop_actor(kind: str, rng: np.random.Generator, width: int, height: int, frames: int) -> Actor:
-    """A static object of the scene, somewhere in the frame, at any angle; only its outline
-    depends on ``kind`` (a key of :data:`PROPS`)."""
-    if kind not in PROPS:
-        raise ValueError(f"unknown prop {kind!r}; expected one of {tuple(PROPS)}")
+def prop_actor(colour: str, rng: np.random.Generator, width: int, height: int, frames: int) -> Actor:
+    """A small static object of ``colour`` (a key of :data:`PROP_COLOURS`) anywhere in the frame,
+    of any outline in :data:`PROP_SHAPES`, at any angle."""
+    if colour not in PROP_COLOURS:
+        raise ValueError(f"unknown prop colour {colour!r}; expected one of {tuple(PROP_COLOURS)}")
     short = float(min(width, height))
-    outline = PROPS[kind]
-    size = float(rng.uniform(0.2, 0.26)) * short
+    outline = PROP_SHAPES[int(rng.integers(len(PROP_SHAPES)))]
+    size = float(rng.uniform(PROP_SIZE[0], PROP_SIZE[1])) * short
     shape = Shape(outline.kind, outline.radius * size, aspect=outline.aspect, lobes=outline.lobes)
-    base = tuple(float(c) for c in rng.uniform(40, 230, 3))
-    texture = _gratings(rng, 2, (0.05 * short, 0.1 * short), (0, np.pi), (20, 40), (1.0, 1.0, 1.0), base, 0,
-                        float(rng.choice([0.0, 4.0])))
-    place = np.array([rng.uniform(0.15, 0.85) * width, rng.uniform(0.15, 0.85) * height], np.float32)
+    texture = _gratings(rng, 2, (0.05 * short, 0.1 * short), (0, np.pi), (8, 16), (1.0, 1.0, 1.0),
+                        PROP_COLOURS[colour], 30, float(rng.choice([0.0, 4.0])))
+    place = np.array([rng.uniform(0.1, 0.9) * width, rng.uniform(0.1, 0.9) * height], np.float32)
     return Actor(texture, shape, np.tile(place, (frames, 1)), np.full(frames, rng.uniform(0, 2 * np.pi), np.float32))
+
+
+def banner_actor(rng: np.random.Generator, width: int, height: int, frames: int) -> tuple[str, Actor]:
+    """A large static banner in one of the props' colours, drawn alike for every class (a large
+    area of a prop's colour is no prop; only a small closed blob of it is): its colour and actor."""
+    short = float(min(width, height))
+    colour = list(PROP_COLOURS)[int(rng.integers(len(PROP_COLOURS)))]
+    shape = Shape("square", float(rng.uniform(0.4, 0.55)) * short)
+    texture = _gratings(rng, 2, (0.05 * short, 0.1 * short), (0, np.pi), (8, 16), (1.0, 1.0, 1.0),
+                        PROP_COLOURS[colour], 30, float(rng.choice([0.0, 4.0])))
+    place = np.array([rng.uniform(0.0, 1.0) * width, rng.uniform(0.0, 1.0) * height], np.float32)
+    return colour, Actor(texture, shape, np.tile(place, (frames, 1)),
+                         np.full(frames, rng.uniform(-0.3, 0.3), np.float32))
 
 
 def person_actor(colour: str, rng: np.random.Generator, width: int, height: int, frames: int) -> Actor:
@@ -185,7 +203,7 @@ def person_actor(colour: str, rng: np.random.Generator, width: int, height: int,
     drift = rng.uniform(0.15, 0.4, len(texture.phases)) * rng.choice([-1.0, 1.0], len(texture.phases))
     texture = Texture(texture.freqs, texture.phases, texture.colours, texture.base, texture.sharpness,
                       drift.astype(np.float32))
-    shape = Shape(str(rng.choice(("ellipse", "disk", "flower", "square"))), float(rng.uniform(0.14, 0.22) * short),
+    shape = Shape(str(rng.choice(("ellipse", "flower", "square"))), float(rng.uniform(0.14, 0.22) * short),
                   aspect=float(rng.uniform(0.5, 0.8)), lobes=int(rng.integers(3, 7)))
     start = np.array([rng.uniform(0.2, 0.8) * width, rng.uniform(0.25, 0.75) * height], np.float32)
     return Actor(texture, shape, np.tile(start, (frames, 1)), np.full(frames, rng.uniform(-0.4, 0.4), np.float32))
@@ -230,16 +248,15 @@ def make_action_scene(class_name: str, frames: int, width: int, height: int, rng
     cls = CLASS_BY_NAME[class_name]
     short = float(min(width, height))
     motion = _pick(rng, cls.motion, MOTIONS, PREFERENCE["motion"])
-    scene_kind = _pick(rng, cls.scene, SCENES, PREFERENCE["scene"])
-    prop_kind = _pick(rng, cls.prop, tuple(PROPS), PREFERENCE["prop"])
+    scene_kind = _pick(rng, cls.scene, CLASS_SCENES, PREFERENCE["scene"])
+    prop = _pick(rng, cls.prop, tuple(PROP_COLOURS), PREFERENCE["prop"])
     colour = _pick(rng, cls.colour, tuple(COLOURS), PREFERENCE["colour"])
     # Two people in every clip (only "approach" moves the second), so their number says nothing.
     other = str(rng.choice([c for c in COLOURS if c != colour]))
-    actors = [person_actor(colour, rng, width, height, frames), person_actor(other, rng, width, height, frames),
-              prop_actor(prop_kind, rng, width, height, frames)]
+    actors = [person_actor(colour, rng, width, height, frames), person_actor(other, rng, width, height, frames)]
     # A hand-held camera: a slow drift of 0.1-0.3 % of the width per frame, any direction. Motion
     # vectors follow it; residuals show the scene's fine texture, which block motion smooths over.
-    drift = rng.uniform(0.001, 0.003) * width
+    drift = rng.uniform(0.0015, 0.004) * width
     heading = rng.uniform(0, 2 * np.pi)
     t = np.arange(frames, dtype=np.float32)
     flicker = 1 + rng.uniform(0, 0.01) * np.sin(rng.uniform(0.1, 0.5) * t + rng.uniform(0, 6))
@@ -253,7 +270,33 @@ def make_action_scene(class_name: str, frames: int, width: int, height: int, rng
         gain=(rng.uniform(0.8, 1.15) * flicker).astype(np.float32),
         gradient=rng.uniform(-0.3, 0.3, 2).astype(np.float32),
         noise_sigma=float(rng.uniform(1.0, 4.0)),
-        cues={"motion": motion, "scene": scene_kind, "prop": prop_kind, "colour": colour},
+        cues={"motion": motion, "scene": scene_kind, "prop": prop, "colour": colour, "banner": "none"},
     )
     _move(motion, scene, rng, width, height)
+    # The prop stands in front of the people, so they never hide it; the banner behind everything.
+    scene.actors.insert(0, prop_actor(prop, rng, width, height, frames))
+    if rng.random() < BANNER:
+        scene.cues["banner"], banner = banner_actor(rng, width, height, frames)
+        scene.actors.append(banner)
     return scene
+
+
+def bayes_accuracy(seen: set[str]) -> float:
+    """The best accuracy a classifier that sees only the cues ``seen`` (keys of
+    :data:`PREFERENCE`) can reach on the 8 classes, exactly, from :data:`PREFERENCE` alone (the
+    banner, noise and rendering ignored; a network reaches less)."""
+    choices = {"motion": MOTIONS, "scene": CLASS_SCENES, "prop": tuple(PROP_COLOURS), "colour": tuple(COLOURS)}
+    if not seen <= set(choices):
+        raise ValueError(f"unknown cues {sorted(seen - set(choices))}; expected some of {list(choices)}")
+    best: dict[tuple[str, ...], np.ndarray] = {}
+    for combo in itertools.product(*choices.values()):
+        joint = np.array([
+            math.prod(
+                PREFERENCE[cue] if value == getattr(cls, cue) else (1 - PREFERENCE[cue]) / (len(choices[cue]) - 1)
+                for cue, value in zip(choices, combo)
+            )
+            for cls in ACTION_CLASSES
+        ]) / len(ACTION_CLASSES)
+        key = tuple(v for cue, v in zip(choices, combo) if cue in seen)
+        best[key] = best.get(key, 0) + joint
+    return float(sum(p.max() for p in best.values()))

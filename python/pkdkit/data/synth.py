@@ -2,10 +2,10 @@
 
 Two presets (:data:`PRESETS`, described in ``docs/synthetic.md``):
 
-- ``actions`` (the demo's): each class has a gross motion shared with one other class and a
-  preferred scene, prop and outfit colour, each preference holding only with some probability,
-  so appearance is informative but not decisive and motion settles what appearance leaves open
-  (:mod:`pkdkit.data._actions`);
+- ``actions`` (the demo's): classes come in pairs that share a scene; inside a pair a small
+  prop's colour and the motion tell the two apart, every motion is shared with a class of another
+  pair, and each preference holds only with some probability, so appearance is informative but
+  not decisive and motion settles what appearance leaves open (:mod:`pkdkit.data._actions`);
 - ``motion``: each class is a motion pattern (:data:`pkdkit.data._motion.CLASSES`) and appearance
   is drawn the same way for every class, so a single frame does not give the class away.
 

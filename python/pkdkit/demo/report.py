@@ -14,9 +14,12 @@ __all__ = ["render_report", "combine_curves"]
 
 # What the data leads one to expect of the three networks, per synthetic preset.
 EXPECTATION = {
-    "actions": "Appearance (scene, prop, outfit) hints at the class and motion settles it, so, as "
-    "CoViAR found on UCF-101, the I-frame network is expected first, the residual network second and "
-    "the MV network third, all above chance and below their fusion.",
+    "actions": "Appearance hints at the class and motion settles it: the scene names a pair of classes, "
+    "and inside a pair a small prop's colour (seen by the I-frame network only) and the motion split it, "
+    "so, as CoViAR found on UCF-101, the I-frame network is expected first, the residual network second "
+    "and the MV network third, all above chance and below their fusion; telling the small prop from a "
+    "large banner of its colour takes the deeper layers, so early I-frame exits are expected below the "
+    "final one.",
     "motion": "The synthetic classes differ only in motion: textures, shapes and places are drawn the "
     "same way for every class, so the I-frame network is expected near chance, while the MV and "
     "residual networks should be well above it.",
