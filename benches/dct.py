@@ -12,10 +12,16 @@
 Each is timed as the best of ``--repeat`` passes, in turns; the ratio comes from process CPU time
 (steady on a shared machine), wall-clock ratio too. Input: the CoViAR format (340x256, q 1, GOP 12,
 no B-frames) from natural-looking content (``natural_clip.py``); ``--asp`` adds B-frames and
-quarter-pel; ``--input`` takes any file pkdkit decodes.
+quarter-pel; ``--xvid`` writes the same content as an XviD AVI with packed B-frames (Debian's
+``ffmpeg`` with libxvid, as UCF-101 ships); ``--input`` takes any file pkdkit decodes.
+
+On the q 1 clip the parse alone is about half of the full decode, which bounds any coefficient
+path near 2x there; ``DCT_CLIP=FILE cargo test --release --lib dct::timing -- --ignored
+--nocapture`` prints the full decode, the parse alone (vectors mode) and the coefficients in Rust.
 
     python benches/dct.py                  # 300-frame natural clip, 5 repeats
     python benches/dct.py --asp --json
+    python benches/dct.py --xvid
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from collections.abc import Callable
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).parent))
-from natural_clip import make_coviar_clip  # noqa: E402
+from natural_clip import make_coviar_clip, make_xvid_packed_clip  # noqa: E402
 
 import pkdkit  # noqa: E402
 
@@ -100,13 +106,23 @@ def main() -> None:
     parser.add_argument("--input", type=Path, help="a video pkdkit decodes (default: a natural CoViAR-format clip)")
     parser.add_argument("--frames", type=int, default=300, help="frames of the generated clip")
     parser.add_argument("--asp", action="store_true", help="generated clip with B-frames and quarter-pel")
+    parser.add_argument("--xvid", action="store_true", help="generated clip as an XviD AVI with packed B-frames")
     parser.add_argument("--repeat", type=int, default=5)
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
-        path = args.input or make_coviar_clip(Path(tmp) / "natural.mp4", frames=args.frames, asp=args.asp)
+        if args.input:
+            path, name = args.input, str(args.input)
+        elif args.xvid:
+            made = make_xvid_packed_clip(Path(tmp) / "natural.avi", frames=args.frames)
+            if isinstance(made, str):
+                sys.exit(f"cannot write the XviD clip: {made}")
+            path, name = made, "natural clip, XviD AVI with packed B-frames (libxvid -bf 2 -g 50 -q:v 4)"
+        else:
+            path = make_coviar_clip(Path(tmp) / "natural.mp4", frames=args.frames, asp=args.asp)
+            name = f"natural CoViAR-format clip{' (ASP)' if args.asp else ''}"
         video = pkdkit.open(path)
-        result = {"input": str(args.input or f"natural CoViAR-format clip{' (ASP)' if args.asp else ''}")}
+        result = {"input": name}
         result |= {"size": f"{video.width}x{video.height}", "frame_types": video.frame_types[:24] + "..."}
         result |= run(Path(path), args.repeat)
     if args.json:
