@@ -240,10 +240,12 @@ impl BPackets<'_, '_> {
             self.pred_bottom = [[0; 2]; 2];
         }
         let colocated = self.refs.future_kinds.get(index).copied();
+        // The coefficient record wants no vectors: direct mode's divisions are left out there.
+        let vectors = !matches!(self.target, Target::Coefficients(_));
         let mb = &mut self.mb;
         let parsed = decode_mb(
             r,
-            self.qpel,
+            (self.qpel, vectors),
             self.header,
             params,
             self.refs,
@@ -270,6 +272,7 @@ impl BPackets<'_, '_> {
                 if mb.field_dct {
                     record.mark_field_dct(mb_x, mb_y);
                 }
+                return true; // the record is the output: no vectors exported
             }
             Target::Skip => {}
         }
@@ -301,11 +304,12 @@ impl PacketDecoder for BPackets<'_, '_> {
     }
 }
 
-/// Parse one B macroblock into `mb` (coefficients dequantised).
+/// Parse one B macroblock into `mb` (coefficients dequantised); without `vectors`, direct-mode
+/// macroblocks are left without their derived vectors.
 #[allow(clippy::too_many_arguments)] // the macroblock syntax's inputs, borrowed separately from the VOP loop
 fn decode_mb(
     r: &mut BitReader,
-    qpel: bool,
+    (qpel, vectors): (bool, bool),
     header: &VopHeader,
     params: &BParams,
     refs: &BRefs,
@@ -378,7 +382,9 @@ fn decode_mb(
             let four_colocated = colocated == Some(MbKind::Inter4V);
             mb.export_four = four_colocated;
             mb.four = four_colocated || qpel;
-            if four_colocated {
+            if !vectors {
+                (mb.fwd, mb.bwd) = ([[0; 2]; 4], [[0; 2]; 4]);
+            } else if four_colocated {
                 for block in 0..4 {
                     let p = refs.future_mvs.get(mb_x, mb_y, block);
                     let (f, b) = direct_vectors(p, delta, params.trb, params.trd);

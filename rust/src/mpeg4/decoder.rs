@@ -333,9 +333,11 @@ impl Decoder {
         Ok(Some(frame))
     }
 
-    /// The output frame of the I/P/S-VOP just decoded, with its exported vectors.
+    /// The output frame of the I/P/S-VOP just decoded, with its exported vectors (none in the
+    /// coefficient mode, whose output is the record).
     fn frame(&mut self, frame_type: FrameType, yuv: YuvFrame) -> DecodedFrame {
-        let motion_vectors = if frame_type != FrameType::I {
+        let motion_vectors = if frame_type != FrameType::I && self.mode != DecodeMode::Coefficients
+        {
             self.export_mvs()
         } else {
             Vec::new()

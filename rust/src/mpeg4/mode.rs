@@ -15,7 +15,8 @@ pub enum DecodeMode {
     Full,
     /// Stops before the IDCT: every 8x8 block's dequantised coefficients, quantised levels and
     /// coding type, and every macroblock's quantiser ([`Coefficients`]); no pixels, no motion
-    /// compensation. Coefficients do not depend on reference pixels, so no reference is needed.
+    /// compensation, no exported vectors. Coefficients do not depend on reference pixels, so no
+    /// reference is needed.
     Coefficients,
     /// Pixels without the residual of inter blocks: inter (and skipped) macroblocks hold their
     /// motion-compensated prediction, intra ones are decoded as usual. What the texture of an
