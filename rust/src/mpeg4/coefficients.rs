@@ -224,20 +224,33 @@ impl Coefficients {
 
     /// Zero blocks `bits` (bit `i` for block `i`) of macroblock `mb`, values and levels.
     fn clear(&mut self, mb: usize, bits: u8) {
+        let (mb_x, mb_y) = (mb % self.mb_width, mb / self.mb_width);
         for i in (0..6).filter(|i| bits & (1 << i) != 0) {
-            let (plane, at) = block_at(self.mb_width, mb % self.mb_width, mb / self.mb_width, i);
-            let (coefs, kept) = match plane {
-                0 => (&mut self.y, &mut self.y_levels),
-                1 => (&mut self.u, &mut self.u_levels),
-                _ => (&mut self.v, &mut self.v_levels),
-            };
-            for buf in [coefs, kept] {
-                if let Some(block) = buf.get_mut(at..at + 64) {
-                    block.fill(0);
-                }
+            if let Some((coefs, levels, _)) = self.block_mut(mb_x, mb_y, i) {
+                coefs.fill(0);
+                levels.fill(0);
             }
         }
         self.written[mb] &= !bits;
+    }
+
+    /// The coefficient and level arrays of block `i` (0..=3 luma, 4 Cb, 5 Cr) of macroblock
+    /// (`mb_x`, `mb_y`), with the dequantiser (borrowed beside them).
+    fn block_mut(
+        &mut self,
+        mb_x: usize,
+        mb_y: usize,
+        i: usize,
+    ) -> Option<(&mut [i16; 64], &mut [i16; 64], &Dequantiser)> {
+        let (plane, at) = block_at(self.mb_width, mb_x, mb_y, i);
+        let (coefs, levels) = match plane {
+            0 => (&mut self.y, &mut self.y_levels),
+            1 => (&mut self.u, &mut self.u_levels),
+            _ => (&mut self.v, &mut self.v_levels),
+        };
+        let coefs = coefs.get_mut(at..at + 64)?.try_into().ok()?;
+        let levels = levels.get_mut(at..at + 64)?.try_into().ok()?;
+        Some((coefs, levels, &self.dequant))
     }
 
     /// The six buffers (Y, U, V coefficients, Y, U, V levels) with what [`recycle`] needs to
@@ -312,25 +325,17 @@ impl Coefficients {
             if coded & (32 >> i) == 0 {
                 continue;
             }
-            let (plane, at) = block_at(self.mb_width, mb_x, mb_y, i);
-            let (coefs, kept) = match plane {
-                0 => (&mut self.y, &mut self.y_levels),
-                1 => (&mut self.u, &mut self.u_levels),
-                _ => (&mut self.v, &mut self.v_levels),
-            };
-            let out: Option<&mut [i16; 64]> =
-                coefs.get_mut(at..at + 64).and_then(|s| s.try_into().ok());
-            let (Some(out), Some(kept)) = (out, kept.get_mut(at..at + 64)) else {
+            let Some((out, kept, dequant)) = self.block_mut(mb_x, mb_y, i) else {
                 continue;
             };
-            self.written[mb] |= 1 << i;
-            kept.copy_from_slice(block_levels);
+            *kept = *block_levels;
             if intra {
                 // AC prediction works on levels: these are dequantised once predicted.
-                self.dequant.intra(block_levels, i, qscale, out);
+                dequant.intra(block_levels, i, qscale, out);
             } else {
-                out.copy_from_slice(&inter_coefs[i]);
+                *out = inter_coefs[i];
             }
+            self.written[mb] |= 1 << i;
         }
     }
 
